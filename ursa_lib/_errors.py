@@ -1,0 +1,96 @@
+"""Every error Ursa raises on purpose.
+
+The tree::
+
+    UrsaError
+    ├── ConfigError (ValueError)             bad or missing profile setting
+    ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
+    └── ObjectStoreError                     permanent store failure; names the URI/key
+        ├── ObjectNotFoundError (FileNotFoundError)
+        ├── ObjectExistsError (FileExistsError)      put-if-absent lost the race
+        ├── ObjectChangedError                       object replaced while being read
+        ├── InvalidKeyError (ValueError)             key fails Ursa's key rules
+        ├── AccessDeniedError (PermissionError)      the server refused the credentials
+        ├── WriteRefusedError (PermissionError)      write through a read-only role;
+        │                                            refused before any request
+        └── ObjectStoreTransientError                timeouts, resets, 5xx, throttling,
+                                                     raised only once retries are spent
+
+Catch ``ObjectStoreError`` for "the store could not do it". Generic callers keep
+working through the builtin mix-ins: a missing object is a ``FileNotFoundError``,
+a refused write a ``PermissionError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDeniedError",
+    "ConfigError",
+    "InvalidKeyError",
+    "InvalidUriError",
+    "ObjectChangedError",
+    "ObjectExistsError",
+    "ObjectNotFoundError",
+    "ObjectStoreError",
+    "ObjectStoreTransientError",
+    "UrsaError",
+    "WriteRefusedError",
+]
+
+
+class UrsaError(Exception):
+    """Root of every error Ursa raises on purpose."""
+
+
+class ConfigError(UrsaError, ValueError):
+    """A profile is unknown, incomplete or invalid; the message names the setting."""
+
+
+class InvalidUriError(UrsaError, ValueError):
+    """A storage URI is malformed, of an unsupported scheme, or outside the profile's buckets."""
+
+
+class ObjectStoreError(UrsaError):
+    """A store operation failed for good. The message names the URI or key."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
+class ObjectNotFoundError(ObjectStoreError, FileNotFoundError):
+    """No object at the key."""
+
+
+class ObjectExistsError(ObjectStoreError, FileExistsError):
+    """A create-only write found an object already at the key."""
+
+
+class ObjectChangedError(ObjectStoreError):
+    """The object was replaced while it was being read; the read was abandoned."""
+
+
+class InvalidKeyError(ObjectStoreError, ValueError):
+    """A key breaks Ursa's key rules (see ``validate_key``)."""
+
+
+class AccessDeniedError(ObjectStoreError, PermissionError):
+    """The server refused the request: wrong credentials or missing permission."""
+
+
+class WriteRefusedError(ObjectStoreError, PermissionError):
+    """A write was attempted through a read-only role. No request was sent."""
+
+
+class ObjectStoreTransientError(ObjectStoreError):
+    """A transient failure outlasted every retry.
+
+    Raised only after the library's own retries are exhausted, so an orchestrator
+    may reasonably try the whole step again later.
+    """
+
+    def __init__(
+        self, message: str, *, uri: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, uri=uri)
+        self.retry_after = retry_after

@@ -1,0 +1,39 @@
+"""The object-store layer: one bucket through one role, over obstore."""
+
+from ._backend import Backend
+from ._error_map import OBSTORE_ERROR_MAP
+from ._info import ObjectInfo
+from ._keys import join_key, validate_key, validate_prefix
+from ._local import LocalBackend
+from ._multipart import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, UploadPlan, plan_upload
+from ._obstore_backend import ObstoreBackend, TimeoutSettings
+from ._open import open_store
+from ._retry import RetryPolicy
+from ._store import ObjectReader, PutMode, Source, Store, TransferSettings
+from ._uri import StorageLocation, parse_storage_uri
+
+__all__ = [
+    "MAX_PARTS",
+    "MAX_PART_SIZE",
+    "MIN_PART_SIZE",
+    "OBSTORE_ERROR_MAP",
+    "Backend",
+    "LocalBackend",
+    "ObjectInfo",
+    "ObjectReader",
+    "ObstoreBackend",
+    "PutMode",
+    "RetryPolicy",
+    "Source",
+    "StorageLocation",
+    "Store",
+    "TimeoutSettings",
+    "TransferSettings",
+    "UploadPlan",
+    "join_key",
+    "open_store",
+    "parse_storage_uri",
+    "plan_upload",
+    "validate_key",
+    "validate_prefix",
+]

@@ -1,0 +1,579 @@
+"""`Store`: one bucket seen through one role — validated, retried, streamed."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal, TypeVar
+
+from .._config import Role
+from .._errors import (
+    InvalidKeyError,
+    ObjectChangedError,
+    ObjectStoreError,
+    ObjectStoreTransientError,
+    WriteRefusedError,
+)
+from ._backend import Backend
+from ._error_map import TransientFailure
+from ._info import ObjectInfo
+from ._keys import validate_key, validate_prefix
+from ._local import LocalBackend
+from ._multipart import DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_LIMIT, UploadPlan, plan_upload
+from ._obstore_backend import ObstoreBackend
+from ._retry import RetryPolicy, call_with_retries
+
+__all__ = ["ObjectReader", "PutMode", "Source", "Store", "TransferSettings"]
+
+T = TypeVar("T")
+MiB = 1024 * 1024
+
+PutMode = Literal["overwrite", "create"]
+"""``overwrite`` replaces any object at the key; ``create`` fails with
+`ObjectExistsError` if one is there (put-if-absent, where the server enforces it)."""
+
+Source = bytes | bytearray | memoryview | Path | BinaryIO | Iterable[bytes]
+"""What `Store.put` uploads: bytes, a local file path, a binary file object, or an
+iterable of byte chunks."""
+
+_META_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_MAX_METADATA_BYTES = 2048  # S3 allows 2 KB of user metadata in total
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferSettings:
+    """Sizes and parallelism of transfers. Memory per transfer stays below
+    ``part_size * part_concurrency`` (uploads) or ``range_size * range_concurrency``
+    (downloads), whatever the object size."""
+
+    single_put_limit: int = DEFAULT_SINGLE_PUT_LIMIT
+    """Objects up to this size go up in one PUT."""
+    part_size: int = DEFAULT_PART_SIZE
+    """Preferred multipart part size (grown for huge objects)."""
+    part_concurrency: int = 4
+    """Parts of one object in flight at once."""
+    read_chunk: int = 4 * MiB
+    """Chunk size of streaming reads."""
+    range_size: int = 16 * MiB
+    """Size of each ranged GET when one object is downloaded in parallel."""
+    range_concurrency: int = 4
+    """Ranged GETs of one object in flight at once."""
+    parallel_download_threshold: int = 64 * MiB
+    """Objects at least this big are downloaded as parallel ranges."""
+
+
+def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    if not metadata:
+        return {}
+    total = 0
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not _META_KEY.match(key):
+            raise ValueError(
+                f"metadata key {key!r} is not allowed: use 1-64 lowercase letters, digits or '-'"
+            )
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+            raise ValueError(f"metadata value for {key!r} must be printable ASCII text")
+        total += len(key) + len(value)
+    if total > _MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is {total} bytes; S3 allows {_MAX_METADATA_BYTES} in total")
+    return dict(metadata)
+
+
+def _delay(policy: RetryPolicy, failures: int, floor: float | None) -> float:
+    base = min(policy.wait_max, policy.wait_initial * 2 ** (failures - 1))
+    return float(max(base, floor or 0.0) + random.uniform(0, policy.wait_jitter))
+
+
+class Store:
+    """One bucket through one role.
+
+    Every key is checked by `validate_key` before any request. A read-only store
+    refuses ``put``/``delete``/``copy`` with `WriteRefusedError` before any request.
+    Transient failures are retried under ``retry``; exhaustion raises
+    `ObjectStoreTransientError`, other failures an `ObjectStoreError` subclass that
+    names the URI. Writes are atomic: nobody observes a partly written object.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        role: Role | None = None,
+        writable: bool,
+        retry: RetryPolicy | None = None,
+        transfer: TransferSettings | None = None,
+    ) -> None:
+        self._backend = backend
+        self.role = role
+        self.writable = writable
+        self.retry = retry or RetryPolicy()
+        self.transfer = transfer or TransferSettings()
+
+    @classmethod
+    def memory(cls, *, writable: bool = True, **kwargs: object) -> Store:
+        """An in-process store, for tests and notebooks."""
+        return cls(ObstoreBackend.memory(), writable=writable, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def local(cls, root: Path | str, *, writable: bool = True, **kwargs: object) -> Store:
+        """A folder used as a bucket (the local profile's store)."""
+        return cls(LocalBackend(Path(root)), writable=writable, **kwargs)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        access = "rw" if self.writable else "ro"
+        role = f"role={self.role!r}, " if self.role else ""
+        return f"Store({role}uri={self.base_uri!r}, access={access!r})"
+
+    @property
+    def base_uri(self) -> str:
+        """URI of the bucket root, ending in ``/``."""
+        return self._backend.base_uri
+
+    @property
+    def supports_create(self) -> bool:
+        """Whether ``mode="create"`` is enforced by this backend."""
+        return self._backend.supports_create
+
+    def uri(self, key: str) -> str:
+        """Full URI of ``key`` (validated)."""
+        return self.base_uri + validate_key(key)
+
+    def with_retry(self, retry: RetryPolicy) -> Store:
+        """The same bucket and role with another retry policy."""
+        return Store(
+            self._backend,
+            role=self.role,
+            writable=self.writable,
+            retry=retry,
+            transfer=self.transfer,
+        )
+
+    def _retry(self, fn: Callable[[], T], uri: str) -> T:
+        return call_with_retries(fn, policy=self.retry, uri=uri)
+
+    def _require_write(self, key: str, action: str) -> None:
+        if not self.writable:
+            raise WriteRefusedError(
+                f"{action} {self.base_uri}{key} refused: this store uses the read-only role "
+                f"{self.role or 'ro'}; open the read-write role to write",
+                uri=self.base_uri + key,
+            )
+
+    # -- reading -----------------------------------------------------------
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects under the folder ``prefix`` ('' for all), in key order.
+
+        Lazy: pages are fetched as the iterator advances, so a listing of any size
+        runs in bounded memory; a transient failure mid-listing resumes after the
+        last key yielded. A stored key that breaks Ursa's key rules stops the
+        listing with `InvalidKeyError` naming that key: it is never skipped.
+        """
+        validate_prefix(prefix)
+        last: str | None = None
+        failures = 0
+        while True:
+            try:
+                for info in self._backend.list(prefix):
+                    if last is not None and info.key <= last:
+                        continue
+                    try:
+                        validate_key(info.key)
+                    except InvalidKeyError as exc:
+                        raise InvalidKeyError(
+                            f"listing {self.base_uri}{prefix} found a foreign key that breaks "
+                            f"Ursa's key rules: {exc}; rename or delete that object with "
+                            "another S3 tool, then list again",
+                            uri=self.base_uri + info.key,
+                        ) from None
+                    last = info.key
+                    yield info
+                return
+            except TransientFailure as exc:
+                failures += 1
+                if failures >= self.retry.attempts:
+                    raise ObjectStoreTransientError(
+                        f"{exc} (gave up after {failures} attempts)",
+                        uri=self.base_uri + prefix,
+                    ) from None
+                time.sleep(_delay(self.retry, failures, exc.retry_after))
+
+    def head(self, key: str) -> ObjectInfo:
+        """Size, etag and user metadata of ``key``; `ObjectNotFoundError` if absent."""
+        validate_key(key)
+        return self._retry(lambda: self._backend.head(key), self.base_uri + key)
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored at ``key``."""
+        try:
+            self.head(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def open(self, key: str) -> ObjectReader:
+        """A forward-only reader of ``key``'s bytes.
+
+        If the connection fails mid-body, reading resumes where it stopped (from
+        the same object version — a replaced object raises `ObjectChangedError`).
+        A body is never silently short: ending early without a way to resume
+        raises `ObjectStoreTransientError`.
+        """
+        validate_key(key)
+        return ObjectReader(self, key)
+
+    def get(self, key: str) -> bytes:
+        """The whole object in memory. For large objects use `open` or `download`."""
+        with self.open(key) as reader:
+            return reader.read()
+
+    def download(self, key: str, dest: Path, *, fsync: bool = True) -> ObjectInfo:
+        """Write ``key`` to the file ``dest``, atomically.
+
+        Bytes go to a hidden ``.part`` sibling that is renamed over ``dest`` only
+        once complete (and flushed, with ``fsync``); on failure it is removed and
+        any previous ``dest`` is untouched. Large objects are fetched as parallel
+        ranged GETs of one object version.
+        """
+        validate_key(key)
+        dest = Path(dest)
+        info = self.head(key)
+        part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(part, "wb") as out:
+                if info.size >= self.transfer.parallel_download_threshold:
+                    self._download_ranges(key, info, out)
+                else:
+                    with ObjectReader(self, key, expect=info) as reader:
+                        for chunk in reader.iter_chunks():
+                            out.write(chunk)
+                out.flush()
+                if fsync:
+                    os.fsync(out.fileno())
+            written = part.stat().st_size
+            if written != info.size:
+                raise ObjectStoreError(
+                    f"reading {self.base_uri}{key} produced {written} bytes, expected {info.size}",
+                    uri=self.base_uri + key,
+                )
+            os.replace(part, dest)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return info
+
+    def _download_ranges(self, key: str, info: ObjectInfo, out: BinaryIO) -> None:
+        size = info.size
+        out.truncate(size)
+        fd = out.fileno()
+        step = self.transfer.range_size
+        ranges = [(start, min(start + step, size)) for start in range(0, size, step)]
+        uri = self.base_uri + key
+        stop = threading.Event()
+
+        def fetch(bounds: tuple[int, int]) -> None:
+            if stop.is_set():
+                return
+            start, end = bounds
+            data = self._retry(
+                lambda: self._backend.get_range(key, start=start, end=end, etag=info.etag), uri
+            )
+            if len(data) != end - start:
+                raise ObjectStoreError(
+                    f"reading {uri} bytes {start}-{end} returned {len(data)} bytes", uri=uri
+                )
+            os.pwrite(fd, data, start)
+
+        with ThreadPoolExecutor(self.transfer.range_concurrency, "ursa-range") as pool:
+            futures = [pool.submit(fetch, r) for r in ranges]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                raise
+
+    # -- writing -----------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        source: Source,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        size: int | None = None,
+        mode: PutMode = "overwrite",
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> ObjectInfo:
+        """Upload ``source`` to ``key`` atomically and return what was stored.
+
+        Large sources go up as multipart uploads (sized by `plan_upload`) in
+        bounded memory; a failed multipart upload is aborted, so nothing is left
+        behind. ``metadata`` becomes the object's user metadata (e.g. sha256).
+        ``size``, if given, must match the bytes the source yields, else the
+        upload is abandoned with `ValueError`. ``on_chunk`` sees every chunk as it
+        is sent (for hashing or cancellation; an exception from it abandons the
+        upload). Files and seekable streams are re-sent on transient failures;
+        plain iterables cannot be replayed, so their failure surfaces at once.
+        """
+        validate_key(key)
+        self._require_write(key, "writing")
+        meta = _check_metadata(metadata)
+        if mode not in ("overwrite", "create"):
+            raise ValueError(f"mode must be 'overwrite' or 'create', got {mode!r}")
+        uri = self.base_uri + key
+        attempt = _Attempts(self.retry, uri)
+        start = _tell(source)
+        while True:
+            body, plan, replayable = self._prepare(source, size, on_chunk)
+            if mode == "create" and plan.multipart:
+                raise ValueError(
+                    f"mode='create' needs a single PUT; {uri} is {plan.size} bytes, above "
+                    f"the {self.transfer.single_put_limit}-byte single-PUT limit"
+                )
+            try:
+                self._backend.put(
+                    key,
+                    body,
+                    metadata=meta,
+                    plan=plan,
+                    create=mode == "create",
+                    concurrency=self.transfer.part_concurrency,
+                )
+                return ObjectInfo(
+                    key=key,
+                    size=body.total if isinstance(body, _Counted) else len(body),
+                    metadata=meta,
+                )
+            except TransientFailure as exc:
+                if not replayable:
+                    raise ObjectStoreTransientError(
+                        f"{exc}; the source is a one-shot stream and cannot be re-sent — "
+                        "pass a file path or a seekable file to get retries",
+                        uri=uri,
+                    ) from None
+                attempt.failed(exc)
+                if start is not None:
+                    source.seek(start)  # type: ignore[union-attr]
+
+    def _prepare(
+        self,
+        source: Source,
+        size: int | None,
+        on_chunk: Callable[[bytes], None] | None,
+    ) -> tuple[bytes | _Counted, UploadPlan, bool]:
+        t = self.transfer
+        if isinstance(source, bytes | bytearray | memoryview):
+            data = bytes(source)
+            if size is not None and size != len(data):
+                raise ValueError(f"size={size} but the source holds {len(data)} bytes")
+            plan = plan_upload(
+                len(data), single_put_limit=t.single_put_limit, part_size=t.part_size
+            )
+            if on_chunk is not None:
+                on_chunk(data)
+            return data, plan, True
+        if isinstance(source, Path):
+            actual = source.stat().st_size
+            if size is not None and size != actual:
+                raise ValueError(f"size={size} but {source} holds {actual} bytes")
+            plan = plan_upload(actual, single_put_limit=t.single_put_limit, part_size=t.part_size)
+            return (
+                _Counted(_file_chunks(source, t.read_chunk), actual, on_chunk, str(source)),
+                plan,
+                True,
+            )
+        if isinstance(source, io.IOBase) or hasattr(source, "read"):
+            stream: BinaryIO = source  # type: ignore[assignment]
+            seekable = bool(getattr(stream, "seekable", lambda: False)())
+            if size is None and seekable:
+                here = stream.tell()
+                size = stream.seek(0, os.SEEK_END) - here
+                stream.seek(here)
+            plan = self._plan_unknown(size)
+            chunks = iter(lambda: stream.read(t.read_chunk), b"")
+            return _Counted(chunks, size, on_chunk, "the source stream"), plan, seekable
+        plan = self._plan_unknown(size)
+        return _Counted(iter(source), size, on_chunk, "the source iterable"), plan, False
+
+    def _plan_unknown(self, size: int | None) -> UploadPlan:
+        t = self.transfer
+        if size is not None:
+            return plan_upload(size, single_put_limit=t.single_put_limit, part_size=t.part_size)
+        # Unknown length: always multipart, at the preferred part size.
+        return UploadPlan(size=-1, multipart=True, part_size=t.part_size, parts=0)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``. Deleting a missing key is not an error (S3 semantics)."""
+        validate_key(key)
+        self._require_write(key, "deleting")
+        self._retry(lambda: self._backend.delete(key), self.base_uri + key)
+
+    def copy(self, src: str, dst: str) -> None:
+        """Server-side copy of ``src`` to ``dst`` in this bucket, metadata included."""
+        validate_key(src)
+        validate_key(dst)
+        self._require_write(dst, "copying to")
+        self._retry(lambda: self._backend.copy(src, dst), self.base_uri + src)
+
+
+def _tell(source: Source) -> int | None:
+    """Start position of a seekable stream (to re-send from), else None."""
+    if isinstance(source, bytes | bytearray | memoryview | Path):
+        return None
+    seekable = getattr(source, "seekable", None)
+    if callable(seekable) and seekable():
+        return int(source.tell())  # type: ignore[attr-defined]
+    return None
+
+
+class _Attempts:
+    def __init__(self, policy: RetryPolicy, uri: str) -> None:
+        self.policy = policy
+        self.uri = uri
+        self.failures = 0
+        self.started = time.monotonic()
+
+    def failed(self, exc: TransientFailure) -> None:
+        self.failures += 1
+        elapsed = time.monotonic() - self.started
+        if self.failures >= self.policy.attempts or elapsed >= self.policy.timeout:
+            raise ObjectStoreTransientError(
+                f"{exc} (gave up after {self.failures} attempts)",
+                uri=self.uri,
+                retry_after=exc.retry_after,
+            ) from None
+        time.sleep(_delay(self.policy, self.failures, exc.retry_after))
+
+
+def _file_chunks(path: Path, chunk: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            yield block
+
+
+class _Counted:
+    """Passes chunks through, counting them and checking the promised size."""
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        size: int | None,
+        on_chunk: Callable[[bytes], None] | None,
+        what: str,
+    ) -> None:
+        self._chunks = chunks
+        self._size = size
+        self._on_chunk = on_chunk
+        self._what = what
+        self.total = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.total += len(chunk)
+            if self._size is not None and self.total > self._size:
+                raise ValueError(f"{self._what} grew beyond the expected {self._size} bytes")
+            if self._on_chunk is not None:
+                self._on_chunk(chunk)
+            yield chunk
+        if self._size is not None and self.total != self._size:
+            raise ValueError(
+                f"{self._what} yielded {self.total} bytes, expected {self._size} "
+                "(it changed or was cut short); nothing was stored"
+            )
+
+
+class ObjectReader(io.RawIOBase):
+    """Forward-only reader of one object version; see `Store.open`."""
+
+    def __init__(self, store: Store, key: str, *, expect: ObjectInfo | None = None) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._uri = store.base_uri + key
+        self._pos = 0
+        self._failures = 0
+        self._buffer = b""
+        etag = expect.etag if expect is not None else None
+        info, body = store._retry(lambda: self._fetch(0, etag), self._uri)
+        if expect is not None and info.size != expect.size:
+            raise ObjectChangedError(f"{self._uri} changed while being read", uri=self._uri)
+        self.info = info
+        self._body: Iterator[bytes] | None = body
+        self._chunks = self._generate()
+
+    def _fetch(self, offset: int, etag: str | None) -> tuple[ObjectInfo, Iterator[bytes]]:
+        return self._store._backend.get_stream(
+            self._key, offset=offset, etag=etag, chunk_size=self._store.transfer.read_chunk
+        )
+
+    def _resume(self) -> tuple[ObjectInfo, Iterator[bytes]]:
+        return self._fetch(self._pos, self.info.etag)
+
+    def readable(self) -> bool:
+        return True
+
+    def iter_chunks(self) -> Iterator[bytes]:
+        """The remaining bytes as chunks of about ``TransferSettings.read_chunk``."""
+        if self._buffer:
+            chunk, self._buffer = self._buffer, b""
+            yield chunk
+        yield from self._chunks
+
+    def _generate(self) -> Iterator[bytes]:
+        size = self.info.size
+        while self._pos < size or self._body is not None:
+            try:
+                if self._body is None:
+                    _, self._body = self._store._retry(self._resume, self._uri)
+                for chunk in self._body:
+                    self._pos += len(chunk)
+                    if self._pos > size:
+                        raise ObjectStoreError(
+                            f"reading {self._uri} returned more than its {size} bytes",
+                            uri=self._uri,
+                        )
+                    yield chunk
+                self._body = None
+                if self._pos < size:
+                    raise TransientFailure(
+                        f"reading {self._uri}: body ended at byte {self._pos} of {size}"
+                    )
+            except TransientFailure as exc:
+                self._body = None
+                self._failures += 1
+                if self._failures >= self._store.retry.attempts:
+                    raise ObjectStoreTransientError(
+                        f"{exc} (gave up after {self._failures} attempts)", uri=self._uri
+                    ) from None
+                time.sleep(_delay(self._store.retry, self._failures, exc.retry_after))
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        if not self._buffer:
+            self._buffer = next(self._chunks, b"")
+            if not self._buffer:
+                return 0
+        n = min(len(view), len(self._buffer))
+        view[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def readall(self) -> bytes:
+        return b"".join(self.iter_chunks())
+
+    def close(self) -> None:
+        self._body = None
+        super().close()
