@@ -186,6 +186,8 @@ class S3Profile(BaseModel):
     """Profile name."""
     endpoint: str | None = None
     """Service URL, e.g. ``https://<account>.r2.cloudflarestorage.com``; None for AWS."""
+    role_endpoints: dict[Role, str] = Field(default_factory=dict)
+    """Per-role endpoint overrides, e.g. a read-only gateway for the ``*_ro`` roles."""
     region: str = "auto"
     """Signing region (``auto`` for R2)."""
     raw_bucket: str
@@ -218,9 +220,16 @@ class S3Profile(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, endpoint: str | None) -> str | None:
-        if endpoint is not None and not re.match(r"^https?://[^/\s]+/?$", endpoint):
-            raise ValueError("must be a URL like https://host[:port] with no path")
-        return endpoint.rstrip("/") if endpoint else endpoint
+        return _check_endpoint(endpoint) if endpoint is not None else None
+
+    @field_validator("role_endpoints")
+    @classmethod
+    def _role_endpoints(cls, endpoints: dict[Role, str]) -> dict[Role, str]:
+        return {role: _check_endpoint(url) for role, url in endpoints.items()}
+
+    def endpoint_for(self, role: Role) -> str | None:
+        """The endpoint that ``role`` talks to."""
+        return self.role_endpoints.get(role, self.endpoint)
 
     def bucket_name(self, bucket: BucketKind) -> str:
         return self.raw_bucket if bucket == "raw" else self.assets_bucket
@@ -237,6 +246,12 @@ class S3Profile(BaseModel):
         """Read ``role``'s keys from the environment; `ConfigError` names a missing variable."""
         source = self.credentials.get(role) or default_env_credentials(self.name, role)
         return source.resolve(self.name, role)
+
+
+def _check_endpoint(endpoint: str) -> str:
+    if not re.match(r"^https?://[^/\s]+/?$", endpoint):
+        raise ValueError("must be a URL like https://host[:port] with no path")
+    return endpoint.rstrip("/")
 
 
 Profile = Annotated[LocalProfile | S3Profile, Field(discriminator="kind")]

@@ -14,7 +14,7 @@ from typing import Protocol
 from ._info import ObjectInfo
 from ._multipart import UploadPlan
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "SourceFailed", "pull"]
 
 
 class Backend(Protocol):
@@ -22,6 +22,8 @@ class Backend(Protocol):
     """URI of the bucket root, ending in ``/`` (``s3://b/``, ``file:///…/``, ``memory:///``)."""
     supports_create: bool
     """Whether ``put(create=True)`` is enforced by the server (put-if-absent)."""
+    supports_ranges: bool
+    """Whether ranged GETs work (``get_range`` raises `RangeUnsupported` if not)."""
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Objects under the folder ``prefix`` ('' = all), in key order, lazily."""
@@ -57,3 +59,21 @@ class Backend(Protocol):
     def delete(self, key: str) -> None: ...
 
     def copy(self, src: str, dst: str) -> None: ...
+
+
+class SourceFailed(Exception):
+    """Carries an exception raised by the caller's data while a backend wrote it,
+    so that the caller's own error is re-raised unchanged rather than mapped."""
+
+
+def pull(data: Iterable[bytes]) -> Iterator[bytes]:
+    """Iterate ``data``, wrapping whatever it raises in `SourceFailed`."""
+    iterator = iter(data)
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        except BaseException as exc:
+            raise SourceFailed() from exc
+        yield chunk

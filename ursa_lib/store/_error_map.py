@@ -24,7 +24,7 @@ from .._errors import (
 )
 from .._secrets import redact
 
-__all__ = ["OBSTORE_ERROR_MAP", "TransientFailure", "map_error"]
+__all__ = ["OBSTORE_ERROR_MAP", "RangeUnsupported", "TransientFailure", "map_error"]
 
 
 class TransientFailure(Exception):
@@ -33,6 +33,10 @@ class TransientFailure(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RangeUnsupported(Exception):
+    """Internal signal: the server answered a ranged GET with the whole object."""
 
 
 OBSTORE_ERROR_MAP: dict[type[BaseException], type[UrsaError] | type[TransientFailure]] = {
@@ -50,6 +54,12 @@ OBSTORE_ERROR_MAP: dict[type[BaseException], type[UrsaError] | type[TransientFai
     # Classified further by status / transport failure in `_classify_generic`.
     obx.GenericError: ObjectStoreError,
     obx.BaseError: ObjectStoreError,
+    # obstore raises these builtins directly for some failures.
+    FileNotFoundError: ObjectNotFoundError,
+    FileExistsError: ObjectExistsError,
+    PermissionError: AccessDeniedError,
+    TimeoutError: TransientFailure,
+    ConnectionError: TransientFailure,
 }
 
 _STATUS = re.compile(r"status(?: code)?:? (\d{3})")
@@ -119,8 +129,8 @@ def map_error(exc: BaseException, *, uri: str, action: str) -> UrsaError | Trans
             target = OBSTORE_ERROR_MAP[cls]
             break
     if target is None:
-        if isinstance(exc, TimeoutError | ConnectionError):
-            target = TransientFailure
+        if isinstance(exc, OSError):
+            target = _classify_generic(message)
         else:
             raise TypeError(f"no mapping for {type(exc).__name__}") from exc
     if target is ObjectStoreError and isinstance(exc, obx.GenericError | obx.BaseError):

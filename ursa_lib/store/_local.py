@@ -25,6 +25,7 @@ from .._errors import (
     ObjectNotFoundError,
     ObjectStoreError,
 )
+from ._backend import SourceFailed, pull
 from ._info import ObjectInfo
 from ._multipart import UploadPlan
 
@@ -42,6 +43,7 @@ class LocalBackend:
     """A bucket kept as a directory tree."""
 
     supports_create = True
+    supports_ranges = True
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
@@ -206,21 +208,38 @@ class LocalBackend:
                     if isinstance(data, bytes | bytearray | memoryview):
                         out.write(data)
                     else:
-                        for chunk in data:
+                        for chunk in pull(data):
                             out.write(chunk)
                     if metadata:
                         os.setxattr(out.fileno(), _XATTR, json.dumps(dict(metadata)).encode())
                     out.flush()
                     os.fsync(out.fileno())
-                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):
+                    raise self._file_folder_clash(key) from None
+                if target.is_dir():
+                    raise self._file_folder_clash(key)
                 if create:
                     os.link(staged, target)  # fails if the key exists: atomic put-if-absent
                 else:
                     os.replace(staged, target)
             finally:
                 staged.unlink(missing_ok=True)
+        except SourceFailed as failed:
+            # The caller's source broke, not the store: re-raise its own error.
+            assert failed.__cause__ is not None
+            raise failed.__cause__ from None
         except OSError as exc:
             raise self._fail(exc, key, "writing") from None
+
+    def _file_folder_clash(self, key: str) -> ObjectStoreError:
+        return ObjectStoreError(
+            f"writing {self._uri(key)} failed: the local store keeps objects as files, so a "
+            "key cannot also be the folder of another key (as 'a' and 'a/b' would need); "
+            "choose keys that do not nest, or use an S3 profile",
+            uri=self._uri(key),
+        )
 
     def delete(self, key: str) -> None:
         path = self._path(key)

