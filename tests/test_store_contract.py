@@ -175,7 +175,7 @@ def test_a_key_that_is_also_a_folder(store: Store, ns: str, backend_name: str) -
 def test_missing_object_is_named_and_is_a_file_not_found(store: Store, ns: str) -> None:
     key = f"{ns}/missing.bin"
     for call in (store.head, store.get, store.open):
-        with pytest.raises(ObjectNotFoundError, match="missing.bin") as info:
+        with pytest.raises(ObjectNotFoundError, match=r"missing\.bin") as info:
             call(key)
         assert isinstance(info.value, FileNotFoundError)
     assert not store.exists(key)

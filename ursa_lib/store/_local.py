@@ -228,8 +228,7 @@ class LocalBackend:
                 staged.unlink(missing_ok=True)
         except SourceFailed as failed:
             # The caller's source broke, not the store: re-raise its own error.
-            assert failed.__cause__ is not None
-            raise failed.__cause__ from None
+            raise (failed.__cause__ or failed) from None
         except OSError as exc:
             raise self._fail(exc, key, "writing") from None
 

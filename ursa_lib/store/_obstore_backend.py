@@ -58,8 +58,7 @@ def _mapped(uri: str, action: str) -> Iterator[None]:
         raise map_error(exc, uri=uri, action=action) from None
     except SourceFailed as failed:
         # The caller's data broke, not the store: re-raise the caller's own error.
-        assert failed.__cause__ is not None
-        raise failed.__cause__ from None
+        raise (failed.__cause__ or failed) from None
     except OSError as exc:
         # obstore raises some failures as builtins (FileNotFoundError, ...).
         raise map_error(exc, uri=uri, action=action) from None
