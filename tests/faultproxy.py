@@ -117,7 +117,9 @@ class FaultProxy:
                 for name, value in headers:
                     if name.lower() not in _HOP and name.lower() != "content-length":
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
+                upstream_length = dict((k.lower(), v) for k, v in headers).get("content-length")
+                length = upstream_length if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
                 if self.command == "HEAD" or not data:
                     return
