@@ -1,0 +1,1 @@
+"""The Dagster code location: thin wrappers over ``ursa_lib``."""
