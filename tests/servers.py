@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 from pydantic import SecretStr
 
 from ursa_lib import S3Credentials
@@ -74,6 +73,8 @@ class Endpoint:
 
     def boto(self):  # type: ignore[no-untyped-def]
         """An admin client for set-up and for checking what really is stored."""
+        import boto3  # imported here so that processes that never need it stay lean
+
         return boto3.client(
             "s3",
             endpoint_url=self.url,

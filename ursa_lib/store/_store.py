@@ -236,17 +236,20 @@ class Store:
         with self.open(key) as reader:
             return reader.read()
 
-    def download(self, key: str, dest: Path, *, fsync: bool = True) -> ObjectInfo:
+    def download(
+        self, key: str, dest: Path, *, fsync: bool = True, expect: ObjectInfo | None = None
+    ) -> ObjectInfo:
         """Write ``key`` to the file ``dest``, atomically.
 
         Bytes go to a hidden ``.part`` sibling that is renamed over ``dest`` only
         once complete (and flushed, with ``fsync``); on failure it is removed and
         any previous ``dest`` is untouched. Large objects are fetched as parallel
-        ranged GETs of one object version.
+        ranged GETs of one object version. ``expect`` (e.g. the entry from a
+        listing) saves a HEAD request; the bytes must then match its size and etag.
         """
         validate_key(key)
         dest = Path(dest)
-        info = self.head(key)
+        info = expect if expect is not None and expect.key == key else self.head(key)
         part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -266,6 +269,7 @@ class Store:
                     with ObjectReader(self, key, expect=info) as reader:
                         for chunk in reader.iter_chunks():
                             out.write(chunk)
+                        info = reader.info
                 out.flush()
                 if fsync:
                     os.fsync(out.fileno())
