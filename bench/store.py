@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -156,9 +155,20 @@ def rclone_copy(server: RcloneS3, src: str, dst: str) -> None:
 
 
 def timed(fn: Callable[[], None]) -> float:
+    # Start every measurement with no dirty pages left by the one before.
+    os.sync()
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def _peak_rss_mb() -> float:
+    # VmHWM is this process's own high-water mark; ru_maxrss would include the
+    # parent's peak, which Linux carries across fork and exec.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def rss_child(size: int) -> None:
@@ -171,13 +181,13 @@ def rss_child(size: int) -> None:
             block = os.urandom(MiB)
             for _ in range(size // MiB):
                 out.write(block)
-        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        baseline = _peak_rss_mb()
         store = ursa_store(server)
         store.put("rss/big.bin", big)
         store.download("rss/big.bin", work / "back.bin", fsync=False)
         if (work / "back.bin").stat().st_size != size:
             raise SystemExit("size mismatch")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _peak_rss_mb()
         print(f"{peak:.1f} {baseline:.1f}")
     finally:
         server.stop()

@@ -237,3 +237,12 @@ def test_read_only_store_refuses_writes(store: Store, ns: str) -> None:
         assert isinstance(info.value, ObjectStoreError)
     assert [i.key for i in store.list(ns)] == [f"{ns}/kept"]
     assert read_only.get(f"{ns}/kept") == b"1"
+
+
+def test_abandoned_chunk_iterator_does_not_end_the_reader(store: Store, ns: str) -> None:
+    data = os.urandom(3 * MiB)
+    store.put(f"{ns}/r.bin", data)
+    with store.open(f"{ns}/r.bin") as reader:
+        first = bytes(next(reader.iter_chunks()))
+        rest = reader.read()
+    assert first + rest == data

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib import AccessDeniedError, ObjectNotFoundError, ObjectStoreError, RetryPolicy, Store
+from ursa_lib import (
+    AccessDeniedError,
+    ObjectChangedError,
+    ObjectNotFoundError,
+    ObjectStoreError,
+    RetryPolicy,
+    Store,
+)
 from ursa_lib.store import TimeoutSettings
 
 from .conftest import MiB, s3_store
@@ -210,3 +217,20 @@ def test_transient_part_failure_is_survived_by_multipart(
     via_proxy.put(f"{ns}/big.bin", path)
     assert _sha(direct.get(f"{ns}/big.bin")) == _sha(data)
     assert len(fault_proxy.fired()) == 2
+
+
+def test_object_replaced_mid_read_is_an_error_not_a_mix(moto_s3: MotoS3, ns: str) -> None:
+    proxy = FaultProxy(moto_s3.rw.url).start()
+    try:
+        direct = s3_store(moto_s3.rw)
+        direct.put(f"{ns}/obj", b"A" * (3 * MiB))
+        store = s3_store(moto_s3.rw, url=proxy.url)
+        proxy.add(Fault("truncate", method="GET", after_bytes=MiB, times=1))
+        reader = store.open(f"{ns}/obj")
+        first = next(reader.iter_chunks())
+        assert set(bytes(first)) == {ord("A")}
+        direct.put(f"{ns}/obj", b"B" * (3 * MiB))
+        with pytest.raises(ObjectChangedError, match=f"{ns}/obj"):
+            reader.read()
+    finally:
+        proxy.stop()

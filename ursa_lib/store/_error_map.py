@@ -148,15 +148,18 @@ def map_error(exc: BaseException, *, uri: str, action: str) -> UrsaError | Trans
     return target(text, uri=uri)
 
 
-_BAD_PATH = re.compile(r'Error parsing Path "(.*?)"')
+_BAD_PATH = re.compile(r'Path "(.*?)"')
 
 
 def _invalid_listing_message(message: str, uri: str) -> str | None:
+    from ._keys import key_problem
+
     found = _BAD_PATH.search(message)
     if not found:
         return None
+    key = found.group(1).encode().decode("unicode_escape", errors="replace")
+    reason = key_problem(key) or "obstore cannot parse it"
     return (
-        f"listing {uri} stopped at foreign key {found.group(1)!r}, which is not a valid "
-        "object key ('.'/'..'/empty segments are not allowed); rename or delete that "
-        "object with another S3 tool, then list again"
+        f"listing {uri} stopped at foreign key {key!r}, which breaks Ursa's key rules "
+        f"({reason}); rename or delete that object with another S3 tool, then list again"
     )

@@ -22,7 +22,8 @@ MAX_SEGMENT_BYTES = 255
 so that every key can also be a local path."""
 
 
-def _problem(key: str) -> str | None:
+def key_problem(key: str) -> str | None:
+    """Why ``key`` is not a valid object key, or None if it is."""
     if not key:
         return "the key is empty"
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
@@ -58,7 +59,7 @@ def validate_key(key: str) -> str:
     of backslashes and control characters. Dots inside a name (``file..txt``) are
     fine.
     """
-    problem = _problem(key)
+    problem = key_problem(key)
     if problem is not None:
         raise InvalidKeyError(f"invalid object key {key!r}: {problem}", uri=key)
     return key

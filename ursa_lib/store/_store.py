@@ -539,11 +539,23 @@ class ObjectReader(io.RawIOBase):
         return True
 
     def iter_chunks(self) -> Iterator[bytes]:
-        """The remaining bytes as chunks of about ``TransferSettings.read_chunk``."""
+        """The remaining bytes as chunks of about ``TransferSettings.read_chunk``.
+
+        Abandoning this iterator part-way does not end the reader: a later call
+        (or ``read``) continues from where it stopped.
+        """
         if self._buffer:
-            chunk, self._buffer = self._buffer, b""
+            buffered, self._buffer = self._buffer, b""
+            yield buffered
+        # next() rather than `yield from`, so that closing this iterator does not
+        # close the shared one underneath (which would end the object early).
+        while (chunk := next(self._chunks, None)) is not None:
             yield chunk
-        yield from self._chunks
+        if self._pos != self.info.size:
+            raise ObjectStoreError(
+                f"reading {self._uri} stopped at byte {self._pos} of {self.info.size}",
+                uri=self._uri,
+            )
 
     def _generate(self) -> Iterator[bytes]:
         size = self.info.size
