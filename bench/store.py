@@ -6,8 +6,9 @@
 A synthetic session (200 x 1 MiB, 20 x 20 MiB, 4 x 256 MiB) is uploaded and
 downloaded by Ursa's store layer (4 files at a time), by boto3 (s3transfer with
 4 threads) and by ``rclone copy --transfers 4``, against the same
-``rclone serve s3`` on loopback, in interleaved rounds; the median of each is
-reported. Peak RSS is measured in a child process that uploads and downloads
+``rclone serve s3`` on loopback, in interleaved rounds after an uncounted
+warm-up round; the median of each is reported. Uploads write fresh prefixes;
+downloads all read one shared copy, so every tool meets the same server state. Peak RSS is measured in a child process that uploads and downloads
 one 2 GiB file through the store layer. The table replaces the "store" section
 of docs/benchmarks.md; the last line printed is ``BENCH store ...``.
 """
@@ -154,6 +155,23 @@ def rclone_copy(server: RcloneS3, src: str, dst: str) -> None:
     )
 
 
+TOOLS = ("ursa", "boto3", "rclone")
+UPLOAD: dict[str, Callable[[RcloneS3, Store, list[Path], Path, str], None]] = {
+    "ursa": lambda server, store, files, base, prefix: ursa_upload(store, files, base, prefix),
+    "boto3": lambda server, store, files, base, prefix: boto_upload(server, files, base, prefix),
+    "rclone": lambda server, store, files, base, prefix: rclone_copy(
+        server, str(base), f"bench:{RAW_BUCKET}/{prefix}"
+    ),
+}
+DOWNLOAD: dict[str, Callable[[RcloneS3, Store, str, Path], None]] = {
+    "ursa": lambda server, store, prefix, dest: ursa_download(store, prefix, dest),
+    "boto3": lambda server, store, prefix, dest: boto_download(server, prefix, dest),
+    "rclone": lambda server, store, prefix, dest: rclone_copy(
+        server, f"bench:{RAW_BUCKET}/{prefix}", str(dest)
+    ),
+}
+
+
 def timed(fn: Callable[[], None]) -> float:
     # Start every measurement with no dirty pages left by the one before.
     os.sync()
@@ -217,32 +235,36 @@ def main() -> None:
     server = RcloneS3(scratch / "server").start()
     store = ursa_store(server)
     times: dict[str, list[float]] = {}
+    shared = "bench/shared"
     try:
-        for round_ in range(args.rounds):
-            for tool in ("ursa", "boto3", "rclone"):
+        # Uploads: each tool writes a fresh prefix. Round 0 warms up and is not counted.
+        for round_ in range(args.rounds + 1):
+            for tool in TOOLS:
                 prefix = f"bench/{tool}-{round_}"
+                seconds = timed(partial(UPLOAD[tool], server, store, files, session, prefix))
+                print(
+                    f"upload round {round_} {tool}: {total / MiB / seconds:.0f} MiB/s", flush=True
+                )
+                if round_:
+                    times.setdefault(f"{tool}_up", []).append(seconds)
+                shutil.rmtree(server.root / RAW_BUCKET / prefix)
+        # Downloads: every tool reads one shared copy, so all see the same server
+        # state (rclone serve s3 hashes an object on its first read unless the
+        # uploader was rclone itself). Round 0 warms up and is not counted.
+        ursa_upload(store, files, session, shared)
+        for round_ in range(args.rounds + 1):
+            for tool in TOOLS:
                 dest = scratch / f"down-{tool}-{round_}"
-                remote = f"bench:{RAW_BUCKET}/{prefix}"
-                if tool == "ursa":
-                    up = timed(partial(ursa_upload, store, files, session, prefix))
-                    down = timed(partial(ursa_download, store, prefix, dest))
-                elif tool == "boto3":
-                    up = timed(partial(boto_upload, server, files, session, prefix))
-                    down = timed(partial(boto_download, server, prefix, dest))
-                else:
-                    up = timed(partial(rclone_copy, server, str(session), remote))
-                    down = timed(partial(rclone_copy, server, remote, str(dest)))
+                seconds = timed(partial(DOWNLOAD[tool], server, store, shared, dest))
                 got = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
                 if got != total:
                     raise SystemExit(f"{tool} downloaded {got} bytes, expected {total}")
-                times.setdefault(f"{tool}_up", []).append(up)
-                times.setdefault(f"{tool}_down", []).append(down)
                 print(
-                    f"round {round_} {tool}: up {total / MiB / up:.0f} MiB/s, down {total / MiB / down:.0f} MiB/s",
-                    flush=True,
+                    f"download round {round_} {tool}: {total / MiB / seconds:.0f} MiB/s", flush=True
                 )
+                if round_:
+                    times.setdefault(f"{tool}_down", []).append(seconds)
                 shutil.rmtree(dest)
-                shutil.rmtree(server.root / RAW_BUCKET / prefix)
     finally:
         server.stop()
 
@@ -267,7 +289,7 @@ def main() -> None:
         [
             f"Synthetic session: {len(files)} files, {total / MiB:.0f} MiB "
             f"({', '.join(f'{c} × {s // MiB} MiB' for c, s in layout)}); "
-            f"server `rclone serve s3` on loopback; median of {args.rounds} interleaved rounds; "
+            f"server `rclone serve s3` on loopback; median of {args.rounds} interleaved rounds after a warm-up round; downloads read one shared copy; "
             "2 cores.",
             "",
             "| tool | upload MiB/s | download MiB/s | upload × ursa | download × ursa |",

@@ -89,6 +89,7 @@ class RcloneS3:
     root: Path
     rw: Endpoint = field(init=False)
     ro: Endpoint = field(init=False)
+    extra_args: list[str] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     conditional_writes = False
     name = "rclone"
@@ -120,6 +121,7 @@ class RcloneS3:
                     "/dev/null",
                     "--log-level",
                     "ERROR",
+                    *self.extra_args,
                     *extra,
                 ],
                 stdout=subprocess.DEVNULL,
