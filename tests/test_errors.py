@@ -69,6 +69,7 @@ def test_every_obstore_exception_is_mapped(cls: type[BaseException]) -> None:
             ObjectStoreError,
         ),
         (ConnectionResetError("reset"), TransientFailure),
+        (FileNotFoundError("DELETE ?uploadId=x 404 <Code>NoSuchUpload</Code>"), TransientFailure),
         (TimeoutError("slow"), TransientFailure),
     ],
 )

@@ -16,14 +16,20 @@ from ._config import (
 )
 from ._errors import (
     AccessDeniedError,
+    CatalogError,
+    CatalogReadOnlyError,
+    CatalogRowExists,
     ConfigError,
     InvalidKeyError,
+    InvalidRowError,
+    InvalidTransitionError,
     InvalidUriError,
     ObjectChangedError,
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
     ObjectStoreTransientError,
+    PrimaryKeyConflict,
     UrsaError,
     WriteRefusedError,
 )
@@ -38,12 +44,29 @@ from .store import (
     validate_key,
 )
 
+
+def __getattr__(name: str) -> object:
+    # The catalog pulls in LanceDB and Arrow; load it only when it is used, so
+    # store-only users (and every CLI start) stay light.
+    if name == "Catalog":
+        from .catalog import Catalog
+
+        return Catalog
+    raise AttributeError(f"module 'ursa_lib' has no attribute {name!r}")
+
+
 __all__ = [
     "ROLES",
     "AccessDeniedError",
+    "Catalog",
+    "CatalogError",
+    "CatalogReadOnlyError",
+    "CatalogRowExists",
     "ConfigError",
     "EnvCredentials",
     "InvalidKeyError",
+    "InvalidRowError",
+    "InvalidTransitionError",
     "InvalidUriError",
     "LocalProfile",
     "ObjectChangedError",
@@ -52,6 +75,7 @@ __all__ = [
     "ObjectNotFoundError",
     "ObjectStoreError",
     "ObjectStoreTransientError",
+    "PrimaryKeyConflict",
     "Profile",
     "RetryPolicy",
     "Role",

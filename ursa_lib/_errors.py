@@ -5,6 +5,14 @@ The tree::
     UrsaError
     ├── ConfigError (ValueError)             bad or missing profile setting
     ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
+    ├── CatalogError                         the catalog could not do it
+    │   ├── PrimaryKeyConflict               strict add of a key that exists
+    │   ├── CatalogRowExists                 register of a different row under a
+    │   │                                    stored key; carries the field diff
+    │   ├── InvalidRowError (ValueError)     a row breaks a storage-URI invariant
+    │   ├── InvalidTransitionError           a modality status change not allowed
+    │   └── CatalogReadOnlyError (PermissionError)  write through a read-only
+    │                                        catalog; refused before any request
     └── ObjectStoreError                     permanent store failure; names the URI/key
         ├── ObjectNotFoundError (FileNotFoundError)
         ├── ObjectExistsError (FileExistsError)      put-if-absent lost the race
@@ -25,14 +33,20 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDeniedError",
+    "CatalogError",
+    "CatalogReadOnlyError",
+    "CatalogRowExists",
     "ConfigError",
     "InvalidKeyError",
+    "InvalidRowError",
+    "InvalidTransitionError",
     "InvalidUriError",
     "ObjectChangedError",
     "ObjectExistsError",
     "ObjectNotFoundError",
     "ObjectStoreError",
     "ObjectStoreTransientError",
+    "PrimaryKeyConflict",
     "UrsaError",
     "WriteRefusedError",
 ]
@@ -48,6 +62,43 @@ class ConfigError(UrsaError, ValueError):
 
 class InvalidUriError(UrsaError, ValueError):
     """A storage URI is malformed, of an unsupported scheme, or outside the profile's buckets."""
+
+
+class CatalogError(UrsaError):
+    """A catalog operation failed; the message names the table and key."""
+
+
+class PrimaryKeyConflict(CatalogError):
+    """A strict ``add`` found its primary key already stored."""
+
+
+class CatalogRowExists(CatalogError):
+    """``register`` found a different row under the same key.
+
+    ``diff`` maps each differing field to ``(stored, proposed)``.
+    """
+
+    def __init__(self, table: str, key: tuple[object, ...], diff: dict[str, tuple[object, object]]):
+        fields = ", ".join(f"{k}: {s!r} → {p!r}" for k, (s, p) in diff.items())
+        super().__init__(
+            f"{table} already holds a different row for key {key!r} ({fields}); "
+            "registering is idempotent only for identical rows"
+        )
+        self.table = table
+        self.key = key
+        self.diff = diff
+
+
+class InvalidRowError(CatalogError, ValueError):
+    """A row breaks a catalog invariant; the message names the field and the rule."""
+
+
+class InvalidTransitionError(CatalogError):
+    """A modality status change that the state machine does not allow."""
+
+
+class CatalogReadOnlyError(CatalogError, PermissionError):
+    """A write through a catalog opened read-only. No request was sent."""
 
 
 class ObjectStoreError(UrsaError):

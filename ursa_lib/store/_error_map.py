@@ -94,6 +94,10 @@ def _status(message: str) -> int | None:
 
 def _classify_generic(message: str) -> type[UrsaError] | type[TransientFailure]:
     lowered = message.lower()
+    if "nosuchupload" in lowered:
+        # The server dropped a multipart upload mid-way (expired, or its buffer
+        # limits were hit); the whole upload can be sent again.
+        return TransientFailure
     status = _status(message)
     if status is not None:
         if status in _TRANSIENT_STATUS:
@@ -135,6 +139,8 @@ def map_error(exc: BaseException, *, uri: str, action: str) -> UrsaError | Trans
             raise TypeError(f"no mapping for {type(exc).__name__}") from exc
     if target is ObjectStoreError and isinstance(exc, obx.GenericError | obx.BaseError):
         target = _classify_generic(message)
+    elif "NoSuchUpload" in message:
+        target = TransientFailure
     text = f"{action} {uri} failed: {_short(message)}"
     if target is TransientFailure:
         status = _status(message)

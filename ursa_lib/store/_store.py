@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import random
 import re
 import threading
@@ -61,8 +62,11 @@ class TransferSettings:
     """Preferred multipart part size (grown for huge objects)."""
     part_concurrency: int = 4
     """Parts of one object in flight at once."""
-    read_chunk: int = 4 * MiB
-    """Chunk size of streaming reads."""
+    read_chunk: int = 512 * 1024
+    """Chunk size of streaming reads: small enough that the socket is drained
+    steadily (measured fastest against rclone serve s3)."""
+    file_read_size: int = 4 * MiB
+    """Size of each read from a local file being uploaded."""
     range_size: int = 16 * MiB
     """Size of each ranged GET when one object is downloaded in parallel."""
     range_concurrency: int = 4
@@ -267,8 +271,11 @@ class Store:
                     out.truncate()
                 if not ranged:
                     with ObjectReader(self, key, expect=info) as reader:
-                        for chunk in reader.iter_chunks():
-                            out.write(chunk)
+                        if info.size > 2 * self.transfer.read_chunk:
+                            _write_overlapped(reader.iter_chunks(), out)
+                        else:
+                            for chunk in reader.iter_chunks():
+                                out.write(chunk)
                         info = reader.info
                 out.flush()
                 if fsync:
@@ -404,7 +411,7 @@ class Store:
                 raise ValueError(f"size={size} but {source} holds {actual} bytes")
             plan = plan_upload(actual, single_put_limit=t.single_put_limit, part_size=t.part_size)
             return (
-                _Counted(_file_chunks(source, t.read_chunk), actual, on_chunk, str(source)),
+                _Counted(_file_chunks(source, t.file_read_size), actual, on_chunk, str(source)),
                 plan,
                 True,
             )
@@ -416,7 +423,7 @@ class Store:
                 size = stream.seek(0, os.SEEK_END) - here
                 stream.seek(here)
             plan = self._plan_unknown(size)
-            chunks = iter(lambda: stream.read(t.read_chunk), b"")
+            chunks = iter(lambda: stream.read(t.file_read_size), b"")
             return _Counted(chunks, size, on_chunk, "the source stream"), plan, seekable
         plan = self._plan_unknown(size)
         return _Counted(iter(source), size, on_chunk, "the source iterable"), plan, False
@@ -440,6 +447,41 @@ class Store:
         validate_key(dst)
         self._require_write(dst, "copying to")
         self._retry(lambda: self._backend.copy(src, dst), self.base_uri + src)
+
+
+_END = object()
+
+
+def _write_overlapped(chunks: Iterator[bytes], out: BinaryIO, depth: int = 2) -> None:
+    """Write ``chunks`` to ``out`` on a helper thread while the next chunks arrive.
+
+    obstore reads the socket only while a chunk is being awaited, so writing on
+    the same thread would stall the connection for every disk write. At most
+    ``depth`` chunks wait in between, which bounds memory.
+    """
+    pending: queue.Queue[object] = queue.Queue(maxsize=depth)
+    failure: list[BaseException] = []
+
+    def writer() -> None:
+        while (item := pending.get()) is not _END:
+            if not failure:
+                try:
+                    out.write(item)  # type: ignore[call-overload]
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    failure.append(exc)
+
+    thread = threading.Thread(target=writer, name="ursa-writer", daemon=True)
+    thread.start()
+    try:
+        for chunk in chunks:
+            if failure:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(_END)
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _tell(source: Source) -> int | None:

@@ -1,0 +1,47 @@
+"""Valid catalog rows for tests and benchmarks."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ursa_lib.catalog import IngestionStatus, Modality, Participant, Recording
+
+
+def rhash(n: int | str) -> str:
+    return hashlib.sha256(str(n).encode()).hexdigest()
+
+
+def participant(pid: str = "p001", **kw: object) -> Participant:
+    data: dict[str, object] = {"participant_id": pid, "enrolled_at": 1_700_000_000_000_000_000}
+    data.update(kw)
+    return Participant.model_validate(data)
+
+
+def recording(
+    n: int | str = 1, participants: tuple[str, ...] = ("p001",), **kw: object
+) -> Recording:
+    data: dict[str, object] = {
+        "recording_hash": rhash(n),
+        "rec_id": f"rec_{n}",
+        "participant_ids": list(participants),
+        "start_time": 1_763_700_000_000_000_000,
+        "duration": 600.0,
+        "device_info": {"rig": "rig3"},
+        "metadata": {"site": "lab1", "task": "rest"},
+    }
+    data.update(kw)
+    return Recording.model_validate(data)
+
+
+def modality(
+    n: int | str = 1, name: str = "eeg", *, raw_root: str = "s3://lab-raw", **kw: object
+) -> Modality:
+    data: dict[str, object] = {
+        "recording_hash": rhash(n),
+        "modality": name,
+        "worker_id": "0",
+        "ingestion_status": IngestionStatus.RAW,
+        "raw_storage_uri": f"{raw_root}/recordings/rec_{n}/{name}_0/",
+    }
+    data.update(kw)
+    return Modality.model_validate(data)

@@ -1,0 +1,623 @@
+"""`Catalog`: the nine tables on LanceDB, safe under concurrent writers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any, TypeVar
+
+import lancedb
+
+from .._config import LocalProfile, Role, S3Profile
+from .._errors import (
+    CatalogError,
+    CatalogReadOnlyError,
+    CatalogRowExists,
+    InvalidRowError,
+    InvalidTransitionError,
+    PrimaryKeyConflict,
+)
+from .._secrets import redact
+from ..store._uri import parse_storage_uri
+from ._models import (
+    ROW_TYPES,
+    BenchmarkResult,
+    BenchmarkSuite,
+    Checkpoint,
+    Embedding,
+    Event,
+    IngestionStatus,
+    Interval,
+    Modality,
+    Participant,
+    PipelineAsset,
+    Recording,
+    Row,
+    StorageFormat,
+)
+from ._schema import LABELS_COLUMN, arrow_schema, from_records, metadata_label, to_table
+
+__all__ = ["Catalog", "Where"]
+
+R = TypeVar("R", bound=Row)
+T = TypeVar("T")
+
+Where = str | Mapping[str, Any] | None
+"""A LanceDB SQL filter, or ``{column: value}`` equalities joined by AND. The key
+``metadata`` takes a dict of top-level metadata equalities."""
+
+# Scalar indexes per table: (column, kind). BTREE for keys and ranges, BITMAP for
+# low-cardinality columns, LABEL_LIST for list columns filtered by membership.
+_INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
+    "participants": (("participant_id", "BTREE"), (LABELS_COLUMN, "LABEL_LIST")),
+    "recordings": (
+        ("recording_hash", "BTREE"),
+        ("rec_id", "BTREE"),
+        ("start_time", "BTREE"),
+        ("participant_ids", "LABEL_LIST"),
+        (LABELS_COLUMN, "LABEL_LIST"),
+    ),
+    "modalities": (
+        ("recording_hash", "BTREE"),
+        ("modality", "BITMAP"),
+        ("ingestion_status", "BITMAP"),
+        (LABELS_COLUMN, "LABEL_LIST"),
+    ),
+    "events": (("event_id", "BTREE"), ("recording_hash", "BTREE"), ("event_type", "BITMAP")),
+    "embeddings": (("embedding_id", "BTREE"), ("recording_hash", "BTREE")),
+    "pipeline_assets": (("asset_id", "BTREE"), ("recording_hash", "BTREE")),
+    "checkpoints": (("checkpoint_id", "BTREE"),),
+    "benchmark_suites": (("suite_name", "BTREE"),),
+    "benchmark_results": (("result_id", "BTREE"), ("checkpoint_id", "BTREE")),
+}
+
+_ALLOWED: dict[IngestionStatus, frozenset[IngestionStatus]] = {
+    IngestionStatus.RAW: frozenset({IngestionStatus.INGESTING}),
+    IngestionStatus.INGESTING: frozenset({IngestionStatus.PROCESSED, IngestionStatus.FAILED}),
+    IngestionStatus.FAILED: frozenset({IngestionStatus.INGESTING}),
+    IngestionStatus.PROCESSED: frozenset(),
+}
+
+
+def sql_literal(value: Any) -> str:
+    """A value as a LanceDB SQL literal (strings quoted, quotes doubled)."""
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"cannot use {type(value).__name__} in a catalog filter")
+
+
+def _where_sql(model: type[Row], where: Where) -> str | None:
+    if where is None or isinstance(where, str):
+        return where or None
+    clauses = []
+    for column, value in where.items():
+        if column == "metadata" and isinstance(value, Mapping):
+            for key, wanted in value.items():
+                label = metadata_label(str(key), wanted)
+                clauses.append(f"array_has({LABELS_COLUMN}, {sql_literal(label)})")
+            continue
+        if column not in model.model_fields:
+            raise ValueError(
+                f"{model.__table__} has no column {column!r}; columns: "
+                + ", ".join(model.model_fields)
+            )
+        if value is None:
+            clauses.append(f"{column} IS NULL")
+        else:
+            clauses.append(f"{column} = {sql_literal(value)}")
+    return " AND ".join(clauses) or None
+
+
+def _key_sql(model: type[Row], key: Sequence[Any]) -> str:
+    if len(key) != len(model.__key__):
+        raise ValueError(f"{model.__table__} key is {model.__key__}, got {tuple(key)!r}")
+    return " AND ".join(f"{c} = {sql_literal(v)}" for c, v in zip(model.__key__, key, strict=True))
+
+
+def _is_commit_conflict(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text)
+
+
+def diff_rows(stored: Row, proposed: Row) -> dict[str, tuple[Any, Any]]:
+    """``{field: (stored, proposed)}`` for every field that differs."""
+    a, b = stored.model_dump(mode="json"), proposed.model_dump(mode="json")
+    return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+
+class Catalog:
+    """The catalog: nine LanceDB tables of validated rows.
+
+    Opening is lazy: nothing is connected until the first call. A read-only
+    catalog refuses every write with `CatalogReadOnlyError` before any request.
+    ``add_*`` is a strict insert (an existing key raises `PrimaryKeyConflict`,
+    also when two processes race for it); ``register_*`` is idempotent.
+    Filters run inside LanceDB, never by scanning rows in Python.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        writable: bool,
+        storage_options: Mapping[str, str] | None = None,
+        profile: LocalProfile | S3Profile | None = None,
+    ) -> None:
+        self.uri = uri
+        self.writable = writable
+        self.profile = profile
+        self._storage_options = dict(storage_options or {})
+        self._db: Any = None
+        self._tables: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Catalog(uri={self.uri!r}, access={'rw' if self.writable else 'ro'!r})"
+
+    @classmethod
+    def open(cls, profile: LocalProfile | S3Profile, *, writable: bool = False) -> Catalog:
+        """The profile's catalog; S3 catalogs use the ``assets_ro``/``assets_rw`` keys."""
+        if isinstance(profile, LocalProfile):
+            return cls(profile.catalog_uri, writable=writable, profile=profile)
+        role: Role = "assets_rw" if writable else "assets_ro"
+        creds = profile.credentials_for(role)
+        options = {
+            "aws_access_key_id": creds.access_key_id.get_secret_value(),
+            "aws_secret_access_key": creds.secret_access_key.get_secret_value(),
+            "aws_region": profile.region,
+        }
+        endpoint = profile.endpoint_for(role)
+        if endpoint:
+            options["aws_endpoint"] = endpoint
+            options["allow_http"] = str(endpoint.startswith("http://")).lower()
+        if creds.session_token is not None:
+            options["aws_session_token"] = creds.session_token.get_secret_value()
+        return cls(
+            profile.resolved_catalog_uri,
+            writable=writable,
+            storage_options=options,
+            profile=profile,
+        )
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self._db is None:
+            try:
+                self._db = lancedb.connect(self.uri, storage_options=self._storage_options or None)
+            except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+                raise CatalogError(
+                    f"opening catalog {self.uri} failed: {redact(str(exc))}"
+                ) from None
+        return self._db
+
+    def _table(self, model: type[Row], *, create: bool) -> Any | None:
+        name = model.__table__
+        with self._lock:
+            if name in self._tables:
+                return self._tables[name]
+            db = self._connect()
+            try:
+                if name in db.list_tables().tables:
+                    table = db.open_table(name)
+                elif create:
+                    table = self._create(db, model)
+                else:
+                    return None
+            except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+                raise CatalogError(
+                    f"opening table {name} of {self.uri} failed: {redact(str(exc))}"
+                ) from None
+            self._tables[name] = table
+            return table
+
+    @staticmethod
+    def _create(db: Any, model: type[Row]) -> Any:
+        # Another writer may create the table at the same moment; whoever loses
+        # that race opens the winner's table.
+        for attempt in range(10):
+            try:
+                return db.create_table(model.__table__, schema=arrow_schema(model), exist_ok=True)
+            except Exception:  # noqa: BLE001 - retried, then surfaced by the caller
+                time.sleep(0.05 * (attempt + 1) * random.uniform(0.5, 1.5))
+                if model.__table__ in db.list_tables().tables:
+                    return db.open_table(model.__table__)
+        return db.create_table(model.__table__, schema=arrow_schema(model), exist_ok=True)
+
+    def _writable_table(self, model: type[Row]) -> Any:
+        table = self._table(model, create=True)
+        assert table is not None
+        return table
+
+    def _require_write(self, what: str) -> None:
+        if not self.writable:
+            raise CatalogReadOnlyError(
+                f"{what} refused: catalog {self.uri} is open read-only; "
+                "open it with writable=True (read-write credentials) to write"
+            )
+
+    def _with_conflict_retries(self, fn: Callable[[], T], what: str) -> T:
+        for attempt in range(8):
+            try:
+                return fn()
+            except CatalogError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+                if not _is_commit_conflict(exc) or attempt == 7:
+                    raise CatalogError(f"{what} failed: {redact(str(exc))}") from None
+                time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
+    # -- invariants --------------------------------------------------------
+
+    def check(self, row: Row) -> None:
+        """Raise `InvalidRowError` if ``row`` breaks a storage-URI invariant."""
+        if isinstance(row, Modality):
+            self._check_uri(row, "raw_storage_uri", row.raw_storage_uri, "raw", None)
+            if row.ingestion_status is IngestionStatus.PROCESSED:
+                assert row.storage_uri is not None
+                assert row.format is not None
+                self._check_uri(row, "storage_uri", row.storage_uri, "assets", row.format)
+        elif isinstance(row, PipelineAsset):
+            self._check_uri(row, "storage_uri", row.storage_uri, "assets", row.format)
+
+    def _check_uri(
+        self,
+        row: Modality | PipelineAsset,
+        field: str,
+        uri: str,
+        bucket: str,
+        fmt: StorageFormat | None,
+    ) -> None:
+        if self.profile is not None:
+            try:
+                location = parse_storage_uri(uri, self.profile)
+            except ValueError as exc:
+                raise InvalidRowError(f"{type(row).__name__}.{field}: {exc}") from None
+            if location.bucket != bucket:
+                raise InvalidRowError(
+                    f"{type(row).__name__}.{field} must point into the {bucket} bucket "
+                    f"({self.profile.bucket_uri(bucket)}), got {uri!r}"  # type: ignore[arg-type]
+                )
+            key = location.key
+        else:
+            key = uri.split("://", 1)[1].split("/", 1)[1] if "/" in uri.split("://", 1)[1] else ""
+        if fmt is not None:
+            tier = f"processed/{row.recording_hash}/{row.modality}/"
+            asset = key.removeprefix(tier).rstrip("/")
+            if not key.startswith(tier) or not asset.endswith(fmt.suffix) or "/" in asset:
+                raise InvalidRowError(
+                    f"{type(row).__name__}.{field}: a {fmt.value} asset must live at "
+                    f"{tier}<name>{fmt.suffix} in the assets bucket, got {uri!r}"
+                )
+
+    # -- generic verbs -----------------------------------------------------
+
+    def add(self, row: R) -> R:
+        """Insert ``row``; `PrimaryKeyConflict` if its key exists (even under a race)."""
+        self.add_many([row])
+        return row
+
+    def add_many(self, rows: Iterable[R]) -> int:
+        """Insert rows of one table in one commit; returns how many were inserted.
+
+        Keys already stored (or repeated in ``rows``) raise `PrimaryKeyConflict`
+        naming them, and then nothing is inserted unless another writer got there
+        first in a race — rows are never duplicated and never lost.
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        model = type(rows[0])
+        self._require_write(f"adding {model.__table__} rows")
+        keys = [r.key() for r in rows]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            raise PrimaryKeyConflict(f"{model.__table__}: keys repeated in one batch: {dupes[:20]}")
+        for row in rows:
+            self.check(row)
+        data = to_table(model, rows)
+        table = self._writable_table(model)
+        existing = self._existing_keys(model, keys)
+        if existing:
+            raise PrimaryKeyConflict(
+                f"{model.__table__}: primary key already stored: {sorted(existing)[:20]}"
+                + (f" and {len(existing) - 20} more" if len(existing) > 20 else "")
+            )
+        on = list(model.__key__)
+
+        def insert() -> int:
+            result = table.merge_insert(on).when_not_matched_insert_all().execute(data)
+            return int(result.num_inserted_rows)
+
+        inserted = self._with_conflict_retries(insert, f"adding {model.__table__} rows")
+        if inserted != len(rows):
+            raise PrimaryKeyConflict(
+                f"{model.__table__}: {len(rows) - inserted} of {len(rows)} keys were added "
+                "by another writer at the same time; nothing was duplicated"
+            )
+        return inserted
+
+    def _existing_keys(
+        self, model: type[Row], keys: Sequence[tuple[Any, ...]]
+    ) -> set[tuple[Any, ...]]:
+        found: set[tuple[Any, ...]] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            if len(model.__key__) == 1:
+                (column,) = model.__key__
+                where = f"{column} IN ({', '.join(sql_literal(k[0]) for k in chunk)})"
+            else:
+                where = " OR ".join(f"({_key_sql(model, k)})" for k in chunk)
+            for record in self._query(model, where, None, columns=list(model.__key__)):
+                found.add(tuple(record[c] for c in model.__key__))
+        return found
+
+    def _query(
+        self,
+        model: type[Row],
+        where: str | None,
+        limit: int | None,
+        columns: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        table = self._table(model, create=False)
+        if table is None:
+            return []
+        query = table.search()
+        if where:
+            query = query.where(where, prefilter=True)
+        if columns is not None:
+            query = query.select(columns)
+        query = query.limit(limit if limit is not None else None)
+        try:
+            return query.to_arrow().to_pylist()  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+            raise CatalogError(
+                f"query on {model.__table__} ({where or 'all rows'}) failed: {redact(str(exc))}"
+            ) from None
+
+    def get(self, model: type[R], key: Sequence[Any]) -> R | None:
+        """The row with primary key ``key`` (a tuple in key order), or None."""
+        records = self._query(model, _key_sql(model, key), 1)
+        return from_records(model, records)[0] if records else None  # type: ignore[return-value]
+
+    def rows(self, model: type[R], where: Where = None, limit: int | None = None) -> list[R]:
+        """Rows matching ``where`` (filtered inside LanceDB), at most ``limit``."""
+        records = self._query(model, _where_sql(model, where), limit)
+        return from_records(model, records)  # type: ignore[return-value]
+
+    def count(self, model: type[Row], where: Where = None) -> int:
+        """Number of rows matching ``where``."""
+        table = self._table(model, create=False)
+        if table is None:
+            return 0
+        return int(table.count_rows(_where_sql(model, where)))
+
+    def register(self, row: R) -> R:
+        """Idempotent insert: the stored row if identical, `CatalogRowExists` if not."""
+        model = type(row)
+        stored = self.get(model, row.key())
+        if stored is None:
+            try:
+                return self.add(row)
+            except PrimaryKeyConflict:
+                stored = self.get(model, row.key())
+                if stored is None:
+                    raise
+        if stored == row:
+            return stored
+        raise CatalogRowExists(model.__table__, row.key(), diff_rows(stored, row))
+
+    # -- modality status ---------------------------------------------------
+
+    def _transition(self, current: Modality, target: IngestionStatus, **changes: Any) -> Modality:
+        self._require_write("changing a modality's status")
+        if target not in _ALLOWED[current.ingestion_status]:
+            raise InvalidTransitionError(
+                f"modality {current.modality} of {current.recording_hash}: cannot go from "
+                f"{current.ingestion_status.value} to {target.value}"
+            )
+        data = current.model_dump()
+        data.update(changes, ingestion_status=target)
+        data["raw_storage_uri"] = current.raw_storage_uri  # never changed by a transition
+        updated = Modality.model_validate(data)
+        self.check(updated)
+        table = self._writable_table(Modality)
+        condition = f"target.ingestion_status = {sql_literal(current.ingestion_status)}"
+
+        def write() -> int:
+            result = (
+                table.merge_insert(list(Modality.__key__))
+                .when_matched_update_all(where=condition)
+                .execute(to_table(Modality, [updated]))
+            )
+            return int(result.num_updated_rows)
+
+        if self._with_conflict_retries(write, "changing a modality's status") != 1:
+            raise InvalidTransitionError(
+                f"modality {current.modality} of {current.recording_hash} changed status "
+                "while this transition was being made; read it again"
+            )
+        return updated
+
+    def _modality(self, recording_hash: str, modality: str) -> Modality:
+        self._require_write("changing a modality's status")
+        row = self.get(Modality, (recording_hash, modality))
+        if row is None:
+            raise CatalogError(f"no modality {modality!r} for recording {recording_hash}")
+        return row
+
+    def start_ingesting(self, recording_hash: str, modality: str) -> Modality:
+        """raw (or failed) → ingesting."""
+        return self._transition(self._modality(recording_hash, modality), IngestionStatus.INGESTING)
+
+    def mark_processed(
+        self,
+        recording_hash: str,
+        modality: str,
+        *,
+        storage_uri: str,
+        format: StorageFormat,
+        sampling_rate: float | None = None,
+        domain_intervals: Sequence[Interval] = (),
+        channel_spec: Mapping[str, Any] | None = None,
+    ) -> Modality:
+        """ingesting → processed, recording where the processed asset is."""
+        return self._transition(
+            self._modality(recording_hash, modality),
+            IngestionStatus.PROCESSED,
+            storage_uri=storage_uri,
+            format=format,
+            sampling_rate=sampling_rate,
+            domain_intervals=list(domain_intervals),
+            channel_spec=dict(channel_spec or {}),
+        )
+
+    def mark_failed(self, recording_hash: str, modality: str, *, reason: str) -> Modality:
+        """ingesting → failed; ``reason`` is kept in the row's metadata."""
+        current = self._modality(recording_hash, modality)
+        metadata = {**current.metadata, "failure": reason}
+        return self._transition(current, IngestionStatus.FAILED, metadata=metadata)
+
+    # -- maintenance -------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Create missing scalar indexes, compact files and index new rows."""
+        self._require_write("optimizing the catalog")
+        for model in ROW_TYPES:
+            table = self._table(model, create=False)
+            if table is None or table.count_rows() == 0:
+                continue
+            have = {tuple(i.columns) for i in table.list_indices()}
+            for column, kind in _INDEXES[model.__table__]:
+                if (column,) not in have:
+                    table.create_scalar_index(column, index_type=kind)
+            table.optimize(cleanup_older_than=dt.timedelta(days=7))
+
+    def status(self) -> dict[str, Any]:
+        """Row counts per table, and modality counts per ingestion status."""
+        counts: dict[str, Any] = {m.__table__: self.count(m) for m in ROW_TYPES}
+        counts["modalities_by_status"] = {
+            s.value: self.count(Modality, {"ingestion_status": s.value}) for s in IngestionStatus
+        }
+        return counts
+
+    # -- typed verbs -------------------------------------------------------
+
+    def add_participant(self, row: Participant) -> Participant:
+        return self.add(row)
+
+    def add_recording(self, row: Recording) -> Recording:
+        return self.add(row)
+
+    def add_modality(self, row: Modality) -> Modality:
+        return self.add(row)
+
+    def add_event(self, row: Event) -> Event:
+        return self.add(row)
+
+    def add_embedding(self, row: Embedding) -> Embedding:
+        return self.add(row)
+
+    def add_pipeline_asset(self, row: PipelineAsset) -> PipelineAsset:
+        return self.add(row)
+
+    def add_checkpoint(self, row: Checkpoint) -> Checkpoint:
+        return self.add(row)
+
+    def add_benchmark_suite(self, row: BenchmarkSuite) -> BenchmarkSuite:
+        return self.add(row)
+
+    def add_benchmark_result(self, row: BenchmarkResult) -> BenchmarkResult:
+        return self.add(row)
+
+    def get_participant(self, participant_id: str) -> Participant | None:
+        return self.get(Participant, (participant_id,))
+
+    def get_recording(self, recording_hash: str) -> Recording | None:
+        return self.get(Recording, (recording_hash,))
+
+    def get_modality(self, recording_hash: str, modality: str) -> Modality | None:
+        return self.get(Modality, (recording_hash, modality))
+
+    def get_event(self, event_id: str) -> Event | None:
+        return self.get(Event, (event_id,))
+
+    def get_embedding(self, embedding_id: str) -> Embedding | None:
+        return self.get(Embedding, (embedding_id,))
+
+    def get_pipeline_asset(self, asset_id: str) -> PipelineAsset | None:
+        return self.get(PipelineAsset, (asset_id,))
+
+    def get_checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
+        return self.get(Checkpoint, (checkpoint_id,))
+
+    def get_benchmark_suite(self, suite_name: str, suite_version: str) -> BenchmarkSuite | None:
+        return self.get(BenchmarkSuite, (suite_name, suite_version))
+
+    def get_benchmark_result(self, result_id: str) -> BenchmarkResult | None:
+        return self.get(BenchmarkResult, (result_id,))
+
+    def list_participants(self, where: Where = None, limit: int | None = None) -> list[Participant]:
+        return self.rows(Participant, where, limit)
+
+    def list_recordings(self, where: Where = None, limit: int | None = None) -> list[Recording]:
+        return self.rows(Recording, where, limit)
+
+    def list_modalities(self, where: Where = None, limit: int | None = None) -> list[Modality]:
+        return self.rows(Modality, where, limit)
+
+    def list_events(self, where: Where = None, limit: int | None = None) -> list[Event]:
+        return self.rows(Event, where, limit)
+
+    def list_embeddings(self, where: Where = None, limit: int | None = None) -> list[Embedding]:
+        return self.rows(Embedding, where, limit)
+
+    def list_pipeline_assets(
+        self, where: Where = None, limit: int | None = None
+    ) -> list[PipelineAsset]:
+        return self.rows(PipelineAsset, where, limit)
+
+    def list_checkpoints(self, where: Where = None, limit: int | None = None) -> list[Checkpoint]:
+        return self.rows(Checkpoint, where, limit)
+
+    def list_benchmark_suites(
+        self, where: Where = None, limit: int | None = None
+    ) -> list[BenchmarkSuite]:
+        return self.rows(BenchmarkSuite, where, limit)
+
+    def list_benchmark_results(
+        self, where: Where = None, limit: int | None = None
+    ) -> list[BenchmarkResult]:
+        return self.rows(BenchmarkResult, where, limit)
+
+    def recordings_of_participant(
+        self, participant_id: str, limit: int | None = None
+    ) -> list[Recording]:
+        """Recordings that include ``participant_id`` (label-list index)."""
+        where = f"array_has(participant_ids, {sql_literal(participant_id)})"
+        return self.rows(Recording, where, limit)
+
+    def register_participant(self, row: Participant) -> Participant:
+        return self.register(row)
+
+    def register_recording(self, row: Recording) -> Recording:
+        return self.register(row)
+
+    def register_modality(self, row: Modality) -> Modality:
+        return self.register(row)
+
+    def register_event(self, row: Event) -> Event:
+        return self.register(row)
