@@ -265,19 +265,24 @@ def main() -> None:
                 if round_:
                     times.setdefault(f"{tool}_down", []).append(seconds)
                 shutil.rmtree(dest)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     finally:
         server.stop()
 
     rss_size = (64 if args.quick else 2048) * MiB
-    child = subprocess.run(
-        [sys.executable, __file__, "--rss-child", str(rss_size)],
-        env={**os.environ, "URSA_BENCH_DIR": str(scratch)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    try:
+        child = subprocess.run(
+            [sys.executable, __file__, "--rss-child", str(rss_size)],
+            env={**os.environ, "URSA_BENCH_DIR": str(scratch)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     peak_rss, baseline_rss = (float(x) for x in child.stdout.split())
-    shutil.rmtree(scratch, ignore_errors=True)
 
     med = {k: statistics.median(v) for k, v in times.items()}
     mbs = {k: total / MiB / v for k, v in med.items()}
