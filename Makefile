@@ -32,6 +32,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) bench/store.py
+	$(PY) bench/catalog.py
 
 clean:
 	rm -rf $(VENV) .ursa .mypy_cache .pytest_cache .ruff_cache
