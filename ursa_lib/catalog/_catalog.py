@@ -128,7 +128,9 @@ def _key_sql(model: type[Row], key: Sequence[Any]) -> str:
 
 def _is_commit_conflict(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return "conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text)
+    return (
+        "conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text)
+    ) or "incompatible with concurrent transaction" in text
 
 
 def diff_rows(stored: Row, proposed: Row) -> dict[str, tuple[Any, Any]]:
@@ -196,7 +198,12 @@ class Catalog:
     def _connect(self) -> Any:
         if self._db is None:
             try:
-                self._db = lancedb.connect(self.uri, storage_options=self._storage_options or None)
+                # Interval 0: every read sees the latest commit of any writer.
+                self._db = lancedb.connect(
+                    self.uri,
+                    storage_options=self._storage_options or None,
+                    read_consistency_interval=dt.timedelta(0),
+                )
             except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
                 raise CatalogError(
                     f"opening catalog {self.uri} failed: {redact(str(exc))}"
@@ -225,16 +232,17 @@ class Catalog:
 
     @staticmethod
     def _create(db: Any, model: type[Row]) -> Any:
-        # Another writer may create the table at the same moment; whoever loses
-        # that race opens the winner's table.
-        for attempt in range(10):
-            try:
-                return db.create_table(model.__table__, schema=arrow_schema(model), exist_ok=True)
-            except Exception:  # noqa: BLE001 - retried, then surfaced by the caller
-                time.sleep(0.05 * (attempt + 1) * random.uniform(0.5, 1.5))
+        # Create-only (never overwrite): when several writers create the same
+        # table at once, Lance's commit lets exactly one succeed; the others
+        # open the winner's table. An overwrite here could drop rows.
+        try:
+            return db.create_table(model.__table__, schema=arrow_schema(model), mode="create")
+        except Exception:
+            for attempt in range(20):
                 if model.__table__ in db.list_tables().tables:
                     return db.open_table(model.__table__)
-        return db.create_table(model.__table__, schema=arrow_schema(model), exist_ok=True)
+                time.sleep(0.05 * (attempt + 1))
+            raise
 
     def _writable_table(self, model: type[Row]) -> Any:
         table = self._table(model, create=True)
@@ -339,6 +347,7 @@ class Catalog:
         on = list(model.__key__)
 
         def insert() -> int:
+            table.checkout_latest()
             result = table.merge_insert(on).when_not_matched_insert_all().execute(data)
             return int(result.num_inserted_rows)
 
@@ -438,6 +447,7 @@ class Catalog:
         condition = f"target.ingestion_status = {sql_literal(current.ingestion_status)}"
 
         def write() -> int:
+            table.checkout_latest()
             result = (
                 table.merge_insert(list(Modality.__key__))
                 .when_matched_update_all(where=condition)

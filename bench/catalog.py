@@ -1,0 +1,247 @@
+"""Catalog lookups on a million modality rows vs reading the whole table.
+
+    .venv/bin/python bench/catalog.py            # 100,000 recordings x 10 modalities
+    .venv/bin/python bench/catalog.py --quick    # 5,000 recordings, not recorded
+
+Builds a local catalog of 500 participants, N recordings (each with one
+participant, so about N/500 per participant) and 10 modalities per recording,
+compacts and indexes it (``Catalog.optimize``), then measures p50/p95 latency of
+lookups through `Catalog` against the naive approach a catalog without pushdown
+takes: read the whole table, then filter. Insert throughput is measured for
+batch and single registration. The table replaces the "catalog" section of
+docs/benchmarks.md; the last line printed is ``BENCH catalog ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._report import update_section  # noqa: E402
+from ursa_lib.catalog import (  # noqa: E402
+    Catalog,
+    IngestionStatus,
+    Modality,
+    Participant,
+    Recording,
+    from_records,
+)
+
+MODALITIES = ("eeg", "camera", "audio", "events", "eye", "ecg", "emg", "imu", "resp", "gsr")
+PARTICIPANTS = 500
+BATCH = 50_000
+
+
+def rhash(n: int) -> str:
+    return hashlib.sha256(f"rec-{n}".encode()).hexdigest()
+
+
+def pid(n: int) -> str:
+    return f"p{n % PARTICIPANTS:04d}"
+
+
+def build(catalog: Catalog, recordings: int) -> float:
+    started = time.perf_counter()
+    catalog.add_many(
+        Participant(
+            participant_id=pid(i), enrolled_at=1_700_000_000_000_000_000, metadata={"cohort": i % 5}
+        )
+        for i in range(PARTICIPANTS)
+    )
+    for start in range(0, recordings, BATCH // 10):
+        stop = min(recordings, start + BATCH // 10)
+        catalog.add_many(
+            Recording(
+                recording_hash=rhash(n),
+                rec_id=f"rec_{n:07d}",
+                participant_ids=[pid(n)],
+                start_time=1_763_700_000_000_000_000 + n * 1_000_000_000,
+                duration=600.0,
+                device_info={"rig": f"rig{n % 7}"},
+                metadata={"site": f"lab{n % 10}", "batch": n // 1000},
+            )
+            for n in range(start, stop)
+        )
+        catalog.add_many(
+            Modality(
+                recording_hash=rhash(n),
+                modality=name,
+                worker_id="0",
+                ingestion_status=IngestionStatus.RAW,
+                raw_storage_uri=f"s3://lab-raw/recordings/rec_{n:07d}/{name}_0/",
+            )
+            for n in range(start, stop)
+            for name in MODALITIES
+        )
+        print(f"  {stop:,} recordings", flush=True)
+    catalog.optimize()
+    return time.perf_counter() - started
+
+
+def latency(fn: Callable[[int], Any], runs: int) -> tuple[float, float]:
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter()
+        fn(i)
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def naive(catalog: Catalog, table: str, column: str, value: Any, model: type) -> list[Any]:
+    """What a catalog without pushdown does: read everything, then filter."""
+    data: pa.Table = catalog._connect().open_table(table).to_arrow()
+    values = data[column].combine_chunks()
+    if pa.types.is_list(values.type):
+        hits = pc.equal(pc.list_flatten(values), value)
+        parents = pc.list_parent_indices(values).filter(hits)
+        picked = data.take(pc.unique(parents))
+    else:
+        picked = data.filter(pc.equal(values, value))
+    return from_records(model, picked.to_pylist())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="5,000 recordings, not recorded in docs"
+    )
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the catalog in this folder")
+    args = parser.parse_args()
+    recordings = 5_000 if args.quick else 100_000
+    runs = 50 if args.quick else 200
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="ursa-catalog-bench-"))
+    catalog = Catalog(str(folder / "catalog"), writable=True)
+    if catalog.count(Modality) != recordings * len(MODALITIES):
+        print(
+            f"building {recordings:,} recordings x {len(MODALITIES)} modalities in {folder}",
+            flush=True,
+        )
+        build_s = build(catalog, recordings)
+    else:
+        build_s = float("nan")
+    modality_rows = catalog.count(Modality)
+
+    results: dict[str, tuple[float, float]] = {}
+    naive_results: dict[str, tuple[float, float]] = {}
+    step = max(1, recordings // runs)
+    results["get_by_hash"] = latency(lambda i: catalog.get_recording(rhash(i * step)), runs)
+    results["modalities_of_recording"] = latency(
+        lambda i: catalog.list_modalities({"recording_hash": rhash(i * step)}), runs
+    )
+    results["recordings_of_participant"] = latency(
+        lambda i: catalog.recordings_of_participant(pid(i)), runs
+    )
+    results["metadata_equality"] = latency(
+        lambda i: catalog.list_recordings({"metadata": {"batch": i % (recordings // 1000)}}), runs
+    )
+    assert len(catalog.recordings_of_participant(pid(1))) == recordings // PARTICIPANTS
+    assert len(catalog.list_modalities({"recording_hash": rhash(3)})) == len(MODALITIES)
+
+    naive_runs = 5
+    naive_results["get_by_hash"] = latency(
+        lambda i: naive(catalog, "recordings", "recording_hash", rhash(i), Recording), naive_runs
+    )
+    naive_results["modalities_of_recording"] = latency(
+        lambda i: naive(catalog, "modalities", "recording_hash", rhash(i), Modality), naive_runs
+    )
+    naive_results["recordings_of_participant"] = latency(
+        lambda i: naive(catalog, "recordings", "participant_ids", pid(i), Recording), naive_runs
+    )
+    label = lambda i: f"batch={json.dumps(i)}"  # noqa: E731
+    naive_results["metadata_equality"] = latency(
+        lambda i: naive(catalog, "recordings", "metadata_labels", label(i), Recording), naive_runs
+    )
+
+    # Insert throughput on a fresh catalog, so the big one is not disturbed.
+    scratch = Catalog(str(folder / "scratch"), writable=True)
+    rows = [
+        Modality(
+            recording_hash=rhash(10_000_000 + n),
+            modality="eeg",
+            worker_id="0",
+            ingestion_status=IngestionStatus.RAW,
+            raw_storage_uri=f"s3://lab-raw/recordings/x{n}/eeg_0/",
+        )
+        for n in range(20_000)
+    ]
+    started = time.perf_counter()
+    scratch.add_many(rows[:10_000])
+    batch_rate = 10_000 / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for row in rows[10_000:10_200]:
+        scratch.register_modality(row)
+    single_rate = 200 / (time.perf_counter() - started)
+
+    names = {
+        "get_by_hash": "get recording by hash",
+        "modalities_of_recording": "modalities of one recording",
+        "recordings_of_participant": f"one participant's ~{recordings // PARTICIPANTS} recordings (hydrated)",
+        "metadata_equality": "metadata equality (~1,000 recordings)",
+    }
+    lines = [
+        f"Local catalog: {PARTICIPANTS} participants, {recordings:,} recordings, "
+        f"{modality_rows:,} modality rows; built and indexed in {build_s:.0f} s; "
+        f"{runs} lookups each (naive: {naive_runs}); 2 cores.",
+        "",
+        "| lookup | ursa p50 ms | ursa p95 ms | naive p50 ms | speed-up |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    ratios = {}
+    for key, title in names.items():
+        p50, p95 = results[key]
+        n50, _ = naive_results[key]
+        ratios[key] = n50 / p50
+        lines.append(f"| {title} | {p50:.1f} | {p95:.1f} | {n50:.0f} | {ratios[key]:.0f}x |")
+    lines += [
+        "",
+        f"Insert throughput: batch `add_many` {batch_rate:,.0f} rows/s; "
+        f"single `register_modality` {single_rate:,.0f} rows/s.",
+        "",
+        "Naive = read the whole table with LanceDB, then filter (what a catalog without "
+        "pushdown does). Command: `.venv/bin/python bench/catalog.py`",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if not args.quick:
+        update_section(
+            ROOT / "docs" / "benchmarks.md",
+            "catalog",
+            "Catalog: lookups on 1M modality rows",
+            table,
+        )
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        "BENCH catalog "
+        f"get_by_hash_p50_ms={results['get_by_hash'][0]:.2f} "
+        f"modalities_p50_ms={results['modalities_of_recording'][0]:.2f} "
+        f"participant_p50_ms={results['recordings_of_participant'][0]:.2f} "
+        f"metadata_p50_ms={results['metadata_equality'][0]:.2f} "
+        f"get_x_vs_naive={ratios['get_by_hash']:.0f} "
+        f"modalities_x_vs_naive={ratios['modalities_of_recording']:.0f} "
+        f"participant_x_vs_naive={ratios['recordings_of_participant']:.0f} "
+        f"batch_rows_s={batch_rate:.0f} single_rows_s={single_rate:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
