@@ -218,7 +218,7 @@ class Catalog:
             db = self._connect()
             try:
                 if name in db.list_tables().tables:
-                    table = db.open_table(name)
+                    table = self._open_settled(db, name)
                 elif create:
                     table = self._create(db, model)
                 else:
@@ -237,12 +237,21 @@ class Catalog:
         # open the winner's table. An overwrite here could drop rows.
         try:
             return db.create_table(model.__table__, schema=arrow_schema(model), mode="create")
-        except Exception:
-            for attempt in range(20):
-                if model.__table__ in db.list_tables().tables:
-                    return db.open_table(model.__table__)
-                time.sleep(0.05 * (attempt + 1))
-            raise
+        except Exception:  # noqa: BLE001 - lost the creation race, or it already exists
+            return Catalog._open_settled(db, model.__table__)
+
+    @staticmethod
+    def _open_settled(db: Any, name: str) -> Any:
+        # A table another writer is creating can be listed a moment before its
+        # first version is committed; give that commit a moment to land.
+        for attempt in range(40):
+            try:
+                return db.open_table(name)
+            except Exception:
+                if attempt == 39:
+                    raise
+                time.sleep(min(0.5, 0.02 * (attempt + 1)))
+        raise AssertionError("unreachable")
 
     def _writable_table(self, model: type[Row]) -> Any:
         table = self._table(model, create=True)
@@ -362,16 +371,19 @@ class Catalog:
     def _existing_keys(
         self, model: type[Row], keys: Sequence[tuple[Any, ...]]
     ) -> set[tuple[Any, ...]]:
+        """Which of ``keys`` are stored: one indexed IN-query on the first key
+        column per thousand distinct values, then exact matching on the rest."""
+        wanted = set(keys)
+        first = model.__key__[0]
+        values = sorted({k[0] for k in keys})
         found: set[tuple[Any, ...]] = set()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            if len(model.__key__) == 1:
-                (column,) = model.__key__
-                where = f"{column} IN ({', '.join(sql_literal(k[0]) for k in chunk)})"
-            else:
-                where = " OR ".join(f"({_key_sql(model, k)})" for k in chunk)
+        for start in range(0, len(values), 1000):
+            chunk = values[start : start + 1000]
+            where = f"{first} IN ({', '.join(sql_literal(v) for v in chunk)})"
             for record in self._query(model, where, None, columns=list(model.__key__)):
-                found.add(tuple(record[c] for c in model.__key__))
+                key = tuple(record[c] for c in model.__key__)
+                if key in wanted:
+                    found.add(key)
         return found
 
     def _query(
