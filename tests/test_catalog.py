@@ -30,6 +30,7 @@ from ursa_lib.catalog import (
 )
 
 from .catalog_rows import modality, participant, recording, rhash
+from .servers import MotoS3
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "catalog_schemas.txt"
 PROFILE = S3Profile(name="lab", raw_bucket="lab-raw", assets_bucket="lab-assets")
@@ -240,3 +241,34 @@ def test_status_counts(catalog: Catalog) -> None:
     status = catalog.status()
     assert status["modalities"] == 3
     assert status["modalities_by_status"] == {"raw": 2, "ingesting": 1, "processed": 0, "failed": 0}
+
+
+def test_s3_catalog_through_a_profile(
+    moto_s3: MotoS3, ns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for role in ("ASSETS_RO", "ASSETS_RW"):
+        monkeypatch.setenv(f"URSA_MOTO_{role}_ACCESS_KEY_ID", moto_s3.rw.access_key_id)
+        monkeypatch.setenv(f"URSA_MOTO_{role}_SECRET_ACCESS_KEY", moto_s3.rw.secret_access_key)
+    profile = S3Profile(
+        name="moto",
+        endpoint=moto_s3.rw.url,
+        region="us-east-1",
+        raw_bucket="ursa-raw",
+        assets_bucket="ursa-assets",
+        catalog_uri=f"s3://ursa-assets/{ns}/catalog",
+    )
+    writer = Catalog.open(profile, writable=True)
+    writer.add_modality(modality(1, raw_root="s3://ursa-raw"))
+    writer.optimize()
+    reader = Catalog.open(profile)
+    assert reader.get_modality(rhash(1), "eeg") == modality(1, raw_root="s3://ursa-raw")
+    assert moto_s3.rw.access_key_id not in repr(reader)
+    with pytest.raises(CatalogReadOnlyError):
+        reader.add_modality(modality(2, raw_root="s3://ursa-raw"))
+    keys = [
+        o["Key"]
+        for o in moto_s3.rw.boto().list_objects_v2(Bucket="ursa-assets", Prefix=f"{ns}/catalog/")[
+            "Contents"
+        ]
+    ]
+    assert any(k.startswith(f"{ns}/catalog/modalities.lance/") for k in keys)

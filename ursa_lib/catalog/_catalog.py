@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import lancedb
+from lancedb.index import Bitmap, BTree, LabelList
 
 from .._config import LocalProfile, Role, S3Profile
 from .._errors import (
@@ -75,6 +76,8 @@ _INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
     "benchmark_suites": (("suite_name", "BTREE"),),
     "benchmark_results": (("result_id", "BTREE"), ("checkpoint_id", "BTREE")),
 }
+
+_INDEX_CONFIG: dict[str, Any] = {"BTREE": BTree, "BITMAP": Bitmap, "LABEL_LIST": LabelList}
 
 _ALLOWED: dict[IngestionStatus, frozenset[IngestionStatus]] = {
     IngestionStatus.RAW: frozenset({IngestionStatus.INGESTING}),
@@ -602,7 +605,7 @@ class Catalog:
             have = {tuple(i.columns) for i in table.list_indices()}
             for column, kind in _INDEXES[model.__table__]:
                 if (column,) not in have:
-                    table.create_scalar_index(column, index_type=kind)
+                    table.create_index(column, config=_INDEX_CONFIG[kind]())
             table.optimize(cleanup_older_than=dt.timedelta(days=7))
 
     def status(self) -> dict[str, Any]:
