@@ -33,6 +33,15 @@ from ._errors import (
     UrsaError,
     WriteRefusedError,
 )
+from ._manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    ManifestError,
+    augment,
+    load_manifest,
+    recording_hash,
+)
 from .store import (
     ObjectInfo,
     RetryPolicy,
@@ -56,6 +65,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "MANIFEST_NAME",
     "ROLES",
     "AccessDeniedError",
     "Catalog",
@@ -64,11 +74,14 @@ __all__ = [
     "CatalogRowExists",
     "ConfigError",
     "EnvCredentials",
+    "FileEntry",
     "InvalidKeyError",
     "InvalidRowError",
     "InvalidTransitionError",
     "InvalidUriError",
     "LocalProfile",
+    "Manifest",
+    "ManifestError",
     "ObjectChangedError",
     "ObjectExistsError",
     "ObjectInfo",
@@ -86,8 +99,11 @@ __all__ = [
     "TransferSettings",
     "UrsaError",
     "WriteRefusedError",
+    "augment",
+    "load_manifest",
     "load_profile",
     "open_store",
     "parse_storage_uri",
+    "recording_hash",
     "validate_key",
 ]

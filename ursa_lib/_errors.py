@@ -5,6 +5,7 @@ The tree::
     UrsaError
     ├── ConfigError (ValueError)             bad or missing profile setting
     ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
+    ├── ManifestError (ValueError)           a manifest cannot be trusted; says what to fix
     ├── CatalogError                         the catalog could not do it
     │   ├── PrimaryKeyConflict               strict add of a key that exists
     │   ├── CatalogRowExists                 register of a different row under a

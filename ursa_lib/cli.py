@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 profile_app = typer.Typer(no_args_is_help=True, help="Inspect profiles.")
 app.add_typer(profile_app, name="profile")
+manifest_app = typer.Typer(no_args_is_help=True, help="Session manifests.")
+app.add_typer(manifest_app, name="manifest")
 console = Console()
 
 ProfileOption = Annotated[
@@ -48,6 +50,27 @@ def demo(
     table.add_row("downloaded to", str(summary.download_dir))
     table.add_row("verified", "every file's sha256 matches")
     console.print(table)
+
+
+@manifest_app.command("augment")
+def manifest_augment(
+    session: Annotated[Path, typer.Argument(help="Session directory holding manifest.json.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Hashing threads.")] = None,
+) -> None:
+    """Hash every file of a session and add the listing and recording_hash."""
+    import time
+
+    from ._manifest import augment
+
+    started = time.perf_counter()
+    manifest = augment(session, workers=workers)
+    seconds = time.perf_counter() - started
+    size = manifest.total_bytes
+    console.print(
+        f"augmented {session / 'manifest.json'}: {len(manifest.files or ())} files, "
+        f"{size:,} bytes in {seconds:.2f} s ({size / 2**20 / max(seconds, 1e-9):.0f} MiB/s)\n"
+        f"recording_hash {manifest.recording_hash}"
+    )
 
 
 @profile_app.command("show")
