@@ -30,6 +30,7 @@ from ._errors import (
     ObjectStoreError,
     ObjectStoreTransientError,
     PrimaryKeyConflict,
+    SourceChangedError,
     UrsaError,
     WriteRefusedError,
 )
@@ -61,6 +62,10 @@ def __getattr__(name: str) -> object:
         from .catalog import Catalog
 
         return Catalog
+    if name in ("ingest", "IngestProgress", "IngestResult"):
+        from . import _ingest
+
+        return getattr(_ingest, name)
     raise AttributeError(f"module 'ursa_lib' has no attribute {name!r}")
 
 
@@ -75,6 +80,8 @@ __all__ = [
     "ConfigError",
     "EnvCredentials",
     "FileEntry",
+    "IngestProgress",
+    "IngestResult",
     "InvalidKeyError",
     "InvalidRowError",
     "InvalidTransitionError",
@@ -94,12 +101,14 @@ __all__ = [
     "Role",
     "S3Credentials",
     "S3Profile",
+    "SourceChangedError",
     "StorageLocation",
     "Store",
     "TransferSettings",
     "UrsaError",
     "WriteRefusedError",
     "augment",
+    "ingest",
     "load_manifest",
     "load_profile",
     "open_store",

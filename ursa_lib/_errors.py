@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError (ValueError)             bad or missing profile setting
     ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
     ├── ManifestError (ValueError)           a manifest cannot be trusted; says what to fix
+    ├── SourceChangedError (ValueError)      a local file changed while being uploaded
     ├── CatalogError                         the catalog could not do it
     │   ├── PrimaryKeyConflict               strict add of a key that exists
     │   ├── CatalogRowExists                 register of a different row under a
@@ -48,6 +49,7 @@ __all__ = [
     "ObjectStoreError",
     "ObjectStoreTransientError",
     "PrimaryKeyConflict",
+    "SourceChangedError",
     "UrsaError",
     "WriteRefusedError",
 ]
@@ -63,6 +65,13 @@ class ConfigError(UrsaError, ValueError):
 
 class InvalidUriError(UrsaError, ValueError):
     """A storage URI is malformed, of an unsupported scheme, or outside the profile's buckets."""
+
+
+class SourceChangedError(UrsaError, ValueError):
+    """A file's bytes did not match what was expected while it was uploaded.
+
+    The upload was abandoned; nothing was stored.
+    """
 
 
 class CatalogError(UrsaError):

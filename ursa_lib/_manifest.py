@@ -31,7 +31,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ._errors import UrsaError
-from .catalog._models import EpochNs, Identifier, Metadata
+from ._types import EpochNs, Identifier, Metadata
 
 __all__ = [
     "MANIFEST_NAME",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import queue
@@ -22,6 +23,7 @@ from .._errors import (
     ObjectChangedError,
     ObjectStoreError,
     ObjectStoreTransientError,
+    SourceChangedError,
     WriteRefusedError,
 )
 from ._backend import Backend
@@ -336,6 +338,7 @@ class Store:
         size: int | None = None,
         mode: PutMode = "overwrite",
         on_chunk: Callable[[bytes], None] | None = None,
+        verify_sha256: str | None = None,
     ) -> ObjectInfo:
         """Upload ``source`` to ``key`` atomically and return what was stored.
 
@@ -345,7 +348,10 @@ class Store:
         ``size``, if given, must match the bytes the source yields, else the
         upload is abandoned with `ValueError`. ``on_chunk`` sees every chunk as it
         is sent (for hashing or cancellation; an exception from it abandons the
-        upload). Files and seekable streams are re-sent on transient failures;
+        upload). With ``verify_sha256`` the bytes are hashed as they are sent and
+        the upload is abandoned with `SourceChangedError` if they do not match, so
+        no object with other bytes ever appears. Files and seekable streams are
+        re-sent on transient failures;
         plain iterables cannot be replayed, so their failure surfaces at once.
         """
         validate_key(key)
@@ -357,7 +363,7 @@ class Store:
         attempt = _Attempts(self.retry, uri)
         start = _tell(source)
         while True:
-            body, plan, replayable = self._prepare(source, size, on_chunk)
+            body, plan, replayable = self._prepare(source, size, on_chunk, verify_sha256)
             if mode == "create" and plan.multipart:
                 raise ValueError(
                     f"mode='create' needs a single PUT; {uri} is {plan.size} bytes, above "
@@ -393,12 +399,15 @@ class Store:
         source: Source,
         size: int | None,
         on_chunk: Callable[[bytes], None] | None,
+        verify_sha256: str | None = None,
     ) -> tuple[bytes | _Counted, UploadPlan, bool]:
         t = self.transfer
         if isinstance(source, bytes | bytearray | memoryview):
             data = bytes(source)
             if size is not None and size != len(data):
                 raise ValueError(f"size={size} but the source holds {len(data)} bytes")
+            if verify_sha256 is not None and hashlib.sha256(data).hexdigest() != verify_sha256:
+                raise SourceChangedError("the bytes do not match the expected sha256")
             plan = plan_upload(
                 len(data), single_put_limit=t.single_put_limit, part_size=t.part_size
             )
@@ -411,7 +420,13 @@ class Store:
                 raise ValueError(f"size={size} but {source} holds {actual} bytes")
             plan = plan_upload(actual, single_put_limit=t.single_put_limit, part_size=t.part_size)
             return (
-                _Counted(_file_chunks(source, t.file_read_size), actual, on_chunk, str(source)),
+                _Counted(
+                    _file_chunks(source, t.file_read_size),
+                    actual,
+                    on_chunk,
+                    str(source),
+                    verify_sha256,
+                ),
                 plan,
                 True,
             )
@@ -424,9 +439,11 @@ class Store:
                 stream.seek(here)
             plan = self._plan_unknown(size)
             chunks = iter(lambda: stream.read(t.file_read_size), b"")
-            return _Counted(chunks, size, on_chunk, "the source stream"), plan, seekable
+            counted = _Counted(chunks, size, on_chunk, "the source stream", verify_sha256)
+            return counted, plan, seekable
         plan = self._plan_unknown(size)
-        return _Counted(iter(source), size, on_chunk, "the source iterable"), plan, False
+        counted = _Counted(iter(source), size, on_chunk, "the source iterable", verify_sha256)
+        return counted, plan, False
 
     def _plan_unknown(self, size: int | None) -> UploadPlan:
         t = self.transfer
@@ -528,15 +545,21 @@ class _Counted:
         size: int | None,
         on_chunk: Callable[[bytes], None] | None,
         what: str,
+        verify_sha256: str | None = None,
     ) -> None:
         self._chunks = chunks
         self._size = size
         self._on_chunk = on_chunk
         self._what = what
+        self._verify = verify_sha256
         self.total = 0
 
     def __iter__(self) -> Iterator[bytes]:
+        self.total = 0
+        digest = hashlib.sha256() if self._verify is not None else None
         for chunk in self._chunks:
+            if digest is not None:
+                digest.update(chunk)
             self.total += len(chunk)
             if self._size is not None and self.total > self._size:
                 raise ValueError(f"{self._what} grew beyond the expected {self._size} bytes")
@@ -547,6 +570,11 @@ class _Counted:
             raise ValueError(
                 f"{self._what} yielded {self.total} bytes, expected {self._size} "
                 "(it changed or was cut short); nothing was stored"
+            )
+        if digest is not None and digest.hexdigest() != self._verify:
+            raise SourceChangedError(
+                f"{self._what} does not match its expected sha256 (it changed while being "
+                "read); nothing was stored"
             )
 
 

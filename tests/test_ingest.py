@@ -1,0 +1,207 @@
+"""Ingest on the local profile and on a real S3 server: upload, resume, register."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from ursa_lib import (
+    IngestProgress,
+    LocalProfile,
+    SourceChangedError,
+    Store,
+    augment,
+    ingest,
+    open_store,
+)
+from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Recording
+
+from .conftest import s3_store
+from .servers import RcloneS3
+from .test_manifest import make_session
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> tuple[Store, Catalog, Path]:
+    profile = LocalProfile(root=tmp_path / "ursa")
+    session = make_session(tmp_path / "rig")
+    augment(session)
+    return open_store(profile, "raw_rw"), Catalog.open(profile, writable=True), session
+
+
+def test_ingest_uploads_then_registers(local: tuple[Store, Catalog, Path]) -> None:
+    raw, catalog, session = local
+    events: list[IngestProgress] = []
+    result = ingest(session / "manifest.json", raw=raw, catalog=catalog, progress=events.append)
+    assert not result.paused
+    assert (result.files_uploaded, result.files_skipped) == (6, 0)
+    assert result.bytes_uploaded == sum(f.stat().st_size for f in session.rglob("seg_*"))
+    prefix = "recordings/rec_20261121T101500_rig3"
+    assert result.prefix == prefix
+    keys = [i.key for i in raw.list(prefix)]
+    assert f"{prefix}/manifest.json" in keys
+    assert len(keys) == 7
+    seg = f"{prefix}/eeg_0/seg_00001.bin"
+    data = (session / "eeg_0" / "seg_00001.bin").read_bytes()
+    assert raw.head(seg).metadata == {"sha256": hashlib.sha256(data).hexdigest()}
+    assert raw.get(seg) == data
+    recording = catalog.get_recording(result.recording_hash)
+    assert recording == result.recording
+    assert recording is not None
+    assert recording.participant_ids == ["p001"]
+    modalities = {
+        m.modality: m for m in catalog.list_modalities({"recording_hash": result.recording_hash})
+    }
+    assert sorted(modalities) == ["camera", "eeg", "events"]
+    assert modalities["eeg"].worker_id == "0"
+    assert modalities["eeg"].ingestion_status is IngestionStatus.RAW
+    assert modalities["eeg"].raw_storage_uri == f"{raw.base_uri}{prefix}/eeg_0/"
+    assert [e.files_done for e in events] == list(range(1, 7))
+    assert events[-1].bytes_processed == events[-1].bytes_total
+
+
+def test_rerun_is_a_no_op_and_resume_sends_only_what_is_missing(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    first = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    again = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert (again.files_uploaded, again.files_skipped, again.bytes_uploaded) == (0, 6, 0)
+    assert again.recording == first.recording
+    raw.delete(f"{first.prefix}/eeg_0/seg_00002.bin")
+    raw.delete(f"{first.prefix}/camera_0/seg_00000.bin")
+    resumed = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert (resumed.files_uploaded, resumed.files_skipped) == (2, 4)
+    forced = ingest(session / "manifest.json", raw=raw, catalog=catalog, overwrite=True)
+    assert forced.files_uploaded == 6
+    assert catalog.count(Recording) == 1
+    assert catalog.count(Modality) == 3
+
+
+def test_same_rec_id_with_changed_bytes_gets_a_new_row_and_leaves_the_old_alone(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    first = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    old = raw.get(f"{first.prefix}/eeg_0/seg_00000.bin")
+    (session / "eeg_0" / "seg_00000.bin").write_bytes(b"X" * len(old))  # same size
+    augment(session)
+    second = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert second.recording_hash != first.recording_hash
+    assert second.prefix == f"{first.prefix}~{second.recording_hash[:12]}"
+    assert raw.get(f"{first.prefix}/eeg_0/seg_00000.bin") == old
+    assert raw.get(f"{second.prefix}/eeg_0/seg_00000.bin") == b"X" * len(old)
+    assert catalog.get_recording(first.recording_hash) == first.recording
+    assert catalog.count(Recording) == 2
+
+
+def test_a_file_changed_since_augment_is_not_stored_or_registered(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    seg = session / "eeg_0" / "seg_00001.bin"
+    seg.write_bytes(b"Z" * seg.stat().st_size)  # same size, other bytes
+    with pytest.raises(SourceChangedError, match="seg_00001"):
+        ingest(session / "manifest.json", raw=raw, catalog=catalog, max_concurrent_files=1)
+    assert not raw.exists("recordings/rec_20261121T101500_rig3/eeg_0/seg_00001.bin")
+    assert catalog.count(Recording) == 0
+
+
+def test_pause_stops_within_a_chunk_and_registers_nothing(tmp_path: Path) -> None:
+    profile = LocalProfile(root=tmp_path / "ursa")
+    session = tmp_path / "rig" / "rec_big"
+    (session / "eeg_0").mkdir(parents=True)
+    for i in range(6):
+        (session / "eeg_0" / f"seg_{i:05d}.bin").write_bytes(bytes([i]) * (9 * 1024 * 1024))
+    (session / "manifest.json").write_text(
+        json.dumps({"rec_id": "rec_big", "start_time": 1, "duration": 1.0, "participant_id": "p1"})
+    )
+    augment(session)
+    raw = open_store(profile, "raw_rw")
+    catalog = Catalog.open(profile, writable=True)
+    polls = 0
+
+    def is_active() -> bool:
+        nonlocal polls
+        polls += 1
+        return polls > 5  # the rig starts recording again after a few chunks
+
+    result = ingest(
+        session / "manifest.json",
+        raw=raw,
+        catalog=catalog,
+        is_active=is_active,
+        max_concurrent_files=2,
+    )
+    assert result.paused
+    assert result.recording is None
+    assert catalog.count(Recording) == 0
+    stored = sum(i.size for i in raw.list("recordings/rec_big/eeg_0"))
+    assert stored < 6 * 9 * 1024 * 1024
+    done = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert not done.paused
+    assert done.files_skipped == stored // (9 * 1024 * 1024)
+
+
+def test_paused_before_start_sends_nothing(local: tuple[Store, Catalog, Path]) -> None:
+    raw, catalog, session = local
+    result = ingest(session / "manifest.json", raw=raw, catalog=catalog, is_active=lambda: True)
+    assert result.paused
+    assert list(raw.list("")) == []
+
+
+def test_progress_callback_errors_are_logged_not_fatal(
+    local: tuple[Store, Catalog, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    raw, catalog, session = local
+
+    def broken(_: IngestProgress) -> None:
+        raise RuntimeError("progress bar crashed")
+
+    with caplog.at_level(logging.ERROR, logger="ursa.ingest"):
+        result = ingest(session / "manifest.json", raw=raw, catalog=catalog, progress=broken)
+    assert result.recording is not None
+    assert "progress callback failed" in caplog.text
+
+
+def test_multi_camera_rigs_keep_directory_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile = LocalProfile(root=tmp_path / "ursa")
+    session = make_session(tmp_path / "rig")
+    (session / "camera_1").mkdir()
+    (session / "camera_1" / "seg_00000.bin").write_bytes(b"cam1")
+    augment(session)
+    with caplog.at_level(logging.WARNING, logger="ursa.ingest"):
+        result = ingest(
+            session / "manifest.json",
+            raw=open_store(profile, "raw_rw"),
+            catalog=Catalog.open(profile, writable=True),
+        )
+    # The whole session keeps its directory names, as the spec says.
+    assert sorted(m.modality for m in result.modalities) == [
+        "camera_0",
+        "camera_1",
+        "eeg_0",
+        "events_0",
+    ]
+    assert "collapse to the same modality" in caplog.text
+
+
+def test_ingest_to_a_real_s3_server(rclone_s3: RcloneS3, tmp_path: Path, ns: str) -> None:
+    session = make_session(tmp_path / "rig", name=f"rec_{ns}")
+    data = json.loads((session / "manifest.json").read_text())
+    data["rec_id"] = f"rec_{ns}"
+    (session / "manifest.json").write_text(json.dumps(data))
+    augment(session)
+    raw = s3_store(rclone_s3.rw)
+    catalog = Catalog(str(tmp_path / "catalog"), writable=True)
+    result = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert result.files_uploaded == 6
+    again = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert (again.files_uploaded, again.files_skipped) == (0, 6)
+    assert raw.head(f"rec_{ns}".join(["recordings/", "/eeg_0/seg_00000.bin"])).metadata

@@ -1,0 +1,323 @@
+"""Ingest: rig disk → raw bucket → catalog, resumable and never half-registered.
+
+Order of work, and why:
+
+1. The augmented manifest is validated (`load_manifest`) before anything moves.
+2. The manifest goes up first, create-only, to ``recordings/<rec_id>/manifest.json``.
+   It claims the prefix for this content: if that prefix already holds a
+   manifest with another ``recording_hash`` (the rig re-used a ``rec_id`` for
+   different bytes), this session goes to ``recordings/<rec_id>~<hash12>/``
+   instead, so nothing of the older session is ever overwritten.
+3. One listing per worker directory tells which files are already there with
+   their size; those are skipped (``overwrite=True`` re-sends everything). Under
+   a prefix claimed by this content, an object of the listed size is this file:
+   uploads are atomic, so no partial object can exist.
+4. The rest is uploaded, ``max_concurrent_files`` at a time, each object
+   carrying its sha256 as user metadata, the bytes hashed as they are sent (a
+   file that changed since augment fails with `SourceChangedError` and is not
+   stored).
+5. Only then are rows registered: participant, modalities, and the recording
+   last, so a reader never sees a recording whose bytes or modalities are
+   missing.
+
+Cooperative pause: ``is_active()`` is polled before the upload starts, between
+chunks of every file and as each file completes. Once it returns True, each
+in-flight upload stops within one chunk (``file_read_size``, 4 MiB by default;
+at most ``max_concurrent_files`` times that plus the parts already in flight are
+sent), pending files are not started, nothing is registered, and the result
+has ``paused=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._errors import ObjectExistsError, ObjectNotFoundError, PrimaryKeyConflict
+from ._manifest import MANIFEST_NAME, FileEntry, Manifest, load_manifest
+from .catalog import Catalog, IngestionStatus, Modality, Participant, Recording
+from .store import Store
+
+__all__ = ["IngestProgress", "IngestResult", "ingest", "modality_names"]
+
+log = logging.getLogger("ursa.ingest")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestProgress:
+    """Sent after each file is decided (uploaded or skipped)."""
+
+    files_done: int
+    files_total: int
+    bytes_uploaded: int
+    """Bytes actually sent (PUT bodies)."""
+    bytes_processed: int
+    """Bytes uploaded plus bytes skipped."""
+    bytes_total: int
+    current_file: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestResult:
+    paused: bool
+    recording: Recording | None
+    """The registered row (None when paused)."""
+    recording_hash: str
+    prefix: str
+    """Where the session's objects are, in the raw bucket."""
+    files_uploaded: int = 0
+    files_skipped: int = 0
+    bytes_uploaded: int = 0
+    bytes_skipped: int = 0
+    modalities: tuple[Modality, ...] = ()
+    seconds: float = 0.0
+
+
+class _Paused(Exception):
+    """Internal: the rig became active; unwinds an upload in progress."""
+
+
+def modality_names(worker_dirs: list[str]) -> dict[str, tuple[str, str]]:
+    """``worker_dir → (modality, worker_id)``: ``camera_0`` → ``(camera, 0)``.
+
+    If two directories collapse to the same modality (a multi-camera rig), every
+    directory keeps its full name as the modality, with a WARNING.
+    """
+    collapsed = {d: tuple(d.split("_", 1)) if "_" in d else (d, "") for d in worker_dirs}
+    names = [m for m, _ in collapsed.values()]
+    if len(set(names)) == len(names):
+        return {d: (m, w) for d, (m, w) in collapsed.items()}
+    log.warning(
+        "worker directories %s collapse to the same modality; keeping directory names",
+        sorted(worker_dirs),
+    )
+    return {d: (d, collapsed[d][1] if len(collapsed[d]) > 1 else "") for d in worker_dirs}
+
+
+@dataclass
+class _Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    files_done: int = 0
+    uploaded: int = 0
+    skipped: int = 0
+    bytes_uploaded: int = 0
+    bytes_skipped: int = 0
+
+
+def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> str:
+    """The prefix this content owns (see the module docstring, step 2)."""
+    assert manifest.recording_hash is not None
+    for prefix in (
+        f"recordings/{manifest.rec_id}",
+        f"recordings/{manifest.rec_id}~{manifest.recording_hash[:12]}",
+    ):
+        key = f"{prefix}/{MANIFEST_NAME}"
+        try:
+            stored = json.loads(raw.get(key))
+        except ObjectNotFoundError:
+            try:
+                raw.put(key, manifest_bytes, mode="create" if raw.supports_create else "overwrite")
+                return prefix
+            except ObjectExistsError:
+                stored = json.loads(raw.get(key))  # another ingest claimed it first
+        if stored.get("recording_hash") == manifest.recording_hash:
+            return prefix
+    raise ObjectExistsError(
+        f"both recordings/{manifest.rec_id}/ and its alternate prefix hold other sessions; "
+        "rename the session's rec_id",
+        uri=raw.base_uri + f"recordings/{manifest.rec_id}/",
+    )
+
+
+def ingest(
+    manifest_path: Path,
+    source_dir: Path | None = None,
+    participant_id: str | None = None,
+    *,
+    raw: Store,
+    catalog: Catalog,
+    max_concurrent_files: int = 4,
+    overwrite: bool = False,
+    is_active: Callable[[], bool] | None = None,
+    progress: Callable[[IngestProgress], None] | None = None,
+) -> IngestResult:
+    """Upload a session to the raw bucket, then register it; see the module docstring.
+
+    Re-running with the same manifest uploads nothing and registers nothing new.
+    """
+    started = time.perf_counter()
+    manifest_path = Path(manifest_path)
+    session = Path(source_dir) if source_dir is not None else manifest_path.parent
+    manifest = load_manifest(manifest_path, session)
+    assert manifest.files is not None
+    assert manifest.recording_hash is not None
+    participant = participant_id or manifest.participant_id
+    if participant is None:
+        raise ValueError(
+            "no participant: pass participant_id or set participant_id in the manifest"
+        )
+    if max_concurrent_files < 1:
+        raise ValueError("max_concurrent_files must be at least 1")
+
+    def paused_result(prefix: str, tally: _Tally | None = None) -> IngestResult:
+        t = tally or _Tally()
+        return IngestResult(
+            paused=True,
+            recording=None,
+            recording_hash=manifest.recording_hash or "",
+            prefix=prefix,
+            files_uploaded=t.uploaded,
+            files_skipped=t.skipped,
+            bytes_uploaded=t.bytes_uploaded,
+            bytes_skipped=t.bytes_skipped,
+            seconds=time.perf_counter() - started,
+        )
+
+    if is_active is not None and is_active():
+        return paused_result("")
+    prefix = _claim_prefix(raw, manifest, manifest_path.read_bytes())
+
+    workers = sorted({f.rel_path.split("/", 1)[0] for f in manifest.files if "/" in f.rel_path})
+    existing: dict[str, int] = {}
+    if not overwrite:
+        for worker in workers:
+            for info in raw.list(f"{prefix}/{worker}"):
+                existing[info.key] = info.size
+        existing.update(
+            {i.key: i.size for i in raw.list(prefix) if "/" not in i.key[len(prefix) + 1 :]}
+        )
+
+    tally = _Tally()
+    stop = threading.Event()
+    total = manifest.total_bytes
+
+    def check_active(_: bytes = b"") -> None:
+        if stop.is_set() or (is_active is not None and is_active()):
+            stop.set()
+            raise _Paused()
+
+    def report(rel_path: str) -> None:
+        if progress is None:
+            return
+        event = IngestProgress(
+            files_done=tally.files_done,
+            files_total=len(manifest.files or ()),
+            bytes_uploaded=tally.bytes_uploaded,
+            bytes_processed=tally.bytes_uploaded + tally.bytes_skipped,
+            bytes_total=total,
+            current_file=rel_path,
+        )
+        try:
+            progress(event)
+        except Exception:
+            log.exception("ingest progress callback failed; the upload goes on")
+
+    def one(entry: FileEntry) -> None:
+        if stop.is_set():
+            return
+        key = f"{prefix}/{entry.rel_path}"
+        if existing.get(key) == entry.size:
+            with tally.lock:
+                tally.skipped += 1
+                tally.bytes_skipped += entry.size
+                tally.files_done += 1
+            report(entry.rel_path)
+            return
+        raw.put(
+            key,
+            session / entry.rel_path,
+            size=entry.size,
+            metadata={"sha256": entry.sha256},
+            verify_sha256=entry.sha256,
+            on_chunk=check_active if is_active is not None else None,
+        )
+        with tally.lock:
+            tally.uploaded += 1
+            tally.bytes_uploaded += entry.size
+            tally.files_done += 1
+        report(entry.rel_path)
+        if is_active is not None:
+            check_active()
+
+    try:
+        with ThreadPoolExecutor(max_concurrent_files, "ursa-ingest") as pool:
+            futures = [pool.submit(one, entry) for entry in manifest.files]
+            errors = []
+            for future in futures:
+                try:
+                    future.result()
+                except _Paused:
+                    stop.set()
+                except BaseException as exc:  # noqa: BLE001 - first one is re-raised below
+                    stop.set()
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+    except _Paused:
+        stop.set()
+    if stop.is_set():
+        return paused_result(prefix, tally)
+
+    modalities = _register(catalog, raw, manifest, prefix, participant, workers)
+    recording = catalog.register_recording(
+        Recording(
+            recording_hash=manifest.recording_hash,
+            rec_id=manifest.rec_id,
+            participant_ids=[participant],
+            start_time=manifest.start_time,
+            duration=manifest.duration,
+            device_info=manifest.device_info,
+            metadata=manifest.metadata,
+        )
+    )
+    return IngestResult(
+        paused=False,
+        recording=recording,
+        recording_hash=manifest.recording_hash,
+        prefix=prefix,
+        files_uploaded=tally.uploaded,
+        files_skipped=tally.skipped,
+        bytes_uploaded=tally.bytes_uploaded,
+        bytes_skipped=tally.bytes_skipped,
+        modalities=modalities,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _register(
+    catalog: Catalog,
+    raw: Store,
+    manifest: Manifest,
+    prefix: str,
+    participant: str,
+    workers: list[str],
+) -> tuple[Modality, ...]:
+    assert manifest.recording_hash is not None
+    if catalog.get_participant(participant) is None:
+        # A concurrent ingest may register the participant a moment before us.
+        with contextlib.suppress(PrimaryKeyConflict):
+            catalog.add_participant(
+                Participant(participant_id=participant, enrolled_at=time.time_ns())
+            )
+    rows = []
+    for worker, (name, worker_id) in sorted(modality_names(workers).items()):
+        row = Modality(
+            recording_hash=manifest.recording_hash,
+            modality=name,
+            worker_id=worker_id,
+            ingestion_status=IngestionStatus.RAW,
+            raw_storage_uri=f"{raw.base_uri}{prefix}/{worker}/",
+        )
+        stored = catalog.get_modality(row.recording_hash, row.modality)
+        if stored is not None and stored.raw_storage_uri == row.raw_storage_uri:
+            rows.append(stored)  # already registered (maybe processed since): keep it
+        else:
+            rows.append(catalog.register_modality(row))
+    return tuple(rows)
