@@ -12,10 +12,12 @@ import pytest
 from ursa_lib import (
     IngestProgress,
     LocalProfile,
+    ManifestError,
     SourceChangedError,
     Store,
     augment,
     ingest,
+    ingest_from_store,
     open_store,
 )
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Recording
@@ -205,3 +207,79 @@ def test_ingest_to_a_real_s3_server(rclone_s3: RcloneS3, tmp_path: Path, ns: str
     again = ingest(session / "manifest.json", raw=raw, catalog=catalog)
     assert (again.files_uploaded, again.files_skipped) == (0, 6)
     assert raw.head(f"rec_{ns}".join(["recordings/", "/eeg_0/seg_00000.bin"])).metadata
+
+
+def test_backfill_registers_what_is_already_stored(
+    local: tuple[Store, Catalog, Path], tmp_path: Path
+) -> None:
+    raw, catalog, session = local
+    uploaded = ingest(
+        session / "manifest.json", raw=raw, catalog=Catalog(str(tmp_path / "other"), writable=True)
+    )
+    result = ingest_from_store("rec_20261121T101500_rig3", raw=raw, catalog=catalog)
+    assert result.recording_hash == uploaded.recording_hash
+    assert result.files_uploaded == 0
+    assert catalog.get_recording(result.recording_hash) is not None
+    assert catalog.count(Modality) == 3
+    again = ingest_from_store("rec_20261121T101500_rig3", raw=raw, catalog=catalog)
+    assert again.recording == result.recording
+
+
+def test_backfill_refuses_an_incomplete_upload(local: tuple[Store, Catalog, Path]) -> None:
+    raw, catalog, session = local
+    first = ingest(session / "manifest.json", raw=raw, catalog=Catalog("memory://", writable=True))
+    raw.delete(f"{first.prefix}/eeg_0/seg_00001.bin")
+    with pytest.raises(ManifestError, match=r"eeg_0/seg_00001\.bin \(missing\)"):
+        ingest_from_store("rec_20261121T101500_rig3", raw=raw, catalog=catalog)
+    with pytest.raises(ManifestError, match="no manifest at"):
+        ingest_from_store("rec_never", raw=raw, catalog=catalog)
+    assert catalog.count(Recording) == 0
+
+
+def test_legacy_backfill_uses_object_metadata_and_names_what_lacks_it(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, _ = local
+    prefix = "recordings/rec_legacy"
+    rig_part = {"rec_id": "rec_legacy", "start_time": 5, "duration": 2.0, "participant_id": "p7"}
+    raw.put(f"{prefix}/manifest.json", json.dumps(rig_part).encode())
+    for name, body in (("eeg_0/a.bin", b"aaa"), ("eeg_0/b.bin", b"bb")):
+        raw.put(f"{prefix}/{name}", body, metadata={"sha256": hashlib.sha256(body).hexdigest()})
+    raw.put(f"{prefix}/audio_0/c.bin", b"c")  # no sha256 metadata
+    with pytest.raises(
+        ManifestError, match=r"no sha256 metadata: recordings/rec_legacy/audio_0/c\.bin"
+    ):
+        ingest_from_store("rec_legacy", raw=raw, catalog=catalog)
+    raw.delete(f"{prefix}/audio_0/c.bin")
+    result = ingest_from_store("rec_legacy", raw=raw, catalog=catalog)
+    assert result.recording is not None
+    assert result.recording.participant_ids == ["p7"]
+    assert [m.modality for m in result.modalities] == ["eeg"]
+
+
+def test_cli_ingest_and_backfill_on_the_local_profile(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ursa_lib.cli import app
+
+    session = make_session(tmp_path / "rig")
+    root = tmp_path / "ursa"
+    runner = CliRunner()
+    result = runner.invoke(app, ["manifest", "augment", str(session)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["ingest", str(session), "--participant", "p9", "--root", str(root)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "6 uploaded, 0 skipped" in result.output
+    result = runner.invoke(
+        app, ["ingest", str(session), "--participant", "p9", "--root", str(root)]
+    )
+    assert "0 uploaded, 6 skipped" in result.output
+    backfill = ["backfill", "rec_20261121T101500_rig3", "--root", str(root)]
+    result = runner.invoke(app, [*backfill, "--participant", "p9"])
+    assert result.exit_code == 0, result.output
+    assert "registered" in result.output
+    # Without --participant the manifest's p001 would contradict the stored row.
+    result = runner.invoke(app, backfill)
+    assert "participant_ids" in str(result.exception)

@@ -62,7 +62,7 @@ def __getattr__(name: str) -> object:
         from .catalog import Catalog
 
         return Catalog
-    if name in ("ingest", "IngestProgress", "IngestResult"):
+    if name in ("ingest", "ingest_from_store", "IngestProgress", "IngestResult"):
         from . import _ingest
 
         return getattr(_ingest, name)
@@ -109,6 +109,7 @@ __all__ = [
     "WriteRefusedError",
     "augment",
     "ingest",
+    "ingest_from_store",
     "load_manifest",
     "load_profile",
     "open_store",

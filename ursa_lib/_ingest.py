@@ -41,11 +41,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._errors import ObjectExistsError, ObjectNotFoundError, PrimaryKeyConflict
-from ._manifest import MANIFEST_NAME, FileEntry, Manifest, load_manifest
+from ._manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    ManifestError,
+    load_manifest,
+    parse_manifest,
+    recording_hash,
+)
 from .catalog import Catalog, IngestionStatus, Modality, Participant, Recording
 from .store import Store
 
-__all__ = ["IngestProgress", "IngestResult", "ingest", "modality_names"]
+__all__ = ["IngestProgress", "IngestResult", "ingest", "ingest_from_store", "modality_names"]
 
 log = logging.getLogger("ursa.ingest")
 
@@ -265,18 +273,7 @@ def ingest(
     if stop.is_set():
         return paused_result(prefix, tally)
 
-    modalities = _register(catalog, raw, manifest, prefix, participant, workers)
-    recording = catalog.register_recording(
-        Recording(
-            recording_hash=manifest.recording_hash,
-            rec_id=manifest.rec_id,
-            participant_ids=[participant],
-            start_time=manifest.start_time,
-            duration=manifest.duration,
-            device_info=manifest.device_info,
-            metadata=manifest.metadata,
-        )
-    )
+    modalities, recording = _register(catalog, raw, manifest, prefix, participant, workers)
     return IngestResult(
         paused=False,
         recording=recording,
@@ -298,7 +295,9 @@ def _register(
     prefix: str,
     participant: str,
     workers: list[str],
-) -> tuple[Modality, ...]:
+) -> tuple[tuple[Modality, ...], Recording]:
+    """Participant, then modalities, then the recording row (last, so readers
+    never see a recording without all its modalities)."""
     assert manifest.recording_hash is not None
     if catalog.get_participant(participant) is None:
         # A concurrent ingest may register the participant a moment before us.
@@ -320,4 +319,107 @@ def _register(
             rows.append(stored)  # already registered (maybe processed since): keep it
         else:
             rows.append(catalog.register_modality(row))
-    return tuple(rows)
+    recording = catalog.register_recording(
+        Recording(
+            recording_hash=manifest.recording_hash,
+            rec_id=manifest.rec_id,
+            participant_ids=[participant],
+            start_time=manifest.start_time,
+            duration=manifest.duration,
+            device_info=manifest.device_info,
+            metadata=manifest.metadata,
+        )
+    )
+    return tuple(rows), recording
+
+
+def ingest_from_store(
+    rec_id: str,
+    participant_id: str | None = None,
+    *,
+    raw: Store,
+    catalog: Catalog,
+    prefix: str | None = None,
+) -> IngestResult:
+    """Register a session whose files are already in the raw bucket; no bytes move.
+
+    The manifest is read from ``<prefix>/manifest.json`` (default prefix
+    ``recordings/<rec_id>``). With an augmented manifest, every listed object must
+    exist with the listed size. Without one (a legacy upload), the listing is
+    rebuilt from the objects and the sha256 user metadata each carries; objects
+    missing that metadata are reported by key. Problems raise `ManifestError`.
+    """
+    started = time.perf_counter()
+    prefix = (prefix or f"recordings/{rec_id}").rstrip("/")
+    manifest_key = f"{prefix}/{MANIFEST_NAME}"
+    uri = raw.base_uri + manifest_key
+    try:
+        data = json.loads(raw.get(manifest_key))
+    except ObjectNotFoundError:
+        raise ManifestError(
+            f"no manifest at {uri}: backfill needs the session's manifest.json (at least its "
+            "rig part); upload it, or ingest from the rig"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            f"{uri} is not valid JSON ({exc.msg}); fix the stored manifest"
+        ) from None
+    manifest = parse_manifest(uri, data)
+    if manifest.rec_id != rec_id:
+        raise ManifestError(f"{uri} is for rec_id {manifest.rec_id!r}, not {rec_id!r}")
+    listing = {i.key: i for i in raw.list(prefix) if i.key != manifest_key}
+    if manifest.augmented:
+        assert manifest.files is not None
+        problems = []
+        for entry in manifest.files:
+            found = listing.get(f"{prefix}/{entry.rel_path}")
+            if found is None:
+                problems.append(f"{entry.rel_path} (missing)")
+            elif found.size != entry.size:
+                problems.append(
+                    f"{entry.rel_path} ({found.size} bytes, manifest says {entry.size})"
+                )
+        if problems:
+            raise ManifestError(
+                f"{raw.base_uri}{prefix}/ does not hold the session its manifest lists: "
+                + ", ".join(problems[:20])
+                + (f" and {len(problems) - 20} more" if len(problems) > 20 else "")
+                + "; finish the upload (ursa ingest) before backfilling"
+            )
+        if recording_hash(manifest.files) != manifest.recording_hash:
+            raise ManifestError(f"{uri}: recording_hash does not match its file listing")
+    else:
+        entries, missing = [], []
+        for key, info in sorted(listing.items()):
+            sha = (raw.head(key).metadata or {}).get("sha256")
+            if sha is None:
+                missing.append(key)
+                continue
+            entries.append(FileEntry(rel_path=key[len(prefix) + 1 :], size=info.size, sha256=sha))
+        if missing:
+            raise ManifestError(
+                f"cannot backfill {raw.base_uri}{prefix}/ without an augmented manifest: these "
+                "objects carry no sha256 metadata: "
+                + ", ".join(missing[:20])
+                + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            )
+        manifest = manifest.model_copy(
+            update={"files": entries, "recording_hash": recording_hash(entries)}
+        )
+    participant = participant_id or manifest.participant_id
+    if participant is None:
+        raise ValueError("no participant: pass participant_id or set it in the manifest")
+    assert manifest.files is not None
+    assert manifest.recording_hash is not None
+    workers = sorted({f.rel_path.split("/", 1)[0] for f in manifest.files if "/" in f.rel_path})
+    modalities, recording = _register(catalog, raw, manifest, prefix, participant, workers)
+    return IngestResult(
+        paused=False,
+        recording=recording,
+        recording_hash=manifest.recording_hash,
+        prefix=prefix,
+        files_skipped=len(manifest.files),
+        bytes_skipped=manifest.total_bytes,
+        modalities=modalities,
+        seconds=time.perf_counter() - started,
+    )

@@ -180,7 +180,8 @@ def _read(manifest_path: Path) -> dict[str, Any]:
     return data
 
 
-def _parse(manifest_path: Path, data: dict[str, Any]) -> Manifest:
+def parse_manifest(manifest_path: Path | str, data: dict[str, Any]) -> Manifest:
+    """Validate manifest data; `ManifestError` lists missing, unknown and bad fields."""
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
@@ -221,7 +222,7 @@ def augment(session_dir: Path, *, workers: int | None = None) -> Manifest:
     data = _read(manifest_path)
     data.pop("files", None)
     data.pop("recording_hash", None)
-    _parse(manifest_path, data)  # the rig's part must be valid before we hash anything
+    parse_manifest(manifest_path, data)  # the rig's part must be valid before we hash anything
     files = _session_files(session)
     with ThreadPoolExecutor(workers or os.cpu_count() or 1, "ursa-hash") as pool:
         digests = list(pool.map(lambda item: _hash_file(item[1]), files))
@@ -232,7 +233,7 @@ def augment(session_dir: Path, *, workers: int | None = None) -> Manifest:
     entries.sort(key=lambda e: e.rel_path.encode("utf-8"))
     data["files"] = [e.model_dump() for e in entries]
     data["recording_hash"] = recording_hash(entries)
-    manifest = _parse(manifest_path, data)
+    manifest = parse_manifest(manifest_path, data)
     _write_atomic(manifest_path, data)
     return manifest
 
@@ -267,7 +268,7 @@ def load_manifest(manifest_path: Path, source_dir: Path | None = None) -> Manife
     """
     manifest_path = Path(manifest_path)
     session = Path(source_dir) if source_dir is not None else manifest_path.parent
-    manifest = _parse(manifest_path, _read(manifest_path))
+    manifest = parse_manifest(manifest_path, _read(manifest_path))
     if not manifest.augmented:
         raise ManifestError(
             f"{manifest_path} is not augmented (no files/recording_hash); run "

@@ -73,6 +73,108 @@ def manifest_augment(
     )
 
 
+def _local_or_named(profile: str | None, root: Path | None) -> LocalProfile | S3Profile:
+    return load_profile(profile, local_root=root)
+
+
+RootOption = Annotated[
+    Path | None, typer.Option(help="Local profile directory (default $URSA_LOCAL_ROOT or ./.ursa).")
+]
+
+
+@app.command("ingest")
+def ingest_command(
+    session: Annotated[
+        Path, typer.Argument(help="Session directory with an augmented manifest.json.")
+    ],
+    participant: Annotated[
+        str | None, typer.Option(help="Participant id (default: the manifest's).")
+    ] = None,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+    overwrite: Annotated[bool, typer.Option(help="Re-upload files already stored.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="Files uploaded at once.")] = 4,
+) -> None:
+    """Upload a session to the raw bucket and register it, with a live progress bar."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from ._ingest import IngestProgress, ingest
+    from .catalog import Catalog
+    from .store import open_store
+
+    loaded = _local_or_named(profile, root)
+    raw = open_store(loaded, "raw_rw")
+    catalog = Catalog.open(loaded, writable=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[files]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("ingest", total=None, files="")
+
+        def update(event: IngestProgress) -> None:
+            bar.update(
+                task,
+                total=event.bytes_total,
+                completed=event.bytes_processed,
+                files=f"{event.files_done}/{event.files_total} files",
+            )
+
+        result = ingest(
+            session / "manifest.json",
+            session,
+            participant,
+            raw=raw,
+            catalog=catalog,
+            overwrite=overwrite,
+            max_concurrent_files=concurrency,
+            progress=update,
+        )
+    console.print(
+        f"{result.files_uploaded} uploaded, {result.files_skipped} skipped, "
+        f"{result.bytes_uploaded:,} bytes sent in {result.seconds:.1f} s\n"
+        f"recording {result.recording_hash} at {raw.base_uri}{result.prefix}/"
+    )
+
+
+@app.command("backfill")
+def backfill_command(
+    rec_id: Annotated[str, typer.Argument(help="rec_id of a session already in the raw bucket.")],
+    participant: Annotated[
+        str | None, typer.Option(help="Participant id (default: the manifest's).")
+    ] = None,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """Register a session whose files are already in the raw bucket (no bytes move)."""
+    from ._ingest import ingest_from_store
+    from .catalog import Catalog
+    from .store import open_store
+
+    loaded = _local_or_named(profile, root)
+    result = ingest_from_store(
+        rec_id,
+        participant,
+        raw=open_store(loaded, "raw_ro"),
+        catalog=Catalog.open(loaded, writable=True),
+    )
+    console.print(
+        f"registered {rec_id}: recording {result.recording_hash}, "
+        f"{len(result.modalities)} modalities, {result.files_skipped} files"
+    )
+
+
 @profile_app.command("show")
 def profile_show(profile: ProfileOption = None) -> None:
     """Print the active profile's settings (never its secrets)."""
