@@ -109,6 +109,11 @@ def modality_names(worker_dirs: list[str]) -> dict[str, tuple[str, str]]:
     return {d: (d, collapsed[d][1] if len(collapsed[d]) > 1 else "") for d in worker_dirs}
 
 
+def _worker_dirs(manifest: Manifest) -> list[str]:
+    """The session's top-level directories, one per worker stream."""
+    return sorted({f.rel_path.split("/", 1)[0] for f in manifest.files or () if "/" in f.rel_path})
+
+
 @dataclass
 class _Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -192,15 +197,18 @@ def ingest(
         return paused_result("")
     prefix = _claim_prefix(raw, manifest, manifest_path.read_bytes())
 
-    workers = sorted({f.rel_path.split("/", 1)[0] for f in manifest.files if "/" in f.rel_path})
     existing: dict[str, int] = {}
     if not overwrite:
-        for worker in workers:
+        # One listing per worker directory; files at the session's top level
+        # (rare) are checked one by one rather than listing everything again.
+        for worker in _worker_dirs(manifest):
             for info in raw.list(f"{prefix}/{worker}"):
                 existing[info.key] = info.size
-        existing.update(
-            {i.key: i.size for i in raw.list(prefix) if "/" not in i.key[len(prefix) + 1 :]}
-        )
+        for entry in manifest.files:
+            if "/" not in entry.rel_path:
+                key = f"{prefix}/{entry.rel_path}"
+                with contextlib.suppress(ObjectNotFoundError):
+                    existing[key] = raw.head(key).size
 
     tally = _Tally()
     stop = threading.Event()
@@ -273,7 +281,7 @@ def ingest(
     if stop.is_set():
         return paused_result(prefix, tally)
 
-    modalities, recording = _register(catalog, raw, manifest, prefix, participant, workers)
+    modalities, recording = _register(catalog, raw, manifest, prefix, participant)
     return IngestResult(
         paused=False,
         recording=recording,
@@ -294,7 +302,6 @@ def _register(
     manifest: Manifest,
     prefix: str,
     participant: str,
-    workers: list[str],
 ) -> tuple[tuple[Modality, ...], Recording]:
     """Participant, then modalities, then the recording row (last, so readers
     never see a recording without all its modalities)."""
@@ -306,7 +313,7 @@ def _register(
                 Participant(participant_id=participant, enrolled_at=time.time_ns())
             )
     rows = []
-    for worker, (name, worker_id) in sorted(modality_names(workers).items()):
+    for worker, (name, worker_id) in sorted(modality_names(_worker_dirs(manifest)).items()):
         row = Modality(
             recording_hash=manifest.recording_hash,
             modality=name,
@@ -411,8 +418,7 @@ def ingest_from_store(
         raise ValueError("no participant: pass participant_id or set it in the manifest")
     assert manifest.files is not None
     assert manifest.recording_hash is not None
-    workers = sorted({f.rel_path.split("/", 1)[0] for f in manifest.files if "/" in f.rel_path})
-    modalities, recording = _register(catalog, raw, manifest, prefix, participant, workers)
+    modalities, recording = _register(catalog, raw, manifest, prefix, participant)
     return IngestResult(
         paused=False,
         recording=recording,
