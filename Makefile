@@ -33,6 +33,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(PY) bench/store.py
 	$(PY) bench/catalog.py
+	$(PY) bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .ursa .mypy_cache .pytest_cache .ruff_cache

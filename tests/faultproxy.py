@@ -54,6 +54,8 @@ class Event:
     method: str
     target: str
     action: str
+    body_bytes: int = 0
+    """Request body size (recorded once the whole body has arrived)."""
 
 
 class FaultProxy:
@@ -89,7 +91,9 @@ class FaultProxy:
             def _handle(self) -> None:
                 body = self._body()
                 fault = proxy._pick(self.command, self.path)
-                proxy._record(self.command, self.path, fault.action if fault else "forward")
+                proxy._record(
+                    self.command, self.path, fault.action if fault else "forward", len(body)
+                )
                 if fault and fault.action == "status":
                     payload = (
                         f"<Error><Code>Injected</Code><Message>status {fault.status}</Message>"
@@ -183,9 +187,13 @@ class FaultProxy:
                     return fault
         return None
 
-    def _record(self, method: str, target: str, action: str) -> None:
+    def _record(self, method: str, target: str, action: str, body_bytes: int = 0) -> None:
         with self._lock:
-            self.events.append(Event(time.monotonic(), method, target, action))
+            self.events.append(Event(time.monotonic(), method, target, action, body_bytes))
+
+    def requests(self) -> list[Event]:
+        with self._lock:
+            return list(self.events)
 
     def _forward(
         self, method: str, target: str, headers: http.client.HTTPMessage, body: bytes

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,7 @@ from ursa_lib import (
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Recording
 
 from .conftest import s3_store
-from .servers import RcloneS3
+from .servers import MotoS3, RcloneS3
 from .test_manifest import make_session
 
 
@@ -283,3 +286,44 @@ def test_cli_ingest_and_backfill_on_the_local_profile(tmp_path: Path) -> None:
     # Without --participant the manifest's p001 would contradict the stored row.
     result = runner.invoke(app, backfill)
     assert "participant_ids" in str(result.exception)
+
+
+def test_cli_against_an_s3_profile(moto_s3: MotoS3, tmp_path: Path, ns: str) -> None:
+    """The commands as a user runs them, configured only by environment variables."""
+    session = make_session(tmp_path / "rig", name=f"rec_{ns}")
+    manifest = json.loads((session / "manifest.json").read_text())
+    (session / "manifest.json").write_text(json.dumps({**manifest, "rec_id": f"rec_{ns}"}))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "COLUMNS": "200",  # rich wraps output at the terminal's width
+        "URSA_PROFILE": "lab",
+        "URSA_PROFILES__LAB__ENDPOINT": moto_s3.rw.url,
+        "URSA_PROFILES__LAB__REGION": "us-east-1",
+        "URSA_PROFILES__LAB__RAW_BUCKET": "ursa-raw",
+        "URSA_PROFILES__LAB__ASSETS_BUCKET": "ursa-assets",
+        "URSA_PROFILES__LAB__CATALOG_URI": f"s3://ursa-assets/{ns}/catalog",
+    }
+    for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
+        env[f"URSA_LAB_{role}_ACCESS_KEY_ID"] = moto_s3.rw.access_key_id
+        env[f"URSA_LAB_{role}_SECRET_ACCESS_KEY"] = moto_s3.rw.secret_access_key
+
+    def ursa(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ursa_lib.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert moto_s3.rw.secret_access_key not in done.stdout + done.stderr
+        return done.stdout
+
+    assert "6 files" in ursa("manifest", "augment", str(session))
+    assert "6 uploaded, 0 skipped" in ursa("ingest", str(session), "--participant", "p9")
+    assert "0 uploaded, 6 skipped" in ursa("ingest", str(session), "--participant", "p9")
+    assert "3 modalities, 6 files" in ursa("backfill", f"rec_{ns}", "--participant", "p9")
+    stored = s3_store(moto_s3.rw).list(f"recordings/rec_{ns}")
+    assert len(list(stored)) == 7

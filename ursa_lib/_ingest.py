@@ -22,10 +22,18 @@ Order of work, and why:
 
 Cooperative pause: ``is_active()`` is polled before the upload starts, between
 chunks of every file and as each file completes. Once it returns True, each
-in-flight upload stops within one chunk (``file_read_size``, 4 MiB by default;
-at most ``max_concurrent_files`` times that plus the parts already in flight are
-sent), pending files are not started, nothing is registered, and the result
-has ``paused=True``.
+in-flight upload stops at its next chunk, pending files are not started,
+nothing is registered, and the result has ``paused=True``. The data still sent
+after the flip is bounded by ``max_concurrent_files × (part_concurrency ×
+part_size + file_read_size)`` — the parts already handed to the HTTP client
+plus the chunk being read (272 MiB with the defaults; the test measures it
+through a proxy, and in practice in-flight parts are dropped at once).
+
+Killed at any point (``kill -9``), an ingest leaves no recording row: objects
+are atomic (whole or absent; an interrupted multipart upload stays invisible
+until the bucket's lifecycle rule aborts it), and a killed registration leaves
+at most the participant and modality rows, which no query shows without their
+recording row. The re-run skips every whole object and registers the same rows.
 """
 
 from __future__ import annotations
