@@ -147,7 +147,7 @@ def main() -> None:
             for tool in ("ursa", "rclone"):
                 catalog = Catalog(str(scratch / f"catalog-{round_}"), writable=True)
                 if tool == "ursa":
-                    run: Callable[[], object] = lambda: ingest(  # noqa: E731
+                    run: Callable[[], object] = lambda catalog=catalog: ingest(  # noqa: E731
                         session / "manifest.json", raw=store, catalog=catalog
                     )
                 else:
