@@ -2,8 +2,9 @@
 
     python -m tests.ingest_child SESSION CATALOG URL KEY SECRET CONDITIONAL STOP_AT MARKER
 
-``CONDITIONAL`` is ``1`` when the server enforces put-if-absent. ``STOP_AT`` chooses where the process freezes (after writing ``MARKER``) so the
-test can ``kill -9`` it at a known point:
+``CONDITIONAL`` is ``1`` when the server enforces put-if-absent. ``STOP_AT``
+chooses where the process freezes (after writing ``MARKER``) so the test can
+``kill -9`` it at a known point:
 
 * ``mid-file`` — inside an upload, after a few chunks of a multipart file;
 * ``between-files`` — after the second file is stored, before the third starts;

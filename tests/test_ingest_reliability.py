@@ -143,7 +143,7 @@ def test_two_ingests_of_one_session_at_once_end_with_one_set_of_rows(
         for i in range(2)
     ]
     outputs = [proc.communicate(timeout=180) for proc in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
+    for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err[-3000:]
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     assert results[0]["recording_hash"] == results[1]["recording_hash"]
@@ -189,7 +189,8 @@ def test_cancellation_sends_at_most_the_documented_bound(
         max_concurrent_files=concurrency,
         is_active=is_active,
     )
-    assert result.paused and result.recording is None
+    assert result.paused
+    assert result.recording is None
     sent_after = sum(e.body_bytes for e in fault_proxy.requests() if e.at > flipped_at[0])
     bound = concurrency * (transfer.part_concurrency * transfer.part_size + transfer.file_read_size)
     assert sent_after <= bound, f"{sent_after / MiB:.1f} MiB sent after the pause"

@@ -19,6 +19,7 @@ from ._errors import (
     CatalogError,
     CatalogReadOnlyError,
     CatalogRowExists,
+    ChecksumMismatchError,
     ConfigError,
     InvalidKeyError,
     InvalidRowError,
@@ -33,7 +34,9 @@ from ._errors import (
     SourceChangedError,
     UrsaError,
     WriteRefusedError,
+    WritesNotEnabledError,
 )
+from ._interface import DataInterface
 from ._manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -66,6 +69,14 @@ def __getattr__(name: str) -> object:
         from . import _ingest
 
         return getattr(_ingest, name)
+    if name in ("query", "QuerySpec", "QueryResult", "QueryResults"):
+        from . import _query
+
+        return getattr(_query, name)
+    if name in ("download", "materialize", "stream", "DownloadProgress", "RawSegments"):
+        from . import _download
+
+        return getattr(_download, name)
     raise AttributeError(f"module 'ursa_lib' has no attribute {name!r}")
 
 
@@ -77,7 +88,10 @@ __all__ = [
     "CatalogError",
     "CatalogReadOnlyError",
     "CatalogRowExists",
+    "ChecksumMismatchError",
     "ConfigError",
+    "DataInterface",
+    "DownloadProgress",
     "EnvCredentials",
     "FileEntry",
     "IngestProgress",
@@ -97,6 +111,10 @@ __all__ = [
     "ObjectStoreTransientError",
     "PrimaryKeyConflict",
     "Profile",
+    "QueryResult",
+    "QueryResults",
+    "QuerySpec",
+    "RawSegments",
     "RetryPolicy",
     "Role",
     "S3Credentials",
@@ -107,13 +125,18 @@ __all__ = [
     "TransferSettings",
     "UrsaError",
     "WriteRefusedError",
+    "WritesNotEnabledError",
     "augment",
+    "download",
     "ingest",
     "ingest_from_store",
     "load_manifest",
     "load_profile",
+    "materialize",
     "open_store",
     "parse_storage_uri",
+    "query",
     "recording_hash",
+    "stream",
     "validate_key",
 ]

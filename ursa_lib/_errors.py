@@ -7,6 +7,8 @@ The tree::
     ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
     ├── ManifestError (ValueError)           a manifest cannot be trusted; says what to fix
     ├── SourceChangedError (ValueError)      a local file changed while being uploaded
+    ├── WritesNotEnabledError (PermissionError)  a write verb of a DataInterface
+    │                                        before enable_writes()
     ├── CatalogError                         the catalog could not do it
     │   ├── PrimaryKeyConflict               strict add of a key that exists
     │   ├── CatalogRowExists                 register of a different row under a
@@ -19,6 +21,8 @@ The tree::
         ├── ObjectNotFoundError (FileNotFoundError)
         ├── ObjectExistsError (FileExistsError)      put-if-absent lost the race
         ├── ObjectChangedError                       object replaced while being read
+        ├── ChecksumMismatchError                    bytes read do not match their
+        │                                            recorded sha256; nothing kept
         ├── InvalidKeyError (ValueError)             key fails Ursa's key rules
         ├── AccessDeniedError (PermissionError)      the server refused the credentials
         ├── WriteRefusedError (PermissionError)      write through a read-only role;
@@ -38,6 +42,7 @@ __all__ = [
     "CatalogError",
     "CatalogReadOnlyError",
     "CatalogRowExists",
+    "ChecksumMismatchError",
     "ConfigError",
     "InvalidKeyError",
     "InvalidRowError",
@@ -52,6 +57,7 @@ __all__ = [
     "SourceChangedError",
     "UrsaError",
     "WriteRefusedError",
+    "WritesNotEnabledError",
 ]
 
 
@@ -72,6 +78,10 @@ class SourceChangedError(UrsaError, ValueError):
 
     The upload was abandoned; nothing was stored.
     """
+
+
+class WritesNotEnabledError(UrsaError, PermissionError):
+    """A write verb was called on a `DataInterface` still in read-only mode."""
 
 
 class CatalogError(UrsaError):
@@ -129,6 +139,11 @@ class ObjectExistsError(ObjectStoreError, FileExistsError):
 
 class ObjectChangedError(ObjectStoreError):
     """The object was replaced while it was being read; the read was abandoned."""
+
+
+class ChecksumMismatchError(ObjectStoreError):
+    """The bytes read do not hash to the sha256 recorded for them (in the object's
+    metadata or the session manifest); the partial file was removed."""
 
 
 class InvalidKeyError(ObjectStoreError, ValueError):

@@ -24,7 +24,7 @@ Cooperative pause: ``is_active()`` is polled before the upload starts, between
 chunks of every file and as each file completes. Once it returns True, each
 in-flight upload stops at its next chunk, pending files are not started,
 nothing is registered, and the result has ``paused=True``. The data still sent
-after the flip is bounded by ``max_concurrent_files × (part_concurrency ×
+after the flip is bounded by ``max_concurrent_files * (part_concurrency *
 part_size + file_read_size)`` — the parts already handed to the HTTP client
 plus the chunk being read (272 MiB with the defaults; the test measures it
 through a proxy, and in practice in-flight parts are dropped at once).

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 
 from .._config import Role
 from .._errors import (
+    ChecksumMismatchError,
     InvalidKeyError,
     ObjectChangedError,
     ObjectStoreError,
@@ -243,7 +244,13 @@ class Store:
             return reader.read()
 
     def download(
-        self, key: str, dest: Path, *, fsync: bool = True, expect: ObjectInfo | None = None
+        self,
+        key: str,
+        dest: Path,
+        *,
+        fsync: bool = True,
+        expect: ObjectInfo | None = None,
+        sha256: str | Literal["metadata"] | None = None,
     ) -> ObjectInfo:
         """Write ``key`` to the file ``dest``, atomically.
 
@@ -252,10 +259,17 @@ class Store:
         any previous ``dest`` is untouched. Large objects are fetched as parallel
         ranged GETs of one object version. ``expect`` (e.g. the entry from a
         listing) saves a HEAD request; the bytes must then match its size and etag.
+
+        ``sha256`` verifies the bytes before the rename: a hex digest (e.g. from
+        the session manifest), or ``"metadata"`` for the digest in the object's
+        ``sha256`` user metadata. When a digest is given and the object also
+        carries one, both must match. A mismatch raises `ChecksumMismatchError`
+        and nothing appears at ``dest``.
         """
         validate_key(key)
         dest = Path(dest)
         info = expect if expect is not None and expect.key == key else self.head(key)
+        hasher = hashlib.sha256() if sha256 is not None else None
         part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -274,10 +288,12 @@ class Store:
                 if not ranged:
                     with ObjectReader(self, key, expect=info) as reader:
                         if info.size > 2 * self.transfer.read_chunk:
-                            _write_overlapped(reader.iter_chunks(), out)
+                            _write_overlapped(reader.iter_chunks(), out, hasher=hasher)
                         else:
                             for chunk in reader.iter_chunks():
                                 out.write(chunk)
+                                if hasher is not None:
+                                    hasher.update(chunk)
                         info = reader.info
                 out.flush()
                 if fsync:
@@ -288,11 +304,34 @@ class Store:
                     f"reading {self.base_uri}{key} produced {written} bytes, expected {info.size}",
                     uri=self.base_uri + key,
                 )
+            if hasher is not None:
+                if ranged:  # ranges arrive out of order: hash the finished file
+                    with open(part, "rb") as done:
+                        hasher = hashlib.file_digest(done, "sha256")
+                    if info.metadata is None and sha256 == "metadata":
+                        info = self.head(key)
+                self._check_digest(key, hasher.hexdigest(), sha256, info)
             os.replace(part, dest)
         except BaseException:
             part.unlink(missing_ok=True)
             raise
         return info
+
+    def _check_digest(self, key: str, actual: str, wanted: str | None, info: ObjectInfo) -> None:
+        uri = self.base_uri + key
+        recorded = (info.metadata or {}).get("sha256")
+        expected = [d for d in (wanted if wanted != "metadata" else None, recorded) if d]
+        if not expected:
+            raise ChecksumMismatchError(
+                f"{uri} carries no sha256 metadata to verify it against", uri=uri
+            )
+        for digest in expected:
+            if digest != actual:
+                raise ChecksumMismatchError(
+                    f"{uri} is corrupt or was replaced: its bytes hash to {actual}, "
+                    f"but {digest} was recorded for it",
+                    uri=uri,
+                )
 
     def _download_ranges(self, key: str, info: ObjectInfo, out: BinaryIO) -> None:
         size = info.size
@@ -469,7 +508,9 @@ class Store:
 _END = object()
 
 
-def _write_overlapped(chunks: Iterator[bytes], out: BinaryIO, depth: int = 2) -> None:
+def _write_overlapped(
+    chunks: Iterator[bytes], out: BinaryIO, depth: int = 2, hasher: Any = None
+) -> None:
     """Write ``chunks`` to ``out`` on a helper thread while the next chunks arrive.
 
     obstore reads the socket only while a chunk is being awaited, so writing on
@@ -484,6 +525,8 @@ def _write_overlapped(chunks: Iterator[bytes], out: BinaryIO, depth: int = 2) ->
             if not failure:
                 try:
                     out.write(item)  # type: ignore[call-overload]
+                    if hasher is not None:
+                        hasher.update(item)
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                     failure.append(exc)
 

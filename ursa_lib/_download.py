@@ -1,0 +1,518 @@
+"""Delivery: query results → files on disk (`download`) or bytes in memory (`materialize`).
+
+`download` plans the whole transfer before any byte moves, then fetches files in
+parallel, each to a ``.part`` sibling that is verified (sha256 for raw
+segments), flushed and renamed into place. Nothing is ever written outside
+``dest``: every destination is built from validated key segments, and any
+symbolic link met between ``dest`` and a destination file — the file itself or
+any parent directory — is refused, at planning time and again just before the
+rename.
+
+Progress events (`DownloadProgress`) and the ``ursa.download`` logger records
+come in this order: ``start``, ``plan_done``, then for each modality
+``modality_start``, ``file_done``…, ``modality_done``, and finally ``finish``.
+Transfers run on worker threads; events are emitted on the caller's thread.
+
+Interrupted (even by ``kill -9``), a download leaves only complete files at
+canonical paths, plus at most one hidden ``.part`` file per transfer in flight.
+Re-run it with ``existing="skip"`` to fetch only what is missing: a file already
+there with the same size and sha256 is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from ._errors import ChecksumMismatchError, ObjectNotFoundError
+from ._manifest import MANIFEST_NAME, parse_manifest
+from ._query import QueryResult
+from .catalog import IngestionStatus, Modality
+from .store import Store
+
+__all__ = [
+    "DownloadProgress",
+    "Existing",
+    "Layout",
+    "Phase",
+    "RawSegments",
+    "SourceKind",
+    "download",
+    "materialize",
+]
+
+log = logging.getLogger("ursa.download")
+
+Layout = Literal["by_recording", "by_modality", "flat"]
+SourceKind = Literal["auto", "raw", "processed"]
+Existing = Literal["error", "skip", "overwrite"]
+Phase = Literal["start", "plan_done", "modality_start", "file_done", "modality_done", "finish"]
+_MAX_NAMED = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownloadProgress:
+    """One step of a download; see the module docstring for the order."""
+
+    phase: Phase
+    recording_hash: str | None = None
+    modality: str | None = None
+    worker_id: str | None = None
+    """None only on call-level phases (start, plan_done, finish)."""
+    key: str | None = None
+    """The object just written or kept (``file_done`` only)."""
+    bytes_done: int = 0
+    """Cumulative over the whole call; never decreases."""
+    bytes_total: int | None = None
+    """Set from ``plan_done`` on."""
+    files_done: int = 0
+    files_total: int | None = None
+    elapsed_s: float = 0.0
+    skipped: bool = False
+    """``file_done`` of a file already present and identical (``existing="skip"``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    store: Store
+    key: str
+    size: int
+    dest: Path
+    sha256: str | None
+    """Digest to verify before the rename; ``"metadata"`` for the object's own."""
+
+
+@dataclass(slots=True)
+class _Group:
+    recording_hash: str
+    modality: str
+    worker_id: str
+    files: list[_File] = field(default_factory=list)
+
+
+def _results(target: QueryResult | Iterable[QueryResult]) -> list[QueryResult]:
+    if isinstance(target, QueryResult):
+        return [target]
+    results = list(target)
+    for item in results:
+        if not isinstance(item, QueryResult):
+            raise TypeError(f"download takes QueryResult objects, got {type(item).__name__}")
+    return results
+
+
+def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
+    status = mod.ingestion_status
+    if status in (IngestionStatus.INGESTING, IngestionStatus.FAILED):
+        raise ValueError(
+            f"modality {mod.modality!r} of recording {mod.recording_hash} is {status.value}; "
+            "only raw and processed modalities can be delivered (wait, or re-run processing)"
+        )
+    if source == "raw":
+        return "raw"
+    if source == "processed":
+        if status is not IngestionStatus.PROCESSED:
+            raise ValueError(
+                f"source='processed' but modality {mod.modality!r} of recording "
+                f"{mod.recording_hash} is raw; query status='ingested' or use source='raw'"
+            )
+        return "processed"
+    if source != "auto":
+        raise ValueError(f"source must be 'auto', 'raw' or 'processed', got {source!r}")
+    return "processed" if status is IngestionStatus.PROCESSED else "raw"
+
+
+def _split(uri: str, stores: Iterable[Store | None]) -> tuple[Store, str]:
+    for store in stores:
+        if store is not None and uri.startswith(store.base_uri):
+            return store, uri[len(store.base_uri) :]
+    raise ValueError(
+        f"{uri} is not in a bucket this call can read "
+        f"({', '.join(s.base_uri for s in stores if s is not None)})"
+    )
+
+
+def _safe_parts(rel: str, uri: str) -> tuple[str, ...]:
+    path = PurePosixPath(rel)
+    parts = path.parts
+    if (
+        not rel
+        or path.is_absolute()
+        or "\\" in rel
+        or any(p in ("", ".", "..") for p in rel.split("/"))
+    ):
+        raise ValueError(f"refusing {uri!r}: its key would land outside the destination")
+    return parts
+
+
+def _check_no_symlinks(root: Path, dest: Path) -> None:
+    """Refuse a symbolic link at ``dest`` or at any directory between it and ``root``."""
+    current = root
+    for part in dest.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            raise ValueError(
+                f"refusing to write {dest}: {current} is a symbolic link "
+                f"(-> {os.readlink(current)}); nothing is written through links under {root}"
+            )
+        if not current.exists():
+            return
+
+
+def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Path:
+    if layout == "by_recording":
+        return root / recording_hash / modality
+    if layout == "by_modality":
+        return root / modality / recording_hash
+    if layout == "flat":
+        for name in (recording_hash, modality):
+            if "__" in name:
+                raise ValueError(
+                    f"layout='flat' joins hash and modality with '__', but {name!r} contains "
+                    "'__'; use layout='by_recording' or 'by_modality'"
+                )
+        return root / f"{recording_hash}__{modality}"
+    raise ValueError(f"layout must be 'by_recording', 'by_modality' or 'flat', got {layout!r}")
+
+
+class _Manifests:
+    """sha256 of raw segments from each session's stored manifest (one GET per session)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], dict[str, str] | None] = {}
+
+    def digests(self, store: Store, session_prefix: str) -> dict[str, str] | None:
+        cache_key = (store.base_uri, session_prefix)
+        if cache_key not in self._cache:
+            key = f"{session_prefix}/{MANIFEST_NAME}"
+            try:
+                manifest = parse_manifest(store.base_uri + key, json.loads(store.get(key)))
+                files = manifest.files if manifest.augmented else None
+                self._cache[cache_key] = (
+                    {f"{session_prefix}/{f.rel_path}": f.sha256 for f in files}
+                    if files is not None
+                    else None
+                )
+            except (ObjectNotFoundError, ValueError):
+                self._cache[cache_key] = None  # legacy session: each object's metadata
+        return self._cache[cache_key]
+
+
+def _plan(
+    results: list[QueryResult],
+    root: Path,
+    layout: Layout,
+    source: SourceKind,
+    raw: Store,
+    assets: Store | None,
+) -> list[_Group]:
+    groups: list[_Group] = []
+    manifests = _Manifests()
+    for result in results:
+        for name, mod in result.modalities.items():
+            kind = _kind(mod, source)
+            base = _base(root, layout, mod.recording_hash, name)
+            group = _Group(mod.recording_hash, name, mod.worker_id)
+            if kind == "raw":
+                store, prefix = _split(mod.raw_storage_uri, (raw,))
+                prefix = prefix.rstrip("/")
+                listing = list(store.list(prefix))
+                if not listing:
+                    raise FileNotFoundError(
+                        f"{mod.raw_storage_uri} lists no objects, but modality {name!r} of "
+                        f"recording {mod.recording_hash} is registered there"
+                    )
+                session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
+                digests = manifests.digests(store, session)
+                for info in listing:
+                    rel = info.key[len(prefix) + 1 :]
+                    dest = base.joinpath(*_safe_parts(rel, store.base_uri + info.key))
+                    sha = digests.get(info.key) if digests is not None else None
+                    group.files.append(_File(store, info.key, info.size, dest, sha or "metadata"))
+            else:
+                assert mod.storage_uri is not None
+                store, key = _split(mod.storage_uri, (assets, raw))
+                asset = key.rstrip("/")
+                basename = asset.rsplit("/", 1)[-1]
+                listing = [i for i in store.list(asset) if i.key.startswith(asset + "/")]
+                if not key.endswith("/"):
+                    with contextlib.suppress(ObjectNotFoundError):
+                        listing.insert(0, store.head(asset))
+                    listing += list(store.list(f"{asset}.lance"))  # a video's frame index
+                if not listing:
+                    raise FileNotFoundError(
+                        f"{mod.storage_uri} lists no objects, but modality {name!r} of "
+                        f"recording {mod.recording_hash} is registered there"
+                    )
+                parent = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
+                for info in listing:
+                    rel = info.key[len(parent) :]
+                    assert rel.startswith(basename)
+                    dest = base.joinpath(*_safe_parts(rel, store.base_uri + info.key))
+                    group.files.append(_File(store, info.key, info.size, dest, None))
+            group.files.sort(key=lambda f: f.key)
+            groups.append(group)
+    return groups
+
+
+def _sha256_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _identical(file: _File) -> bool:
+    """The destination already holds exactly this object's bytes."""
+    if file.dest.is_symlink() or not file.dest.is_file() or file.dest.stat().st_size != file.size:
+        return False
+    expected = file.sha256
+    if expected == "metadata":
+        expected = (file.store.head(file.key).metadata or {}).get("sha256")
+    if expected is None:
+        return False  # nothing to compare against: fetch it again
+    return _sha256_of(file.dest) == expected
+
+
+def _fetch(file: _File, root: Path, fsync: bool) -> None:
+    file.dest.parent.mkdir(parents=True, exist_ok=True)
+    _check_no_symlinks(root, file.dest)  # again, just before writing
+    file.store.download(file.key, file.dest, fsync=fsync, sha256=file.sha256)
+
+
+class _Reporter:
+    def __init__(self, progress: Callable[[DownloadProgress], None] | None) -> None:
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.bytes_done = 0
+        self.files_done = 0
+        self.bytes_total: int | None = None
+        self.files_total: int | None = None
+
+    def emit(
+        self,
+        phase: Phase,
+        group: _Group | None = None,
+        key: str | None = None,
+        *,
+        skipped: bool = False,
+    ) -> None:
+        event = DownloadProgress(
+            phase=phase,
+            recording_hash=group.recording_hash if group else None,
+            modality=group.modality if group else None,
+            worker_id=group.worker_id if group else None,
+            key=key,
+            bytes_done=self.bytes_done,
+            bytes_total=self.bytes_total,
+            files_done=self.files_done,
+            files_total=self.files_total,
+            elapsed_s=time.perf_counter() - self.started,
+            skipped=skipped,
+        )
+        extra = {
+            "phase": phase,
+            "recording_hash": event.recording_hash,
+            "modality": event.modality,
+            "worker_id": event.worker_id,
+            "key": key,
+            "bytes_done": event.bytes_done,
+            "bytes_total": event.bytes_total,
+            "elapsed_s": event.elapsed_s,
+        }
+        level = logging.DEBUG if phase == "file_done" else logging.INFO
+        log.log(level, "download %s %s", phase, key or event.modality or "", extra=extra)
+        if self.progress is not None:
+            try:
+                self.progress(event)
+            except Exception as exc:  # noqa: BLE001 - a broken callback never stops a download
+                log.warning(
+                    "download progress callback failed: %r; the download goes on",
+                    exc,
+                    extra={**extra, "callback_error": repr(exc)},
+                )
+
+
+def download(
+    target: QueryResult | Iterable[QueryResult],
+    dest: str | os.PathLike[str],
+    layout: Layout = "by_recording",
+    overwrite: bool = False,
+    source: SourceKind = "auto",
+    progress: Callable[[DownloadProgress], None] | None = None,
+    *,
+    raw: Store,
+    assets: Store | None = None,
+    existing: Existing | None = None,
+    max_concurrent_files: int = 4,
+    fsync: bool = True,
+) -> list[Path]:
+    """Write the query results' bytes under ``dest``; return the paths in plan order.
+
+    ``existing`` says what to do with a destination file that is already there:
+    ``"error"`` (the default; all of them named in one `FileExistsError` before
+    any transfer), ``"overwrite"`` (replace it once its replacement is complete;
+    ``overwrite=True`` is the same), or ``"skip"`` (keep it when its size and
+    sha256 match, else replace it). See the module docstring for the rest.
+    """
+    if existing is None:
+        existing = "overwrite" if overwrite else "error"
+    elif overwrite and existing != "overwrite":
+        raise ValueError(f"overwrite=True contradicts existing={existing!r}; pass one of them")
+    if existing not in ("error", "skip", "overwrite"):
+        raise ValueError(f"existing must be 'error', 'skip' or 'overwrite', got {existing!r}")
+    if max_concurrent_files < 1:
+        raise ValueError("max_concurrent_files must be at least 1")
+    results = _results(target)
+    _base(Path("."), layout, "x", "x")  # refuse an unknown layout before any request
+    root = Path(dest).resolve()  # dest itself may be a link the user chose
+    report = _Reporter(progress)
+    report.emit("start")
+
+    groups = _plan(results, root, layout, source, raw, assets)
+    files = [f for g in groups for f in g.files]
+    seen: dict[Path, _File] = {}
+    for file in files:
+        if file.dest in seen:
+            raise ValueError(
+                f"two objects would be written to {file.dest}: {seen[file.dest].key} and "
+                f"{file.key}; choose layout='by_recording' or download them separately"
+            )
+        seen[file.dest] = file
+        _check_no_symlinks(root, file.dest)
+    present = [f for f in files if os.path.lexists(f.dest)]
+    if present and existing == "error":
+        named = ", ".join(str(f.dest) for f in present[:_MAX_NAMED])
+        more = f" and {len(present) - _MAX_NAMED} more" if len(present) > _MAX_NAMED else ""
+        raise FileExistsError(
+            f"{len(present)} destination file(s) already exist: {named}{more}; pass "
+            "existing='skip' to keep identical ones or existing='overwrite' to replace them"
+        )
+    report.bytes_total = sum(f.size for f in files)
+    report.files_total = len(files)
+    report.emit("plan_done")
+
+    maybe_skip = {id(f) for f in present} if existing == "skip" else set()
+
+    def work(file: _File) -> bool:
+        if id(file) in maybe_skip and _identical(file):
+            return True
+        _fetch(file, root, fsync)
+        return False
+
+    pool = ThreadPoolExecutor(max_concurrent_files, "ursa-download")
+    futures: dict[int, Future[bool]] = {}
+    try:
+        for file in files:
+            futures[id(file)] = pool.submit(work, file)
+        for group in groups:
+            report.emit("modality_start", group)
+            pending = {futures[id(f)]: f for f in group.files}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda fut: pending[fut].key):
+                    file = pending.pop(future)
+                    skipped = future.result()
+                    report.bytes_done += file.size
+                    report.files_done += 1
+                    report.emit("file_done", group, file.key, skipped=skipped)
+            report.emit("modality_done", group)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if fsync:
+        for directory in sorted({f.dest.parent for f in files}):
+            _fsync_dir(directory)
+    report.emit("finish")
+    return [f.dest for f in files]
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class RawSegments:
+    """A modality's raw segments in memory, in key order, with the row(s) they belong to."""
+
+    modalities: tuple[Modality, ...]
+    """One row per result that contributed (in input order)."""
+    segments: tuple[tuple[str, bytes], ...]
+    """``(key, bytes)`` in input order, then key order."""
+
+    @property
+    def modality(self) -> Modality:
+        return self.modalities[0]
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        return iter(self.segments)
+
+
+def materialize(
+    target: QueryResult | Iterable[QueryResult],
+    *,
+    raw: Store,
+    source: SourceKind = "auto",
+) -> dict[str, RawSegments]:
+    """Bytes in memory, by modality name, verified like `download`.
+
+    Several results are concatenated per modality only when they have the same
+    set of modalities; otherwise `ValueError` says which differ. Processed rows
+    (time-indexed arrays) come with the processing pipeline and raise
+    `NotImplementedError` for now; ``source="raw"`` reads their raw segments.
+    """
+    results = _results(target)
+    if not results:
+        return {}
+    names = [tuple(r.modalities) for r in results]
+    for result, these in zip(results, names, strict=True):
+        if these != names[0]:
+            raise ValueError(
+                "results can be concatenated only when their modality sets align: "
+                f"{results[0].recording_hash} has {list(names[0])}, "
+                f"{result.recording_hash} has {list(these)}"
+            )
+    for result in results:
+        for mod in result.modalities.values():
+            if _kind(mod, source) == "processed":
+                raise NotImplementedError(
+                    f"materializing processed data ({mod.format}) needs the processing "
+                    "pipeline's readers, which are not built yet; pass source='raw' for the "
+                    "raw segments, or download(source='processed') for the files"
+                )
+    groups = _plan(results, Path("/nonexistent-materialize"), "by_recording", "raw", raw, None)
+    out: dict[str, tuple[list[Modality], list[tuple[str, bytes]]]] = {}
+    for result, group in zip((r for r in results for _ in r.modalities), groups, strict=True):
+        rows, segments = out.setdefault(group.modality, ([], []))
+        rows.append(result.modalities[group.modality])
+        for file in group.files:
+            data = file.store.get(file.key)
+            expected = file.sha256
+            if expected == "metadata":
+                expected = (file.store.head(file.key).metadata or {}).get("sha256")
+            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+                raise ChecksumMismatchError(
+                    f"{file.store.base_uri}{file.key} does not match its recorded sha256",
+                    uri=file.store.base_uri + file.key,
+                )
+            segments.append((file.key, data))
+    return {name: RawSegments(tuple(rows), tuple(segs)) for name, (rows, segs) in out.items()}
+
+
+def stream(target: QueryResult | Iterable[QueryResult], window: float) -> Iterator[object]:
+    """Fixed time windows over processed data — comes with the processing pipeline."""
+    raise NotImplementedError(
+        "stream() reads processed (time-indexed) data, which the processing pipeline "
+        "produces; it is not built yet. Use materialize(source='raw') or download()"
+    )

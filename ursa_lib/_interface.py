@@ -1,0 +1,224 @@
+"""`DataInterface`: one object per profile for notebooks, scripts and pipelines.
+
+Read verbs (`query`, `download`, `materialize`, ``list_*``, ``get_*``, `status`)
+always go through the read-only roles (``raw_ro``, ``assets_ro``, a read-only
+catalog handle). Write verbs (``register_*``, `ingest`, `backfill`) need
+`enable_writes` first and then use the read-write roles. Construction checks
+its arguments and loads the profile's settings, but opens nothing and reads no
+credentials: the first verb that needs a bucket or the catalog opens it.
+
+    from ursa_lib import DataInterface
+
+    ursa = DataInterface("lab")
+    eeg = ursa.query(participants="p001", modalities="eeg", status="raw")
+    paths = ursa.download(eeg, "data/", existing="skip")
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._config import LocalProfile, Role, S3Profile, load_profile
+from ._errors import WritesNotEnabledError
+from .store import Store, open_store
+
+if TYPE_CHECKING:
+    from ._download import DownloadProgress, Existing, Layout, RawSegments, SourceKind
+    from ._ingest import IngestResult
+    from ._query import QueryResult, QueryResults, QuerySpec
+    from .catalog import Catalog
+
+__all__ = ["DataInterface"]
+
+_READ_PREFIXES = ("list_", "get_")
+
+
+class DataInterface:
+    """The library's entry point for one profile."""
+
+    def __init__(
+        self,
+        profile: str | LocalProfile | S3Profile | None = None,
+        *,
+        local_root: str | os.PathLike[str] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        max_concurrent_files: int = 4,
+    ) -> None:
+        if isinstance(profile, LocalProfile | S3Profile):
+            if local_root is not None or config_file is not None:
+                raise ValueError("local_root and config_file apply only to a profile name")
+            self.profile: LocalProfile | S3Profile = profile
+        elif profile is None or isinstance(profile, str):
+            self.profile = load_profile(
+                profile,
+                config_file=Path(config_file) if config_file is not None else None,
+                local_root=Path(local_root) if local_root is not None else None,
+            )
+        else:
+            raise TypeError(
+                f"profile must be a name or a profile object, got {type(profile).__name__}"
+            )
+        if max_concurrent_files < 1:
+            raise ValueError("max_concurrent_files must be at least 1")
+        self.max_concurrent_files = max_concurrent_files
+        self._writes = False
+        self._lock = threading.Lock()
+        self._stores: dict[Role, Store] = {}
+        self._catalogs: dict[bool, Catalog] = {}
+
+    def __repr__(self) -> str:
+        mode = "read-write" if self._writes else "read-only"
+        return f"DataInterface(profile={self.profile.name!r}, {mode})"
+
+    # -- handles (opened on first use) -------------------------------------------
+
+    @property
+    def writes_enabled(self) -> bool:
+        return self._writes
+
+    def enable_writes(self) -> DataInterface:
+        """Allow the write verbs (idempotent); returns self for chaining."""
+        self._writes = True
+        return self
+
+    def _require_writes(self, verb: str) -> None:
+        if not self._writes:
+            raise WritesNotEnabledError(
+                f"{verb} writes to profile {self.profile.name!r}; call enable_writes() first "
+                "(read verbs never use the read-write keys)"
+            )
+
+    def store(self, role: Role) -> Store:
+        if role.endswith("_rw"):
+            self._require_writes(f"opening {role}")
+        with self._lock:
+            if role not in self._stores:
+                self._stores[role] = open_store(self.profile, role)
+            return self._stores[role]
+
+    def catalog(self, *, writable: bool = False) -> Catalog:
+        """The catalog handle: read-only unless ``writable`` (which needs writes enabled)."""
+        if writable:
+            self._require_writes("a writable catalog")
+        from .catalog import Catalog
+
+        with self._lock:
+            if writable not in self._catalogs:
+                self._catalogs[writable] = Catalog.open(self.profile, writable=writable)
+            return self._catalogs[writable]
+
+    # -- read verbs ----------------------------------------------------------------
+
+    def query(self, spec: QuerySpec | None = None, **filters: Any) -> QueryResults:
+        """See `ursa_lib.query`; ``QueryResults`` in a deterministic order."""
+        from ._query import query
+
+        return query(self.catalog(), spec, **filters)
+
+    def download(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        dest: str | os.PathLike[str],
+        layout: Layout = "by_recording",
+        overwrite: bool = False,
+        source: SourceKind = "auto",
+        progress: Callable[[DownloadProgress], None] | None = None,
+        *,
+        existing: Existing | None = None,
+        fsync: bool = True,
+    ) -> list[Path]:
+        """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys."""
+        from ._download import _results, download
+
+        results = _results(target)
+        needs_assets = source != "raw" and any(
+            m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
+        )
+        return download(
+            results,
+            dest,
+            layout,
+            overwrite,
+            source,
+            progress,
+            raw=self.store("raw_ro"),
+            assets=self.store("assets_ro") if needs_assets else None,
+            existing=existing,
+            max_concurrent_files=self.max_concurrent_files,
+            fsync=fsync,
+        )
+
+    def materialize(
+        self, target: QueryResult | Iterable[QueryResult], *, source: SourceKind = "auto"
+    ) -> dict[str, RawSegments]:
+        """See `ursa_lib.materialize`."""
+        from ._download import materialize
+
+        return materialize(target, raw=self.store("raw_ro"), source=source)
+
+    get = materialize
+
+    def stream(self, target: QueryResult | Iterable[QueryResult], window: float) -> Any:
+        from ._download import stream
+
+        return stream(target, window)
+
+    def status(self) -> dict[str, Any]:
+        """Row counts by table and modality counts by ingestion status."""
+        return dict(self.catalog().status())
+
+    def __getattr__(self, name: str) -> Any:
+        # list_* / get_* read through the read-only handle; register_* write.
+        if name.startswith(_READ_PREFIXES):
+            from .catalog import Catalog
+
+            if hasattr(Catalog, name):
+                return getattr(self.catalog(), name)
+        if name.startswith("register_"):
+            from .catalog import Catalog
+
+            if hasattr(Catalog, name):
+                self._require_writes(name)
+                return getattr(self.catalog(writable=True), name)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+
+    # -- write verbs ---------------------------------------------------------------
+
+    def ingest(
+        self,
+        session: str | os.PathLike[str],
+        participant_id: str | None = None,
+        **options: Any,
+    ) -> IngestResult:
+        """Upload and register the session directory ``session`` (see `ursa_lib.ingest`)."""
+        self._require_writes("ingest")
+        from ._ingest import ingest
+
+        folder = Path(session)
+        return ingest(
+            folder / "manifest.json",
+            folder,
+            participant_id,
+            raw=self.store("raw_rw"),
+            catalog=self.catalog(writable=True),
+            **{"max_concurrent_files": self.max_concurrent_files, **options},
+        )
+
+    def backfill(
+        self, rec_id: str, participant_id: str | None = None, **options: Any
+    ) -> IngestResult:
+        """Register a session already in the raw bucket (see `ursa_lib.ingest_from_store`)."""
+        self._require_writes("backfill")
+        from ._ingest import ingest_from_store
+
+        return ingest_from_store(
+            rec_id,
+            participant_id,
+            raw=self.store("raw_ro"),
+            catalog=self.catalog(writable=True),
+            **options,
+        )

@@ -1,0 +1,279 @@
+"""Query: which recordings and modalities match, answered inside LanceDB.
+
+Two indexed queries, whichever way round is narrower:
+
+* with recording-level filters (participants, recording hashes, metadata, time
+  range), the matching recordings first, then their modalities by
+  ``recording_hash IN (...)``;
+* without them, the modalities by status and name first, then their recordings.
+
+Results are ordered by ``(start_time, recording_hash)``, modalities by name. A
+recording with no modality left after filtering is not returned, so a
+recording row whose modalities are missing (or a modality row whose recording
+row is missing, as after an ingest killed during registration) never shows.
+
+``metadata`` filters match the recording's metadata (equality per key, JSON
+values). ``time_range`` is an absolute ``(start_ns, end_ns)`` window: a
+recording matches if it overlaps the window, and a processed modality if one of
+its ``domain_intervals`` does. Raw bytes have no time index, so ``time_range``
+is refused unless ``status="ingested"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .catalog import Catalog, IngestionStatus, Modality, Recording, sql_literal
+from .catalog._schema import LABELS_COLUMN, metadata_label
+
+if TYPE_CHECKING:
+    import pyarrow
+
+__all__ = ["QueryResult", "QueryResults", "QuerySpec", "Status", "query"]
+
+Status = Literal["ingested", "raw", "all"]
+_IN_BATCH = 1000
+
+
+class QuerySpec(BaseModel):
+    """Filters of one query; every one given must match (AND)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    participants: tuple[str, ...] | None = None
+    """Recordings including any of these participants."""
+    modalities: tuple[str, ...] | None = None
+    """Only these modalities (e.g. ``("eeg", "camera")``)."""
+    recording_hash: tuple[str, ...] | None = None
+    """Only these recordings (one hash or several)."""
+    metadata: dict[str, Any] | None = None
+    """Equality on keys of the recording's metadata."""
+    status: Status = "ingested"
+    """``ingested`` (processed modalities, the default), ``raw``, or ``all``."""
+    time_range: tuple[int, int] | None = None
+    """Absolute window ``(start_ns, end_ns)``; only with ``status="ingested"``."""
+    limit: int | None = Field(default=None, gt=0)
+    """At most this many recordings."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in ("participants", "modalities", "recording_hash"):
+                if isinstance(data.get(name), str):
+                    data[name] = (data[name],)
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> QuerySpec:
+        if self.time_range is not None:
+            start, end = self.time_range
+            if end <= start:
+                raise ValueError(
+                    f"time_range must be (start_ns, end_ns) with start < end, got {self.time_range}"
+                )
+            if self.status != "ingested":
+                raise ValueError(
+                    f"time_range filters processed data only; raw bytes have no time index "
+                    f"(status={self.status!r}). Drop time_range or query status='ingested'"
+                )
+        for name in ("participants", "modalities", "recording_hash"):
+            if getattr(self, name) == ():
+                raise ValueError(f"{name} is empty; pass None to not filter on it")
+        return self
+
+
+class QueryResult(BaseModel):
+    """One recording and the modalities of it that matched."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recording: Recording
+    modalities: dict[str, Modality]
+    """Matched modalities by name, in name order."""
+
+    @property
+    def recording_hash(self) -> str:
+        return self.recording.recording_hash
+
+    @property
+    def rec_id(self) -> str:
+        return self.recording.rec_id
+
+    @property
+    def participant_ids(self) -> list[str]:
+        return self.recording.participant_ids
+
+    @property
+    def start_time(self) -> int:
+        return self.recording.start_time
+
+    @property
+    def duration(self) -> float:
+        return self.recording.duration
+
+
+class QueryResults(list[QueryResult]):
+    """A list of `QueryResult` that converts to a table for notebooks."""
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One flat dict per (recording, modality)."""
+        for result in self:
+            rec = result.recording
+            for name, mod in result.modalities.items():
+                yield {
+                    "recording_hash": rec.recording_hash,
+                    "rec_id": rec.rec_id,
+                    "participant_ids": list(rec.participant_ids),
+                    "start_time": rec.start_time,
+                    "duration": rec.duration,
+                    "modality": name,
+                    "worker_id": mod.worker_id,
+                    "status": mod.ingestion_status.value,
+                    "raw_storage_uri": mod.raw_storage_uri,
+                    "storage_uri": mod.storage_uri,
+                    "format": mod.format.value if mod.format else None,
+                    "sampling_rate": mod.sampling_rate,
+                }
+
+    def to_arrow(self) -> pyarrow.Table:
+        import pyarrow as pa
+
+        rows = list(self.rows())
+        schema = pa.schema(
+            [
+                ("recording_hash", pa.string()),
+                ("rec_id", pa.string()),
+                ("participant_ids", pa.list_(pa.string())),
+                ("start_time", pa.int64()),
+                ("duration", pa.float64()),
+                ("modality", pa.string()),
+                ("worker_id", pa.string()),
+                ("status", pa.string()),
+                ("raw_storage_uri", pa.string()),
+                ("storage_uri", pa.string()),
+                ("format", pa.string()),
+                ("sampling_rate", pa.float64()),
+            ]
+        )
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (needs pandas: ``pip install 'ursa[notebook]'``)."""
+        if importlib.util.find_spec("pandas") is None:
+            raise ImportError(
+                "to_pandas() needs pandas; install it (pip install pandas) or use to_arrow()"
+            )
+        return self.to_arrow().to_pandas()
+
+
+def _in(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+
+
+def _batches(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _IN_BATCH):
+        yield values[start : start + _IN_BATCH]
+
+
+def _spec(spec: QuerySpec | None, filters: Mapping[str, Any]) -> QuerySpec:
+    if spec is not None and filters:
+        raise TypeError(
+            "pass either a QuerySpec or keyword filters, not both "
+            f"(got a QuerySpec and {', '.join(sorted(filters))})"
+        )
+    if spec is not None:
+        if not isinstance(spec, QuerySpec):
+            raise TypeError(f"spec must be a QuerySpec, got {type(spec).__name__}")
+        return spec
+    unknown = sorted(set(filters) - set(QuerySpec.model_fields))
+    if unknown:
+        hints = [difflib.get_close_matches(u, QuerySpec.model_fields, n=1) for u in unknown]
+        said = ", ".join(
+            f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+            for u, h in zip(unknown, hints, strict=True)
+        )
+        raise ValueError(
+            f"unknown query filter {said}; filters are: {', '.join(QuerySpec.model_fields)}"
+        )
+    return QuerySpec(**filters)
+
+
+def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> QueryResults:
+    """Recordings and modalities matching ``spec`` or the keyword filters of `QuerySpec`."""
+    q = _spec(spec, filters)
+    modality_clauses = []
+    if q.status == "ingested":
+        modality_clauses.append(f"ingestion_status = {sql_literal(IngestionStatus.PROCESSED)}")
+    elif q.status == "raw":
+        modality_clauses.append(f"ingestion_status = {sql_literal(IngestionStatus.RAW)}")
+    if q.modalities is not None:
+        modality_clauses.append(_in("modality", q.modalities))
+
+    recording_clauses = []
+    if q.participants is not None:
+        recording_clauses.append(
+            "("
+            + " OR ".join(f"array_has(participant_ids, {sql_literal(p)})" for p in q.participants)
+            + ")"
+        )
+    if q.recording_hash is not None:
+        recording_clauses.append(_in("recording_hash", q.recording_hash))
+    for key, value in (q.metadata or {}).items():
+        recording_clauses.append(
+            f"array_has({LABELS_COLUMN}, {sql_literal(metadata_label(key, value))})"
+        )
+    if q.time_range is not None:
+        start, end = q.time_range
+        recording_clauses.append(
+            f"start_time < {end} AND start_time + CAST(duration * 1e9 AS BIGINT) > {start}"
+        )
+
+    recordings: dict[str, Recording]
+    modalities: list[Modality] = []
+    if recording_clauses:
+        found = catalog.rows(Recording, " AND ".join(recording_clauses))
+        recordings = {r.recording_hash: r for r in found}
+        for batch in _batches(sorted(recordings)):
+            where = " AND ".join([_in("recording_hash", batch), *modality_clauses])
+            modalities.extend(catalog.rows(Modality, where))
+    else:
+        modalities = catalog.rows(Modality, " AND ".join(modality_clauses) or None)
+        hashes = sorted({m.recording_hash for m in modalities})
+        recordings = {}
+        for batch in _batches(hashes):
+            recordings.update(
+                (r.recording_hash, r) for r in catalog.rows(Recording, _in("recording_hash", batch))
+            )
+
+    by_recording: dict[str, dict[str, Modality]] = {}
+    for mod in modalities:
+        recording = recordings.get(mod.recording_hash)
+        if recording is None:
+            continue  # its recording row is not written (yet): not a session to show
+        if q.time_range is not None and not _overlaps(recording, mod, q.time_range):
+            continue
+        by_recording.setdefault(mod.recording_hash, {})[mod.modality] = mod
+    ordered = sorted(by_recording, key=lambda h: (recordings[h].start_time, h))
+    if q.limit is not None:
+        ordered = ordered[: q.limit]
+    return QueryResults(
+        QueryResult(recording=recordings[h], modalities=dict(sorted(by_recording[h].items())))
+        for h in ordered
+    )
+
+
+def _overlaps(recording: Recording, modality: Modality, window: tuple[int, int]) -> bool:
+    start, end = window
+    for interval in modality.domain_intervals:
+        lo = recording.start_time + int(interval.start * 1e9)
+        hi = recording.start_time + int(interval.end * 1e9)
+        if lo < end and hi > start:
+            return True
+    return not modality.domain_intervals  # no intervals: it spans the recording, which overlaps
