@@ -57,3 +57,42 @@ def test_config_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "unknown profile 'ghost'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_query_download_and_status_commands(tmp_path: Path) -> None:
+    import json
+
+    from .delivery import build_lab
+
+    lab = build_lab(tmp_path)
+    root = ["--root", str(lab.profile.root)]
+    runner = CliRunner(env={"COLUMNS": "250"})
+    rows = runner.invoke(app, ["query", "--status", "raw", "--participant", "p1", "--json", *root])
+    assert rows.exit_code == 0, rows.output
+    parsed = [json.loads(line) for line in rows.output.splitlines()]
+    assert [(r["rec_id"], r["modality"]) for r in parsed] == [
+        ("rec_a", "events"),
+        ("rec_b", "camera"),
+        ("rec_b", "eeg"),
+    ]
+    table = runner.invoke(app, ["query", "--meta", "task=rest", "--status", "all", *root])
+    assert table.exit_code == 0, table.output
+    assert "2 recording(s)" in table.output
+    bad = runner.invoke(
+        app, ["query", "--status", "raw", "--start-ns", "1", "--end-ns", "2", *root]
+    )
+    assert bad.exit_code == 2
+    assert "raw bytes have no time index" in bad.output
+    dest = tmp_path / "dl"
+    args = ["download", str(dest), "--status", "raw", "--modality", "eeg", *root]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "3 files" in done.output
+    assert "3 written, 0 already there" in done.output
+    again = runner.invoke(app, [*args, "--existing", "skip"])
+    assert "0 written, 3 already there" in again.output
+    refused = runner.invoke(app, args)
+    assert isinstance(refused.exception, FileExistsError)
+    status = runner.invoke(app, ["catalog", "status", *root])
+    assert status.exit_code == 0, status.output
+    assert "modalities processed" in status.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,6 +11,9 @@ from rich.table import Table
 
 from ._config import LocalProfile, S3Profile, load_profile
 from ._errors import UrsaError
+
+if TYPE_CHECKING:
+    from ._query import QuerySpec
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Ursa: recording sessions in object storage."
@@ -173,6 +176,217 @@ def backfill_command(
         f"registered {rec_id}: recording {result.recording_hash}, "
         f"{len(result.modalities)} modalities, {result.files_skipped} files"
     )
+
+
+catalog_app = typer.Typer(no_args_is_help=True, help="The catalog.")
+app.add_typer(catalog_app, name="catalog")
+
+ParticipantsOption = Annotated[
+    list[str] | None, typer.Option("--participant", help="Participant id (repeatable).")
+]
+ModalitiesOption = Annotated[
+    list[str] | None, typer.Option("--modality", help="Modality name (repeatable).")
+]
+HashOption = Annotated[
+    list[str] | None, typer.Option("--hash", help="recording_hash (repeatable).")
+]
+MetaOption = Annotated[
+    list[str] | None,
+    typer.Option("--meta", help="Recording metadata KEY=VALUE (VALUE as JSON or text)."),
+]
+StatusOption = Annotated[str, typer.Option(help="ingested (processed rows), raw, or all.")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="At most this many recordings.")]
+
+
+def _filters(
+    participants: list[str] | None,
+    modalities: list[str] | None,
+    hashes: list[str] | None,
+    meta: list[str] | None,
+    status: str,
+    start_ns: int | None,
+    end_ns: int | None,
+    limit: int | None,
+) -> QuerySpec:
+    import json
+
+    from pydantic import ValidationError
+
+    from ._query import QuerySpec
+
+    filters: dict[str, object] = {"status": status}
+    if participants:
+        filters["participants"] = tuple(participants)
+    if modalities:
+        filters["modalities"] = tuple(modalities)
+    if hashes:
+        filters["recording_hash"] = tuple(hashes)
+    if meta:
+        metadata: dict[str, object] = {}
+        for item in meta:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise typer.BadParameter(f"--meta takes KEY=VALUE, got {item!r}")
+            try:
+                metadata[key] = json.loads(value)
+            except json.JSONDecodeError:
+                metadata[key] = value
+        filters["metadata"] = metadata
+    if start_ns is not None or end_ns is not None:
+        if start_ns is None or end_ns is None:
+            raise typer.BadParameter("--start-ns and --end-ns go together")
+        filters["time_range"] = (start_ns, end_ns)
+    if limit is not None:
+        filters["limit"] = limit
+    try:
+        return QuerySpec.model_validate(filters)
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise typer.BadParameter(problems) from None
+
+
+StartOption = Annotated[
+    int | None, typer.Option("--start-ns", help="Time window start (epoch ns).")
+]
+EndOption = Annotated[int | None, typer.Option("--end-ns", help="Time window end (epoch ns).")]
+
+
+@app.command("query")
+def query_command(
+    participant: ParticipantsOption = None,
+    modality: ModalitiesOption = None,
+    hash_: HashOption = None,
+    meta: MetaOption = None,
+    status: StatusOption = "ingested",
+    start_ns: StartOption = None,
+    end_ns: EndOption = None,
+    limit: LimitOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """List recordings and modalities that match (a table, or JSON lines)."""
+    import json
+
+    from ._interface import DataInterface
+
+    ursa = DataInterface(_local_or_named(profile, root))
+    results = ursa.query(
+        _filters(participant, modality, hash_, meta, status, start_ns, end_ns, limit)
+    )
+    if as_json:
+        for row in results.rows():
+            typer.echo(json.dumps(row, sort_keys=True))
+        return
+    table = Table(title=f"{len(results)} recording(s)")
+    for column in ("recording_hash", "rec_id", "participants", "modality", "status", "uri"):
+        table.add_column(column, overflow="fold")
+    for row in results.rows():
+        table.add_row(
+            str(row["recording_hash"])[:12],
+            str(row["rec_id"]),
+            ",".join(row["participant_ids"]),
+            str(row["modality"]),
+            str(row["status"]),
+            str(row["storage_uri"] or row["raw_storage_uri"]),
+        )
+    console.print(table)
+
+
+@app.command("download")
+def download_command(
+    dest: Annotated[Path, typer.Argument(help="Destination directory.")],
+    participant: ParticipantsOption = None,
+    modality: ModalitiesOption = None,
+    hash_: HashOption = None,
+    meta: MetaOption = None,
+    status: StatusOption = "ingested",
+    start_ns: StartOption = None,
+    end_ns: EndOption = None,
+    limit: LimitOption = None,
+    layout: Annotated[str, typer.Option(help="by_recording, by_modality or flat.")] = (
+        "by_recording"
+    ),
+    source: Annotated[str, typer.Option(help="auto, raw or processed.")] = "auto",
+    existing: Annotated[
+        str, typer.Option(help="Files already there: error, skip (if identical) or overwrite.")
+    ] = "error",
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """Download what a query matches, with a live progress bar."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from ._download import DownloadProgress
+    from ._interface import DataInterface
+
+    ursa = DataInterface(_local_or_named(profile, root))
+    results = ursa.query(
+        _filters(participant, modality, hash_, meta, status, start_ns, end_ns, limit)
+    )
+    if not results:
+        console.print("nothing matches; nothing downloaded")
+        raise typer.Exit(1)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[files]}"),
+        TimeRemainingColumn(),
+    )
+    skipped = 0
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("download", total=None, files="")
+
+        def update(event: DownloadProgress) -> None:
+            nonlocal skipped
+            skipped += event.skipped
+            bar.update(
+                task,
+                total=event.bytes_total,
+                completed=event.bytes_done,
+                files=f"{event.files_done}/{event.files_total or '?'} files",
+                description=event.modality or "download",
+            )
+
+        paths = ursa.download(
+            results,
+            dest,
+            layout=layout,  # type: ignore[arg-type]
+            source=source,  # type: ignore[arg-type]
+            existing=existing,  # type: ignore[arg-type]
+            progress=update,
+        )
+    size = sum(p.stat().st_size for p in paths)
+    console.print(
+        f"{len(paths)} files ({size:,} bytes) in {dest}: {len(paths) - skipped} written, "
+        f"{skipped} already there"
+    )
+
+
+@catalog_app.command("status")
+def catalog_status(profile: ProfileOption = None, root: RootOption = None) -> None:
+    """Row counts by table and modalities by ingestion status."""
+    from ._interface import DataInterface
+
+    status = DataInterface(_local_or_named(profile, root)).status()
+    table = Table(show_header=True)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    by_status = status.pop("modalities_by_status", {})
+    for name, count in status.items():
+        table.add_row(name, f"{count:,}")
+    for name, count in by_status.items():
+        table.add_row(f"  modalities {name}", f"{count:,}")
+    console.print(table)
 
 
 @profile_app.command("show")
