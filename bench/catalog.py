@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
+from ursa_lib import query  # noqa: E402
 from ursa_lib.catalog import (  # noqa: E402
     Catalog,
     IngestionStatus,
@@ -167,6 +168,13 @@ def main() -> None:
         lambda i: catalog.list_recordings({"metadata": {"batch": i % (recordings // 1000)}}), runs
     )
     assert len(catalog.recordings_of_participant(pid(1))) == recordings // PARTICIPANTS
+    # The public verb: one participant's recordings with all their modalities.
+    query_p50, query_p95 = latency(
+        lambda i: query(catalog, participants=pid(i), status="raw"), runs
+    )
+    answer = query(catalog, participants=pid(1), status="raw")
+    assert len(answer) == recordings // PARTICIPANTS
+    assert all(len(r.modalities) == len(MODALITIES) for r in answer)
     assert len(catalog.list_modalities({"recording_hash": rhash(3)})) == len(MODALITIES)
 
     naive_runs = 3
@@ -234,6 +242,11 @@ def main() -> None:
         )
     lines += [
         "",
+        f"`query(participants=…, status='raw')` — one participant's "
+        f"{recordings // PARTICIPANTS} recordings with their "
+        f"{recordings // PARTICIPANTS * len(MODALITIES):,} modality rows, as `QueryResult`s: "
+        f"p50 {query_p50:.1f} ms, p95 {query_p95:.1f} ms.",
+        "",
         f"Insert throughput: batch `add_many` {batch_rate:,.0f} rows/s; "
         f"single `register_modality` {single_rate:,.0f} rows/s.",
         "",
@@ -258,6 +271,7 @@ def main() -> None:
         f"modalities_p50_ms={results['modalities_of_recording'][0]:.2f} "
         f"participant_p50_ms={results['recordings_of_participant'][0]:.2f} "
         f"metadata_p50_ms={results['metadata_equality'][0]:.2f} "
+        f"query_participant_p50_ms={query_p50:.2f} "
         f"get_x_vs_naive={ratios['get_by_hash']:.0f} "
         f"modalities_x_vs_naive={ratios['modalities_of_recording']:.0f} "
         f"participant_x_vs_naive={ratios['recordings_of_participant']:.0f} "

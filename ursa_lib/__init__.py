@@ -4,6 +4,8 @@ A plain library: everything the Dagster pipelines do is available from Python
 and from the ``ursa`` command.
 """
 
+from typing import TYPE_CHECKING
+
 from ._config import (
     ROLES,
     EnvCredentials,
@@ -37,6 +39,7 @@ from ._errors import (
     WritesNotEnabledError,
 )
 from ._interface import DataInterface
+from ._landing import ACTIVE_MARKER, LandingSession, rig_active, scan_landing
 from ._manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -56,6 +59,12 @@ from .store import (
     parse_storage_uri,
     validate_key,
 )
+
+if TYPE_CHECKING:
+    from ._download import DownloadProgress, RawSegments, download, materialize, stream
+    from ._ingest import IngestProgress, IngestResult, ingest, ingest_from_store
+    from ._query import QueryResult, QueryResults, QuerySpec, query
+    from .catalog import Catalog
 
 
 def __getattr__(name: str) -> object:
@@ -81,6 +90,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ACTIVE_MARKER",
     "MANIFEST_NAME",
     "ROLES",
     "AccessDeniedError",
@@ -100,6 +110,7 @@ __all__ = [
     "InvalidRowError",
     "InvalidTransitionError",
     "InvalidUriError",
+    "LandingSession",
     "LocalProfile",
     "Manifest",
     "ManifestError",
@@ -137,6 +148,8 @@ __all__ = [
     "parse_storage_uri",
     "query",
     "recording_hash",
+    "rig_active",
+    "scan_landing",
     "stream",
     "validate_key",
 ]

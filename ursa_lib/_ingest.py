@@ -168,10 +168,13 @@ def ingest(
     overwrite: bool = False,
     is_active: Callable[[], bool] | None = None,
     progress: Callable[[IngestProgress], None] | None = None,
+    register: bool = True,
 ) -> IngestResult:
     """Upload a session to the raw bucket, then register it; see the module docstring.
 
     Re-running with the same manifest uploads nothing and registers nothing new.
+    With ``register=False`` only the bytes move (``recording`` is None); register
+    later with `ingest_from_store`, which checks every object first.
     """
     started = time.perf_counter()
     manifest_path = Path(manifest_path)
@@ -289,7 +292,10 @@ def ingest(
     if stop.is_set():
         return paused_result(prefix, tally)
 
-    modalities, recording = _register(catalog, raw, manifest, prefix, participant)
+    modalities: tuple[Modality, ...] = ()
+    recording: Recording | None = None
+    if register:
+        modalities, recording = _register(catalog, raw, manifest, prefix, participant)
     return IngestResult(
         paused=False,
         recording=recording,

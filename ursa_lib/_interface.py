@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import LocalProfile, Role, S3Profile, load_profile
 from ._errors import WritesNotEnabledError
-from .store import Store, open_store
+from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
     from ._download import DownloadProgress, Existing, Layout, RawSegments, SourceKind
@@ -47,6 +47,7 @@ class DataInterface:
         local_root: str | os.PathLike[str] | None = None,
         config_file: str | os.PathLike[str] | None = None,
         max_concurrent_files: int = 4,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if isinstance(profile, LocalProfile | S3Profile):
             if local_root is not None or config_file is not None:
@@ -65,6 +66,7 @@ class DataInterface:
         if max_concurrent_files < 1:
             raise ValueError("max_concurrent_files must be at least 1")
         self.max_concurrent_files = max_concurrent_files
+        self.retry = retry
         self._writes = False
         self._lock = threading.Lock()
         self._stores: dict[Role, Store] = {}
@@ -97,7 +99,7 @@ class DataInterface:
             self._require_writes(f"opening {role}")
         with self._lock:
             if role not in self._stores:
-                self._stores[role] = open_store(self.profile, role)
+                self._stores[role] = open_store(self.profile, role, retry=self.retry)
             return self._stores[role]
 
     def catalog(self, *, writable: bool = False) -> Catalog:

@@ -1,0 +1,285 @@
+"""The Dagster code location with Dagster's own test APIs: asset graph snapshot,
+sensor cursor and dedupe, end-to-end ingest, retries, pause, permanent failures,
+backfill and download jobs."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, open_store
+from ursa_lib.catalog import Catalog, Recording
+from ursa_pipelines.definitions import defs
+from ursa_pipelines.resources import UrsaResource
+from ursa_pipelines.sensors import landing_sensor
+
+from .faultproxy import Fault, FaultProxy
+from .servers import RcloneS3
+from .test_ingest_reliability import write_session
+
+LAYOUT = {"eeg_0": [5000, 3000], "camera_0": [7000], "events_0": [200]}
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> UrsaResource:
+    (tmp_path / "landing").mkdir()
+    return UrsaResource(local_root=str(tmp_path / "ursa"), landing_dirs=[str(tmp_path / "landing")])
+
+
+def land(site: UrsaResource, rec_id: str, layout: dict[str, list[int]] = LAYOUT) -> Path:
+    return write_session(Path(site.landing_dirs[0]), rec_id, layout)
+
+
+def run_ingest(
+    instance: dg.DagsterInstance, site: UrsaResource, rec_id: str, **config: object
+) -> dg.ExecuteInProcessResult:
+    if not instance.has_dynamic_partition("recordings", rec_id):
+        instance.add_dynamic_partitions("recordings", [rec_id])
+    job = defs.resolve_job_def("ingest")
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=rec_id,
+        resources={"ursa": site},
+        run_config={"ops": {"raw_session": {"config": config}}} if config else None,
+        raise_on_error=False,
+    )
+
+
+def event_types(result: dg.ExecuteInProcessResult, step: str) -> list[str]:
+    return [e.event_type_value for e in result.all_events if e.step_key == step]
+
+
+def test_asset_graph_snapshot() -> None:
+    graph = defs.resolve_asset_graph()
+    snapshot = {
+        key.to_user_string(): {
+            "group": graph.get(key).group_name,
+            "deps": sorted(d.to_user_string() for d in graph.get(key).parent_keys),
+            "checks": sorted(c.name for c in graph.get(key).check_keys),
+            "partitioned": graph.get(key).partitions_def is not None,
+            "owners": list(graph.get(key).owners),
+        }
+        for key in graph.get_all_asset_keys()
+    }
+    assert snapshot == {
+        "raw_session": {
+            "group": "ingest",
+            "deps": [],
+            "checks": ["objects_match_manifest"],
+            "partitioned": True,
+            "owners": ["team:data-platform"],
+        },
+        "catalog_registration": {
+            "group": "ingest",
+            "deps": ["raw_session"],
+            "checks": ["catalog_rows_complete"],
+            "partitioned": True,
+            "owners": ["team:data-platform"],
+        },
+    }
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {
+        "ingest",
+        "backfill",
+        "download",
+        "raw_inventory",
+    }
+    assert {s.name for s in defs.sensors or ()} == {"landing_sensor", "raw_bucket_sensor"}
+    assert {s.name for s in defs.schedules or ()} == {"ingestion_sweep", "daily_reconcile"}
+
+
+def test_landing_sensor_cursor_and_dedupe(instance: dg.DagsterInstance, site: UrsaResource) -> None:
+    first = land(site, "rec_one")
+    not_augmented = land(site, "rec_two")
+    data = json.loads((not_augmented / "manifest.json").read_text())
+    for key in ("files", "recording_hash"):
+        data.pop(key)
+    (not_augmented / "manifest.json").write_text(json.dumps(data))
+    half = Path(site.landing_dirs[0]) / "rec_half"
+    half.mkdir()
+    (half / "manifest.json").write_text('{"rec_id": "rec_ha')  # still being written
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"ursa": site}
+        )
+        result = landing_sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        return result
+
+    result = tick(None)
+    assert [r.partition_key for r in result.run_requests or []] == ["rec_one"]
+    assert [r.tags["ursa/session"] for r in result.run_requests or []] == ["rec_one"]
+    [add] = result.dynamic_partitions_requests or []
+    assert list(add.partition_keys) == ["rec_one"]  # type: ignore[union-attr]
+    again = tick(result.cursor)
+    assert again.run_requests == []  # nothing new: nothing read, nothing requested
+
+    augment(not_augmented)  # now ready: a new manifest time
+    third = tick(again.cursor)
+    assert [r.partition_key for r in third.run_requests or []] == ["rec_two"]
+    # The same tick evaluated twice (cursor not stored yet) asks for the same run key.
+    assert [r.run_key for r in tick(again.cursor).run_requests or []] == [
+        r.run_key for r in third.run_requests or []
+    ]
+    # A changed session: new hash, new run key.
+    (first / "eeg_0" / "seg_00000.bin").write_bytes(b"changed")
+    time.sleep(0.01)
+    augment(first)
+    fourth = tick(third.cursor)
+    [changed] = fourth.run_requests or []
+    assert changed.partition_key == "rec_one"
+    assert changed.run_key != (result.run_requests or [])[0].run_key
+
+
+def test_ingest_job_uploads_registers_and_records_metadata(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    session = land(site, "rec_e2e")
+    result = run_ingest(instance, site, "rec_e2e")
+    assert result.success
+    upload = result.asset_materializations_for_node("raw_session")[0].metadata
+    assert upload["files_uploaded"].value == 4
+    assert upload["files_total"].value == 4
+    assert upload["bytes_total"].value == 15200
+    assert upload["bytes_uploaded"].value == 15200
+    assert upload["throughput_mib_s"].value >= 0
+    register = result.asset_materializations_for_node("catalog_registration")[0].metadata
+    digest = json.loads((session / "manifest.json").read_text())["recording_hash"]
+    assert register["recording_hash"].value == digest
+    assert register["modalities"].value == 3
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"objects_match_manifest": True, "catalog_rows_complete": True}
+    profile = LocalProfile(root=Path(site.local_root or ""))
+    assert Catalog.open(profile).get_recording(digest) is not None
+    again = run_ingest(instance, site, "rec_e2e")  # a re-run moves nothing
+    assert (
+        again.asset_materializations_for_node("raw_session")[0].metadata["files_skipped"].value == 4
+    )
+
+
+def test_a_recording_rig_pauses_the_run_and_it_resumes_by_itself(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    session = land(site, "rec_busy")
+    marker = session / ACTIVE_MARKER
+    marker.touch()
+    threading.Timer(1.0, marker.unlink).start()  # the rig stops recording a second later
+    result = run_ingest(instance, site, "rec_busy", pause_wait_s=2.0)
+    assert result.success
+    steps = event_types(result, "raw_session")
+    assert "STEP_UP_FOR_RETRY" in steps
+    assert "STEP_FAILURE" not in steps
+
+
+def test_permanent_errors_fail_at_once_with_the_library_message(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    session = land(site, "rec_bad")
+    (session / "eeg_0" / "seg_00000.bin").write_bytes(b"x" * 5000)  # changed after augment
+    result = run_ingest(instance, site, "rec_bad")
+    assert not result.success
+    steps = event_types(result, "raw_session")
+    assert steps.count("STEP_START") == 1
+    assert "STEP_UP_FOR_RETRY" not in steps
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "SourceChangedError" in str(failure.event_specific_data)
+    assert "seg_00000.bin" in str(failure.event_specific_data)
+    assert Catalog.open(LocalProfile(root=Path(site.local_root or ""))).count(Recording) == 0
+
+
+def test_transient_store_errors_are_retried_by_policy(
+    instance: dg.DagsterInstance,
+    rclone_s3: RcloneS3,
+    fault_proxy: FaultProxy,
+    tmp_path: Path,
+    ns: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
+        monkeypatch.setenv(f"URSA_LAB_{role}_ACCESS_KEY_ID", rclone_s3.rw.access_key_id)
+        monkeypatch.setenv(f"URSA_LAB_{role}_SECRET_ACCESS_KEY", rclone_s3.rw.secret_access_key)
+    settings = {
+        "ENDPOINT": fault_proxy.url,
+        "REGION": "us-east-1",
+        "RAW_BUCKET": "ursa-raw",
+        "ASSETS_BUCKET": "ursa-assets",
+        "CATALOG_URI": str(tmp_path / "catalog"),
+        "CONDITIONAL_WRITES": "false",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(f"URSA_PROFILES__LAB__{name}", value)
+    landing = tmp_path / "landing"
+    write_session(landing, f"rec_{ns}", LAYOUT)
+    # Every PUT of one segment fails for longer than the library's own retries last.
+    fault = Fault("status", method="PUT", path_contains="camera_0/seg_00000", status=503, times=4)
+    fault_proxy.add(fault)
+    site = UrsaResource(profile="lab", landing_dirs=[str(landing)], store_attempts=1)
+    result = run_ingest(instance, site, f"rec_{ns}")
+    assert result.success
+    steps = event_types(result, "raw_session")
+    assert "STEP_UP_FOR_RETRY" in steps
+    assert fault.fired == 4
+
+
+def test_backfill_job_registers_and_records_the_registration_asset(
+    instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
+) -> None:
+    from ursa_lib import ingest
+
+    session = land(site, "rec_old")
+    profile = LocalProfile(root=Path(site.local_root or ""))
+    ingest(
+        session / "manifest.json",
+        raw=open_store(profile, "raw_rw"),
+        catalog=Catalog(str(tmp_path / "elsewhere"), writable=True),
+    )
+    result = defs.resolve_job_def("backfill").execute_in_process(
+        instance=instance,
+        resources={"ursa": site},
+        run_config={"ops": {"backfill_op": {"config": {"rec_ids": ["rec_old"]}}}},
+    )
+    assert result.success
+    [mat] = result.asset_materializations_for_node("backfill_op")
+    assert mat.asset_key == dg.AssetKey("catalog_registration")
+    assert mat.partition == "rec_old"
+    assert instance.has_dynamic_partition("recordings", "rec_old")
+    assert Catalog.open(profile).count(Recording) == 1
+
+
+def test_download_job_writes_files_and_run_metadata(
+    instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
+) -> None:
+    land(site, "rec_dl")
+    assert run_ingest(instance, site, "rec_dl").success
+    config = {"dest": str(tmp_path / "out"), "status": "raw", "participants": ["p1"]}
+    job = defs.resolve_job_def("download")
+
+    def run() -> dict[str, object]:
+        result = job.execute_in_process(
+            instance=instance,
+            resources={"ursa": site},
+            run_config={"ops": {"download_op": {"config": config}}},
+        )
+        assert result.success
+        [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+        return {k: v.value for k, v in output.step_output_data.metadata.items()}  # type: ignore[union-attr]
+
+    first = run()
+    assert (first["files_written"], first["files_skipped"], first["bytes_total"]) == (4, 0, 15200)
+    second = run()  # existing="skip" by default: nothing written again
+    assert (second["files_written"], second["files_skipped"], second["bytes_skipped"]) == (
+        0,
+        4,
+        15200,
+    )
+    assert len(list((tmp_path / "out").rglob("seg_*.bin"))) == 4
