@@ -162,3 +162,85 @@ class MotoS3:
     def stop(self) -> None:
         if self.proc is not None:
             stop(self.proc)
+
+
+@dataclass
+class Postgres:
+    """A throwaway PostgreSQL server (Debian's package) on a loopback port.
+
+    Run as root, the server runs as the ``postgres`` user (PostgreSQL refuses
+    to run as root), in a fresh data directory that is removed on stop.
+    """
+
+    port: int = 0
+    data: Path | None = None
+    user: str = "postgres"
+    db: str = "dagster"
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @staticmethod
+    def bindir() -> Path:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
+        return found[-1].parent
+
+    def _run(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *args], check=True, capture_output=True)
+
+    def start(self) -> Postgres:
+        import tempfile
+
+        bindir = self.bindir()
+        self.data = Path(tempfile.mkdtemp(prefix="ursa-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        self.port = free_port()
+        self._run(
+            str(bindir / "initdb"),
+            "-D",
+            str(self.data / "db"),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--no-sync",
+        )
+        self._run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(self.data / "db"),
+            "-w",
+            "-l",
+            str(self.data / "log"),
+            "-o",
+            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+        self._run(
+            str(bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            self.db,
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.data is None:
+            return
+        try:
+            self._run(
+                str(self.bindir() / "pg_ctl"),
+                "-D",
+                str(self.data / "db"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            )
+        finally:
+            shutil.rmtree(self.data, ignore_errors=True)
