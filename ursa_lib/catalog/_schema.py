@@ -12,6 +12,7 @@ Lance's ``unenforced-primary-key`` marker.
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -20,7 +21,8 @@ from enum import Enum
 from typing import Any
 
 import pyarrow as pa
-from pydantic import BaseModel
+import pydantic_core
+from pydantic import BaseModel, TypeAdapter
 
 from ._models import Interval, Row
 
@@ -154,14 +156,31 @@ def to_table(model: type[Row], rows: Iterable[Row]) -> pa.Table:
     return pa.Table.from_pylist(records, schema=arrow_schema(model))
 
 
+@functools.cache
+def _list_adapter(model: type[Row]) -> TypeAdapter[list[Row]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _loads(text: str) -> Any:
+    # Most JSON columns hold an empty object or list: skip the parser for those.
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return pydantic_core.from_json(text)
+
+
 def from_records(model: type[Row], records: Iterable[Mapping[str, Any]]) -> list[Row]:
-    """Hydrate Arrow records (``to_pylist()``) back into validated rows."""
+    """Hydrate Arrow records (``to_pylist()``) back into validated rows (in one
+    batch validation, which is about twice as fast as row by row)."""
     json_fields = _json_fields(model)
-    out = []
+    fields = model.model_fields
+    rows = []
     for record in records:
-        data = {k: v for k, v in record.items() if k in model.model_fields}
+        data = {k: v for k, v in record.items() if k in fields}
         for name in json_fields:
-            if data.get(name) is not None:
-                data[name] = json.loads(data[name])
-        out.append(model.model_validate(data))
-    return out
+            value = data.get(name)
+            if value is not None:
+                data[name] = _loads(value)
+        rows.append(data)
+    return _list_adapter(model).validate_python(rows)
