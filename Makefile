@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/ursa demo
+	$(PY) -m ursa_pipelines.demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,29 @@
+"""The main job (make demo) with the real definitions on an embedded instance."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ursa_lib import LocalProfile
+from ursa_lib.catalog import Catalog, Recording
+from ursa_pipelines.demo import main
+
+
+def test_demo_runs_the_whole_path_and_records_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["--root", str(tmp_path), "--sessions", "3", "--segments", "1"])
+    out = capsys.readouterr().out
+    assert "landing_sensor: 3 new session(s)" in out
+    assert "files match the rig's sha256" in out
+    assert f"DAGSTER_HOME={tmp_path / 'dagster'}" in out
+    assert Catalog.open(LocalProfile(root=tmp_path)).count(Recording) == 3
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
+        runs = instance.get_runs()
+        assert sorted(r.job_name for r in runs) == ["download", "ingest", "ingest", "ingest"]
+        assert all(r.is_success for r in runs)
+        assert len(instance.get_dynamic_partitions("recordings")) == 3
+    # A second demo finds nothing new in the landing directory: the cursor held.
+    main(["--root", str(tmp_path), "--sessions", "3", "--segments", "1"])
+    assert "landing_sensor: 0 new session(s)" in capsys.readouterr().out
