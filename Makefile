@@ -5,7 +5,11 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install system-deps demo test lint typecheck unit bench clean
+
+# Debian packages the tests drive for real: headless Chromium (UI test) and
+# PostgreSQL (production instance test). Installed only if missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,6 +18,17 @@ $(STAMP): pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 demo: $(STAMP)
 	$(PY) -m ursa_pipelines.demo
@@ -25,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
