@@ -1,0 +1,201 @@
+"""Dagster overhead: the landing sensor's tick, and ingest through Dagster vs the library.
+
+    .venv/bin/python bench/pipelines.py            # full run
+    .venv/bin/python bench/pipelines.py --quick    # small smoke run, not recorded
+
+* Sensor tick: 10,000 augmented sessions in a landing directory, the cursor
+  stored after a first tick, then 10 new sessions; the real ``landing_sensor``
+  is evaluated (median of 5 evaluations from that cursor).
+* Ingest: the ingest benchmark's session (~1.6 GB, 224 files) into ``rclone
+  serve s3`` on loopback, by ``ursa_lib.ingest`` directly and by the ``ingest``
+  job (upload asset + registration asset, executed in process on a temporary
+  instance), interleaved rounds after a warm-up, fresh prefix and catalog each
+  round; overhead = Dagster time / library time - 1.
+
+The table replaces the "pipelines" section of docs/benchmarks.md; the last line
+printed is ``BENCH pipelines ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import dagster as dg  # noqa: E402
+
+from bench._report import update_section  # noqa: E402
+from bench.ingest import REC_ID, prepare, purge, ursa_store  # noqa: E402
+from bench.store import FULL, QUICK, timed  # noqa: E402
+from tests.servers import RcloneS3  # noqa: E402
+from ursa_lib import augment, ingest  # noqa: E402
+from ursa_lib.catalog import Catalog  # noqa: E402
+from ursa_pipelines.definitions import defs  # noqa: E402
+from ursa_pipelines.resources import UrsaResource  # noqa: E402
+from ursa_pipelines.sensors import landing_sensor  # noqa: E402
+
+warnings.filterwarnings("ignore", message="Parameter `owners` of initializer")
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def fake_session(landing: Path, name: str) -> None:
+    folder = landing / name
+    folder.mkdir()
+    manifest = {
+        "rec_id": name,
+        "start_time": 1,
+        "duration": 1.0,
+        "participant_id": "p",
+        "files": [{"rel_path": "eeg_0/a.bin", "size": 1, "sha256": "0" * 64}],
+        "recording_hash": "1" * 64,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def sensor_tick(sessions: int, new: int, scratch: Path) -> tuple[float, int]:
+    landing = scratch / "landing"
+    landing.mkdir()
+    for i in range(sessions - new):
+        fake_session(landing, f"rec_{i:06d}")
+    site = UrsaResource(local_root=str(scratch / "ursa"), landing_dirs=[str(landing)])
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None) -> dg.SensorResult:
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"ursa": site}
+            )
+            result = landing_sensor(context)
+            assert isinstance(result, dg.SensorResult)
+            return result
+
+        cursor = tick(None).cursor
+        time.sleep(0.05)
+        for i in range(new):
+            fake_session(landing, f"rec_new_{i:03d}")
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            result = tick(cursor)
+            samples.append(time.perf_counter() - started)
+            assert len(result.run_requests or []) == new, len(result.run_requests or [])
+    return statistics.median(samples), new
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small data, not recorded in docs")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    data_dir = ROOT / "bench" / ".data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=data_dir))
+    stack = contextlib.ExitStack()
+    try:
+        sessions = 1_000 if args.quick else 10_000
+        tick_s, new = sensor_tick(sessions, 10, scratch)
+        print(f"sensor tick, {sessions} sessions / {new} new: {tick_s * 1000:.0f} ms", flush=True)
+
+        layout = QUICK if args.quick else FULL
+        session = prepare(data_dir, layout, args.quick)
+        augment(session)
+        total = sum(p.stat().st_size for p in session.rglob("*.bin"))
+        server = RcloneS3(scratch / "server").start()
+        try:
+            env = {
+                "URSA_PROFILES__BENCH__ENDPOINT": server.rw.url,
+                "URSA_PROFILES__BENCH__REGION": "us-east-1",
+                "URSA_PROFILES__BENCH__RAW_BUCKET": "ursa-raw",
+                "URSA_PROFILES__BENCH__ASSETS_BUCKET": "ursa-assets",
+                "URSA_PROFILES__BENCH__CONDITIONAL_WRITES": "false",
+            }
+            for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
+                env[f"URSA_BENCH_{role}_ACCESS_KEY_ID"] = server.rw.access_key_id
+                env[f"URSA_BENCH_{role}_SECRET_ACCESS_KEY"] = server.rw.secret_access_key
+            os.environ.update(env)
+            store = ursa_store(server.rw.url, server)
+            job = defs.resolve_job_def("ingest")
+            times: dict[str, list[float]] = {"library": [], "dagster": []}
+            instance = stack.enter_context(dg.instance_for_test())
+            instance.add_dynamic_partitions("recordings", [REC_ID])
+            for round_ in range(args.rounds + 1):
+                for how in ("library", "dagster"):
+                    catalog_dir = scratch / f"catalog-{how}-{round_}"
+                    if how == "library":
+                        catalog = Catalog(str(catalog_dir), writable=True)
+
+                        def run(catalog: Catalog = catalog) -> None:
+                            ingest(session / "manifest.json", raw=store, catalog=catalog)
+
+                    else:
+                        os.environ["URSA_PROFILES__BENCH__CATALOG_URI"] = str(catalog_dir)
+                        site = UrsaResource(profile="bench", landing_dirs=[str(session.parent)])
+
+                        def run(site: UrsaResource = site) -> None:
+                            # The instance is long-lived in a deployment: made outside the
+                            # timing (the partition is added by the sensor, also outside).
+                            result = job.execute_in_process(
+                                instance=instance,
+                                partition_key=REC_ID,
+                                resources={"ursa": site},
+                                run_config=QUIET,
+                            )
+                            assert result.success
+
+                    seconds = timed(run)
+                    print(f"round {round_} {how}: {total / 2**20 / seconds:.0f} MiB/s", flush=True)
+                    if round_:
+                        times[how].append(seconds)
+                    purge(store, "recordings")
+        finally:
+            server.stop()
+    finally:
+        stack.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    lib_s = statistics.median(times["library"])
+    dag_s = statistics.median(times["dagster"])
+    overhead = dag_s / lib_s - 1
+    table = "\n".join(
+        [
+            f"Landing sensor tick with {sessions:,} sessions of which {new} are new: "
+            f"**{tick_s * 1000:.0f} ms** (median of 5 evaluations; one stat per session folder, "
+            f"{new} manifests read).",
+            "",
+            "| ingest of the session | seconds | MiB/s |",
+            "|---|---:|---:|",
+            f"| `ursa_lib.ingest` directly | {lib_s:.2f} | {total / 2**20 / lib_s:.0f} |",
+            f"| Dagster `ingest` job (upload + registration assets, in process) | {dag_s:.2f} "
+            f"| {total / 2**20 / dag_s:.0f} |",
+            "",
+            f"Dagster overhead: **{overhead * 100:.1f} %** of the library's own time "
+            f"({total / 2**20:.0f} MiB session, `rclone serve s3` on loopback, median of "
+            f"{args.rounds} rounds after a warm-up; 2 cores).",
+            "",
+            "Command: `.venv/bin/python bench/pipelines.py`",
+        ]
+    )
+    print(table)
+    if not args.quick:
+        update_section(ROOT / "docs" / "benchmarks.md", "pipelines", "Dagster overhead", table)
+    print(
+        f"BENCH pipelines sensor_tick_ms={tick_s * 1000:.0f} library_ingest_ms={lib_s * 1000:.0f} "
+        f"dagster_ingest_ms={dag_s * 1000:.0f} dagster_overhead_pct={overhead * 100:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
