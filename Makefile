@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(PY) bench/store.py
 	$(PY) bench/catalog.py
 	$(PY) bench/ingest.py
+	$(PY) bench/download.py
+	$(PY) bench/pipelines.py
 
 clean:
 	rm -rf $(VENV) .ursa .mypy_cache .pytest_cache .ruff_cache

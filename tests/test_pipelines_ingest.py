@@ -283,3 +283,32 @@ def test_download_job_writes_files_and_run_metadata(
         15200,
     )
     assert len(list((tmp_path / "out").rglob("seg_*.bin"))) == 4
+
+
+def test_schedules_request_what_the_catalog_lacks(
+    instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
+) -> None:
+    from ursa_lib import ingest
+    from ursa_pipelines.schedules import daily_reconcile, ingestion_sweep
+
+    land(site, "rec_new")
+    done = land(site, "rec_done")
+    assert run_ingest(instance, site, "rec_done").success
+    context = dg.build_schedule_context(instance=instance, resources={"ursa": site})
+    sweep = ingestion_sweep(context)
+    assert isinstance(sweep, list)
+    assert [r.partition_key for r in sweep] == ["rec_new"]
+    assert instance.has_dynamic_partition("recordings", "rec_new")
+    # A session in the raw bucket that the catalog lacks (uploaded elsewhere).
+    profile = LocalProfile(root=Path(site.local_root or ""))
+    orphan = write_session(tmp_path / "other-rig", "rec_orphan", LAYOUT)
+    ingest(
+        orphan / "manifest.json",
+        raw=open_store(profile, "raw_rw"),
+        catalog=Catalog(str(tmp_path / "elsewhere"), writable=True),
+    )
+    reconcile = daily_reconcile(context)
+    assert isinstance(reconcile, dg.RunRequest)
+    config = reconcile.run_config["ops"]["backfill_op"]["config"]
+    assert config == {"prefixes": ["recordings/rec_orphan"]}
+    assert done.exists()
