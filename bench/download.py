@@ -8,7 +8,8 @@ ingested once into ``rclone serve s3`` with a local catalog. Then, in
 interleaved rounds after an uncounted warm-up, the whole recording is fetched:
 
 * by Ursa: ``query`` + ``download`` (4 files at a time, every raw segment's
-  sha256 verified before its rename, files fsynced — the defaults);
+  sha256 verified before its rename, files fsynced — the defaults), and the
+  same without fsync, to show what durability costs;
 * by ``rclone copy --transfers 4`` of the recording's prefix;
 * by boto3 (s3transfer, 4 threads).
 
@@ -39,14 +40,16 @@ from bench._report import update_section  # noqa: E402
 from bench.ingest import prepare, ursa_store  # noqa: E402
 from bench.store import FULL, QUICK, _peak_rss_mb, boto_download, rclone_copy, timed  # noqa: E402
 from tests.servers import RAW_BUCKET, RcloneS3  # noqa: E402
-from ursa_lib import augment, download, ingest, query  # noqa: E402
+from ursa_lib import Store, augment, download, ingest, query  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
+from ursa_lib.store import ObstoreBackend  # noqa: E402
 
 MiB = 1024 * 1024
 
 
 def rss_child(size: int) -> None:
-    """Ingest then download one file of ``size`` bytes; print peak and baseline RSS (MiB)."""
+    """Ingest one file of ``size`` bytes, then download it; print the peak RSS of the
+    download and the RSS it started from (MiB)."""
     work = Path(tempfile.mkdtemp(dir=os.environ["URSA_BENCH_DIR"]))
     server = RcloneS3(work / "server").start()
     try:
@@ -60,11 +63,14 @@ def rss_child(size: int) -> None:
             '{"rec_id": "rec_rss", "start_time": 1, "duration": 1.0, "participant_id": "p"}'
         )
         augment(session)
-        baseline = _peak_rss_mb()
         store = ursa_store(server.rw.url, server)
         catalog = Catalog(str(work / "catalog"), writable=True)
         ingest(session / "manifest.json", raw=store, catalog=catalog)
-        paths = download(query(catalog, status="raw"), work / "out", raw=store)
+        results = query(catalog, status="raw")
+        # Measure the download alone: reset the peak-RSS mark (Linux clear_refs "5").
+        Path("/proc/self/clear_refs").write_text("5")
+        baseline = _peak_rss_mb()
+        paths = download(results, work / "out", raw=store)
         if paths[0].stat().st_size != size:
             raise SystemExit("size mismatch")
         print(f"{_peak_rss_mb():.1f} {baseline:.1f}")
@@ -103,14 +109,26 @@ def main() -> None:
         catalog = Catalog(str(scratch / "catalog"), writable=True)
         stored = ingest(session / "manifest.json", raw=store, catalog=catalog)
         prefix = stored.prefix
-        reader = ursa_store(server.ro.url, server)  # the read-only endpoint, as analysts use
+        # The read-only endpoint and keys, as analysts use.
+        reader = Store(
+            ObstoreBackend.s3(
+                bucket=RAW_BUCKET,
+                endpoint=server.ro.url,
+                region="us-east-1",
+                credentials=server.ro.credentials,
+                supports_create=False,
+            ),
+            role="raw_ro",
+            writable=False,
+        )
 
-        def ursa(dest: Path, existing: str = "error") -> None:
+        def ursa(dest: Path, existing: str = "error", fsync: bool = True) -> None:
             results = query(catalog, status="raw", recording_hash=stored.recording_hash)
-            download(results, dest, raw=reader, existing=existing)  # type: ignore[arg-type]
+            download(results, dest, raw=reader, existing=existing, fsync=fsync)  # type: ignore[arg-type]
 
         tools: dict[str, Callable[[Path], None]] = {
             "ursa": ursa,
+            "ursa_nofsync": lambda dest: ursa(dest, fsync=False),
             "rclone": lambda dest: rclone_copy(server, f"bench:{RAW_BUCKET}/{prefix}", str(dest)),
             "boto3": lambda dest: boto_download(server, prefix, dest),
         }
@@ -165,6 +183,8 @@ def main() -> None:
             "|---|---:|---:|---:|",
             f"| ursa `download` (4 files at a time, sha256 verified, fsync) | {mbs['ursa']:.0f} "
             f"| {med['ursa']:.2f} | 1.00 |",
+            f"| ursa `download(fsync=False)` | {mbs['ursa_nofsync']:.0f} "
+            f"| {med['ursa_nofsync']:.2f} | {med['ursa_nofsync'] / med['ursa']:.2f} |",
             f"| rclone copy --transfers 4 | {mbs['rclone']:.0f} | {med['rclone']:.2f} "
             f"| {x_rclone:.2f} |",
             f"| boto3 s3transfer (4 threads) | {mbs['boto3']:.0f} | {med['boto3']:.2f} "
@@ -173,8 +193,9 @@ def main() -> None:
             f"Re-download into a complete destination: ursa `existing='skip'` (size + sha256 of "
             f"every file) {skip['ursa'] * 1000:.0f} ms; rclone copy (size + modtime) "
             f"{skip['rclone'] * 1000:.0f} ms ({x_skip:.2f}×).",
-            f"Peak RSS ingesting and downloading one {rss_size // MiB} MiB file: "
-            f"{peak_rss:.0f} MB (interpreter and imports alone: {baseline_rss:.0f} MB).",
+            f"Peak RSS while downloading one {rss_size // MiB} MiB object (sha256 verified): "
+            f"{peak_rss:.0f} MB, of which {baseline_rss:.0f} MB were there before it started "
+            "(interpreter, LanceDB, Arrow).",
             "",
             "Command: `.venv/bin/python bench/download.py`",
         ]
