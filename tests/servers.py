@@ -104,7 +104,10 @@ class RcloneS3:
             (self.root / bucket).mkdir(parents=True, exist_ok=True)
         self.rw = Endpoint("", "ursa-rw-access-key", "ursa-rw-secret-key-0123456789")
         self.ro = Endpoint("", "ursa-ro-access-key", "ursa-ro-secret-key-0123456789")
-        for endpoint, extra in ((self.rw, []), (self.ro, ["--read-only"])):
+        # The read-only process serves files the other one writes: it must not
+        # cache directory listings, or new objects stay invisible to it for minutes.
+        ro_args = ["--read-only", "--dir-cache-time", "0s"]
+        for endpoint, extra in ((self.rw, []), (self.ro, ro_args)):
             port = free_port()
             endpoint.url = f"http://127.0.0.1:{port}"
             proc = subprocess.Popen(

@@ -2,6 +2,7 @@
 sensor cursor and dedupe, end-to-end ingest, retries, pause, permanent failures,
 backfill and download jobs."""
 
+import datetime
 import json
 import threading
 import time
@@ -294,7 +295,11 @@ def test_schedules_request_what_the_catalog_lacks(
     land(site, "rec_new")
     done = land(site, "rec_done")
     assert run_ingest(instance, site, "rec_done").success
-    context = dg.build_schedule_context(instance=instance, resources={"ursa": site})
+    context = dg.build_schedule_context(
+        instance=instance,
+        resources={"ursa": site},
+        scheduled_execution_time=datetime.datetime(2026, 11, 22, 3, 0, tzinfo=datetime.UTC),
+    )
     sweep = ingestion_sweep(context)
     assert isinstance(sweep, list)
     assert [r.partition_key for r in sweep] == ["rec_new"]
