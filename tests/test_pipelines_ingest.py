@@ -317,3 +317,64 @@ def test_schedules_request_what_the_catalog_lacks(
     config = reconcile.run_config["ops"]["backfill_op"]["config"]
     assert config == {"prefixes": ["recordings/rec_orphan"]}
     assert done.exists()
+
+
+def test_keys_through_dagster_env_vars_never_show_in_run_records(
+    instance: dg.DagsterInstance,
+    rclone_s3: RcloneS3,
+    tmp_path: Path,
+    ns: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No URSA_LAB_* key variables: the keys come only through the resource's EnvVar fields.
+    settings = {
+        "ENDPOINT": rclone_s3.rw.url,
+        "ROLE_ENDPOINTS__RAW_RO": rclone_s3.ro.url,
+        "ROLE_ENDPOINTS__ASSETS_RO": rclone_s3.ro.url,
+        "REGION": "us-east-1",
+        "RAW_BUCKET": "ursa-raw",
+        "ASSETS_BUCKET": "ursa-assets",
+        "CATALOG_URI": str(tmp_path / "catalog"),
+        "CONDITIONAL_WRITES": "false",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(f"URSA_PROFILES__LAB__{name}", value)
+    keys = {
+        "LAB_RO_ID": rclone_s3.ro.access_key_id,
+        "LAB_RO_SECRET": rclone_s3.ro.secret_access_key,
+        "LAB_RW_ID": rclone_s3.rw.access_key_id,
+        "LAB_RW_SECRET": rclone_s3.rw.secret_access_key,
+    }
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    landing = tmp_path / "landing"
+    write_session(landing, f"rec_{ns}", LAYOUT)
+    site = UrsaResource(
+        profile="lab",
+        landing_dirs=[str(landing)],
+        ro_access_key_id=dg.EnvVar("LAB_RO_ID"),
+        ro_secret_access_key=dg.EnvVar("LAB_RO_SECRET"),
+        rw_access_key_id=dg.EnvVar("LAB_RW_ID"),
+        rw_secret_access_key=dg.EnvVar("LAB_RW_SECRET"),
+    )
+    result = run_ingest(instance, site, f"rec_{ns}")
+    assert result.success
+    records = [str(entry) for entry in instance.all_logs(result.run_id)]
+    run = instance.get_run_by_id(result.run_id)
+    records.append(str(run))
+    for secret in (rclone_s3.ro.secret_access_key, rclone_s3.rw.secret_access_key):
+        assert not any(secret in text for text in records)
+
+
+def test_an_unknown_profile_fails_once_with_the_setting_named(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    land(site, "rec_cfg")
+    broken = UrsaResource(profile="ghost", landing_dirs=site.landing_dirs)
+    result = run_ingest(instance, broken, "rec_cfg")
+    assert not result.success
+    steps = event_types(result, "raw_session")
+    assert steps.count("STEP_START") == 1
+    assert "STEP_UP_FOR_RETRY" not in steps
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "unknown profile 'ghost'" in str(failure.event_specific_data)

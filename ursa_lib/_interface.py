@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._config import LocalProfile, Role, S3Profile, load_profile
+from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
 from ._errors import WritesNotEnabledError
 from .store import RetryPolicy, Store, open_store
 
@@ -48,6 +48,7 @@ class DataInterface:
         config_file: str | os.PathLike[str] | None = None,
         max_concurrent_files: int = 4,
         retry: RetryPolicy | None = None,
+        credentials: Mapping[Role, S3Credentials] | None = None,
     ) -> None:
         if isinstance(profile, LocalProfile | S3Profile):
             if local_root is not None or config_file is not None:
@@ -67,6 +68,8 @@ class DataInterface:
             raise ValueError("max_concurrent_files must be at least 1")
         self.max_concurrent_files = max_concurrent_files
         self.retry = retry
+        self._credentials = dict(credentials or {})
+        """Keys given directly, by role; other roles read the variables the profile names."""
         self._writes = False
         self._lock = threading.Lock()
         self._stores: dict[Role, Store] = {}
@@ -99,7 +102,9 @@ class DataInterface:
             self._require_writes(f"opening {role}")
         with self._lock:
             if role not in self._stores:
-                self._stores[role] = open_store(self.profile, role, retry=self.retry)
+                self._stores[role] = open_store(
+                    self.profile, role, retry=self.retry, credentials=self._credentials.get(role)
+                )
             return self._stores[role]
 
     def catalog(self, *, writable: bool = False) -> Catalog:
@@ -110,7 +115,10 @@ class DataInterface:
 
         with self._lock:
             if writable not in self._catalogs:
-                self._catalogs[writable] = Catalog.open(self.profile, writable=writable)
+                role: Role = "assets_rw" if writable else "assets_ro"
+                self._catalogs[writable] = Catalog.open(
+                    self.profile, writable=writable, credentials=self._credentials.get(role)
+                )
             return self._catalogs[writable]
 
     # -- read verbs ----------------------------------------------------------------

@@ -3,17 +3,38 @@
 from pathlib import Path
 
 import dagster as dg
+from pydantic import SecretStr
 
-from ursa_lib import DataInterface, LocalProfile, RetryPolicy, Role, S3Profile, Store, load_profile
+from ursa_lib import (
+    DataInterface,
+    LocalProfile,
+    RetryPolicy,
+    Role,
+    S3Credentials,
+    S3Profile,
+    Store,
+    UrsaError,
+    load_profile,
+)
 
 
 class UrsaResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Which Ursa profile this deployment uses, and where rigs land sessions.
 
-    Credentials are never part of this config: the profile names the
-    environment variables that hold each role's keys (set them per deployment,
-    e.g. ``URSA_LAB_RAW_RW_ACCESS_KEY_ID``), and they are read only when a run
-    opens a store — never by the webserver or a sensor that does not need them.
+    Keys: either set the variables the profile names (e.g.
+    ``URSA_LAB_RAW_RW_ACCESS_KEY_ID``), read only when a run opens that role, or
+    give them here through Dagster's ``EnvVar`` — the UI then shows the
+    variable's name, never its value::
+
+        UrsaResource(
+            profile="lab",
+            ro_access_key_id=dg.EnvVar("LAB_RO_KEY_ID"),
+            ro_secret_access_key=dg.EnvVar("LAB_RO_SECRET"),
+            rw_access_key_id=dg.EnvVar("LAB_RW_KEY_ID"),
+            rw_secret_access_key=dg.EnvVar("LAB_RW_SECRET"),
+        )
+
+    ``ro_*`` serve the ``raw_ro``/``assets_ro`` roles, ``rw_*`` the ``*_rw`` roles.
     """
 
     profile: str = "local"
@@ -28,6 +49,37 @@ class UrsaResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Files transferred at once by each ingest or download."""
     store_attempts: int = 6
     """Attempts per store operation inside the library before Dagster's retry policy."""
+    ro_access_key_id: str | None = None
+    """Key id for the read-only roles (use ``dg.EnvVar``); default: the profile's variables."""
+    ro_secret_access_key: str | None = None
+    """Secret for the read-only roles (use ``dg.EnvVar``)."""
+    rw_access_key_id: str | None = None
+    """Key id for the read-write roles (use ``dg.EnvVar``)."""
+    rw_secret_access_key: str | None = None
+    """Secret for the read-write roles (use ``dg.EnvVar``)."""
+
+    def _credentials(self) -> dict[Role, S3Credentials]:
+        out: dict[Role, S3Credentials] = {}
+        for kind, key_id, secret in (
+            ("ro", self.ro_access_key_id, self.ro_secret_access_key),
+            ("rw", self.rw_access_key_id, self.rw_secret_access_key),
+        ):
+            if (key_id is None) != (secret is None):
+                raise dg.Failure(
+                    description=f"set both {kind}_access_key_id and {kind}_secret_access_key, "
+                    "or neither",
+                    allow_retries=False,
+                )
+            if key_id is not None and secret is not None:
+                creds = S3Credentials(
+                    access_key_id=SecretStr(key_id), secret_access_key=SecretStr(secret)
+                )
+                roles: tuple[Role, Role] = (
+                    ("raw_ro", "assets_ro") if kind == "ro" else ("raw_rw", "assets_rw")
+                )
+                for role in roles:
+                    out[role] = creds
+        return out
 
     def load_profile(self) -> LocalProfile | S3Profile:
         return load_profile(
@@ -37,12 +89,22 @@ class UrsaResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
     def interface(self) -> DataInterface:
-        """A fresh `DataInterface` (read-only until ``enable_writes()``)."""
-        return DataInterface(
-            self.load_profile(),
-            max_concurrent_files=self.max_concurrent_files,
-            retry=RetryPolicy(attempts=self.store_attempts),
-        )
+        """A fresh `DataInterface` (read-only until ``enable_writes()``).
+
+        A profile that cannot be loaded is a permanent failure: retrying would
+        not fix a missing setting.
+        """
+        try:
+            return DataInterface(
+                self.load_profile(),
+                max_concurrent_files=self.max_concurrent_files,
+                retry=RetryPolicy(attempts=self.store_attempts),
+                credentials=self._credentials(),
+            )
+        except (UrsaError, ValueError) as exc:
+            raise dg.Failure(
+                description=f"{type(exc).__name__}: {exc}", allow_retries=False
+            ) from exc
 
     def store(self, role: Role) -> Store:
         ursa = self.interface()

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import lancedb
 from lancedb.index import Bitmap, BTree, LabelList
 
-from .._config import LocalProfile, Role, S3Profile
+from .._config import LocalProfile, Role, S3Credentials, S3Profile
 from .._errors import (
     CatalogError,
     CatalogReadOnlyError,
@@ -200,12 +200,19 @@ class Catalog:
         return f"Catalog(uri={self.uri!r}, access={'rw' if self.writable else 'ro'!r})"
 
     @classmethod
-    def open(cls, profile: LocalProfile | S3Profile, *, writable: bool = False) -> Catalog:
-        """The profile's catalog; S3 catalogs use the ``assets_ro``/``assets_rw`` keys."""
+    def open(
+        cls,
+        profile: LocalProfile | S3Profile,
+        *,
+        writable: bool = False,
+        credentials: S3Credentials | None = None,
+    ) -> Catalog:
+        """The profile's catalog; S3 catalogs use the ``assets_ro``/``assets_rw`` keys
+        (from the environment, unless ``credentials`` gives them)."""
         if isinstance(profile, LocalProfile):
             return cls(profile.catalog_uri, writable=writable, profile=profile)
         role: Role = "assets_rw" if writable else "assets_ro"
-        creds = profile.credentials_for(role)
+        creds = credentials or profile.credentials_for(role)
         options = {
             "aws_access_key_id": creds.access_key_id.get_secret_value(),
             "aws_secret_access_key": creds.secret_access_key.get_secret_value(),

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .._config import BUCKET_OF_ROLE, ROLES, LocalProfile, Role, S3Profile, is_writable
+from .._config import (
+    BUCKET_OF_ROLE,
+    ROLES,
+    LocalProfile,
+    Role,
+    S3Credentials,
+    S3Profile,
+    is_writable,
+)
 from .._errors import ConfigError
 from ._local import LocalBackend
 from ._obstore_backend import ObstoreBackend
@@ -18,12 +26,14 @@ def open_store(
     *,
     retry: RetryPolicy | None = None,
     transfer: TransferSettings | None = None,
+    credentials: S3Credentials | None = None,
 ) -> Store:
     """The bucket that ``role`` names, with that role's credentials.
 
     ``*_ro`` roles give a store that refuses writes before any request. For S3
-    profiles the role's keys are read from the environment now; a missing one
-    raises `ConfigError` naming the variable.
+    profiles the role's keys are read from the environment now (unless
+    ``credentials`` gives them); a missing one raises `ConfigError` naming the
+    variable.
     """
     if role not in ROLES:
         raise ConfigError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
@@ -39,7 +49,7 @@ def open_store(
             bucket=profile.bucket_name(bucket),
             endpoint=profile.endpoint_for(role),
             region=profile.region,
-            credentials=profile.credentials_for(role),
+            credentials=credentials or profile.credentials_for(role),
             supports_create=profile.conditional_writes,
         )
     return Store(backend, role=role, writable=writable, retry=retry, transfer=transfer)
