@@ -281,3 +281,23 @@ def test_interface_is_lazy_and_read_only_until_enabled(lab: Lab, tmp_path: Path)
     assert lab.ursa.backfill("rec_a", "p1").recording_hash == lab.hashes["rec_a"]
     with pytest.raises(ValueError, match="max_concurrent_files"):
         DataInterface(max_concurrent_files=0)
+
+
+def test_a_video_asset_comes_with_its_frame_index(lab: Lab, tmp_path: Path) -> None:
+    from ursa_lib.catalog import StorageFormat
+
+    h = lab.hashes["rec_b"]
+    assets = open_store(lab.profile, "assets_rw")
+    video = f"processed/{h}/camera/camera.mp4"
+    assets.put(video, b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 1000)
+    assets.put(f"{video}.lance/data/0.lance", b"frame index")
+    catalog = Catalog.open(lab.profile, writable=True)
+    catalog.start_ingesting(h, "camera")
+    catalog.mark_processed(
+        h, "camera", storage_uri=assets.base_uri + video, format=StorageFormat.MP4
+    )
+    result = one(lab, "rec_b", modalities="camera")
+    paths = lab.ursa.download(result, tmp_path / "out")
+    base = tmp_path / "out" / h / "camera"
+    assert paths == [base / "camera.mp4", base / "camera.mp4.lance" / "data" / "0.lance"]
+    assert paths[1].read_bytes() == b"frame index"
