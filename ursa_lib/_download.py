@@ -36,6 +36,7 @@ from typing import Literal
 from ._errors import ChecksumMismatchError, ObjectNotFoundError
 from ._manifest import MANIFEST_NAME, parse_manifest
 from ._query import QueryResult
+from ._text import listed
 from .catalog import IngestionStatus, Modality
 from .store import Store
 
@@ -56,7 +57,6 @@ Layout = Literal["by_recording", "by_modality", "flat"]
 SourceKind = Literal["auto", "raw", "processed"]
 Existing = Literal["error", "skip", "overwrite"]
 Phase = Literal["start", "plan_done", "modality_start", "file_done", "modality_done", "finish"]
-_MAX_NAMED = 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,10 +388,9 @@ def download(
         _check_no_symlinks(root, file.dest)
     present = [f for f in files if os.path.lexists(f.dest)]
     if present and existing == "error":
-        named = ", ".join(str(f.dest) for f in present[:_MAX_NAMED])
-        more = f" and {len(present) - _MAX_NAMED} more" if len(present) > _MAX_NAMED else ""
         raise FileExistsError(
-            f"{len(present)} destination file(s) already exist: {named}{more}; pass "
+            f"{len(present)} destination file(s) already exist: "
+            f"{listed(f.dest for f in present)}; pass "
             "existing='skip' to keep identical ones or existing='overwrite' to replace them"
         )
     report.bytes_total = sum(f.size for f in files)

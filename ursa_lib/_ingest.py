@@ -58,6 +58,7 @@ from ._manifest import (
     parse_manifest,
     recording_hash,
 )
+from ._text import listed
 from .catalog import Catalog, IngestionStatus, Modality, Participant, Recording
 from .store import Store
 
@@ -403,8 +404,7 @@ def ingest_from_store(
         if problems:
             raise ManifestError(
                 f"{raw.base_uri}{prefix}/ does not hold the session its manifest lists: "
-                + ", ".join(problems[:20])
-                + (f" and {len(problems) - 20} more" if len(problems) > 20 else "")
+                + listed(problems)
                 + "; finish the upload (ursa ingest) before backfilling"
             )
         if recording_hash(manifest.files) != manifest.recording_hash:
@@ -420,9 +420,7 @@ def ingest_from_store(
         if missing:
             raise ManifestError(
                 f"cannot backfill {raw.base_uri}{prefix}/ without an augmented manifest: these "
-                "objects carry no sha256 metadata: "
-                + ", ".join(missing[:20])
-                + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+                "objects carry no sha256 metadata: " + listed(missing)
             )
         manifest = manifest.model_copy(
             update={"files": entries, "recording_hash": recording_hash(entries)}

@@ -31,6 +31,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ._errors import UrsaError
+from ._text import listed
 from ._types import EpochNs, Identifier, Metadata
 
 __all__ = [
@@ -309,14 +310,14 @@ def load_manifest(manifest_path: Path, source_dir: Path | None = None) -> Manife
             f"{manifest_path}: recording_hash does not match the file listing (edited by hand?); "
             f"re-run `ursa manifest augment {session}`"
         )
-    listed = set(seen)
+    in_manifest = set(seen)
     extra = [
-        rel for rel, _ in _session_files(session) if unicodedata.normalize("NFC", rel) not in listed
+        rel
+        for rel, _ in _session_files(session)
+        if unicodedata.normalize("NFC", rel) not in in_manifest
     ]
     if extra:
-        shown = ", ".join(repr(r) for r in extra[:5]) + (
-            f" and {len(extra) - 5} more" if len(extra) > 5 else ""
-        )
+        shown = listed((repr(r) for r in extra), limit=5)
         raise ManifestError(
             f"{manifest_path}: files in {session} are not in the manifest ({shown}); they were "
             f"added after augment — re-run `ursa manifest augment {session}`"

@@ -24,6 +24,7 @@ from .._errors import (
     PrimaryKeyConflict,
 )
 from .._secrets import redact
+from .._text import listed
 from ..store._uri import parse_storage_uri
 from ._models import (
     ROW_TYPES,
@@ -380,7 +381,9 @@ class Catalog:
         keys = [r.key() for r in rows]
         if len(set(keys)) != len(keys):
             dupes = sorted({k for k in keys if keys.count(k) > 1})
-            raise PrimaryKeyConflict(f"{model.__table__}: keys repeated in one batch: {dupes[:20]}")
+            raise PrimaryKeyConflict(
+                f"{model.__table__}: keys repeated in one batch: {listed(dupes)}"
+            )
         for row in rows:
             self.check(row)
         data = to_table(model, rows)
@@ -388,8 +391,7 @@ class Catalog:
         existing = self._existing_keys(model, keys)
         if existing:
             raise PrimaryKeyConflict(
-                f"{model.__table__}: primary key already stored: {sorted(existing)[:20]}"
-                + (f" and {len(existing) - 20} more" if len(existing) > 20 else "")
+                f"{model.__table__}: primary key already stored: {listed(sorted(existing))}"
             )
         on = list(model.__key__)
 

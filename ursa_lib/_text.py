@@ -1,0 +1,14 @@
+"""Small text helpers for error messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["listed"]
+
+
+def listed(items: Iterable[object], limit: int = 20) -> str:
+    """``a, b, c and 7 more``: the first ``limit`` items, then a count of the rest."""
+    texts = [str(i) for i in items]
+    shown = ", ".join(texts[:limit])
+    return shown + (f" and {len(texts) - limit} more" if len(texts) > limit else "")
