@@ -19,11 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from ursa_lib import IngestProgress, S3Credentials, Store, ingest
+from ursa_lib import IngestProgress, ingest
 from ursa_lib.catalog import Catalog
-from ursa_lib.store import ObstoreBackend
 
-from .conftest import FAST_RETRY, SMALL_TRANSFER
+from .conftest import s3_store
+from .servers import Endpoint
 
 
 def freeze(marker: Path) -> None:
@@ -34,18 +34,7 @@ def freeze(marker: Path) -> None:
 
 def main(argv: list[str]) -> None:
     session, catalog_dir, url, key, secret, conditional, stop_at, marker = argv
-    from pydantic import SecretStr
-
-    backend = ObstoreBackend.s3(
-        bucket="ursa-raw",
-        endpoint=url,
-        region="us-east-1",
-        credentials=S3Credentials(
-            access_key_id=SecretStr(key), secret_access_key=SecretStr(secret)
-        ),
-        supports_create=conditional == "1",
-    )
-    raw = Store(backend, role="raw_rw", writable=True, retry=FAST_RETRY, transfer=SMALL_TRANSFER)
+    raw = s3_store(Endpoint(url, key, secret), supports_create=conditional == "1")
     catalog = Catalog(catalog_dir, writable=True)
     polls = 0
 

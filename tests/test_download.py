@@ -301,3 +301,13 @@ def test_a_video_asset_comes_with_its_frame_index(lab: Lab, tmp_path: Path) -> N
     base = tmp_path / "out" / h / "camera"
     assert paths == [base / "camera.mp4", base / "camera.mp4.lance" / "data" / "0.lance"]
     assert paths[1].read_bytes() == b"frame index"
+
+
+def test_unknown_choices_are_refused_before_anything_is_read(lab: Lab, tmp_path: Path) -> None:
+    result = one(lab, "rec_c")
+    for option, value in (("layout", "by_day"), ("source", "cooked"), ("existing", "merge")):
+        with pytest.raises(ValueError, match=f"{option} must be one of .*got '{value}'"):
+            lab.ursa.download(result, tmp_path / "out", **{option: value})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="source must be one of"):
+        lab.ursa.materialize(result, source="cooked")  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()

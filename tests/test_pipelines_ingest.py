@@ -56,6 +56,23 @@ def run_ingest(
     )
 
 
+def lab_profile_env(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str, catalog: Path, **more: str
+) -> None:
+    """An S3 profile ``lab`` (rclone's buckets, a local catalog) from environment variables."""
+    settings = {
+        "ENDPOINT": endpoint,
+        "REGION": "us-east-1",
+        "RAW_BUCKET": "ursa-raw",
+        "ASSETS_BUCKET": "ursa-assets",
+        "CATALOG_URI": str(catalog),
+        "CONDITIONAL_WRITES": "false",
+        **more,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(f"URSA_PROFILES__LAB__{name}", value)
+
+
 def event_types(result: dg.ExecuteInProcessResult, step: str) -> list[str]:
     return [e.event_type_value for e in result.all_events if e.step_key == step]
 
@@ -209,16 +226,7 @@ def test_transient_store_errors_are_retried_by_policy(
     for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
         monkeypatch.setenv(f"URSA_LAB_{role}_ACCESS_KEY_ID", rclone_s3.rw.access_key_id)
         monkeypatch.setenv(f"URSA_LAB_{role}_SECRET_ACCESS_KEY", rclone_s3.rw.secret_access_key)
-    settings = {
-        "ENDPOINT": fault_proxy.url,
-        "REGION": "us-east-1",
-        "RAW_BUCKET": "ursa-raw",
-        "ASSETS_BUCKET": "ursa-assets",
-        "CATALOG_URI": str(tmp_path / "catalog"),
-        "CONDITIONAL_WRITES": "false",
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(f"URSA_PROFILES__LAB__{name}", value)
+    lab_profile_env(monkeypatch, fault_proxy.url, tmp_path / "catalog")
     landing = tmp_path / "landing"
     write_session(landing, f"rec_{ns}", LAYOUT)
     # Every PUT of one segment fails for longer than the library's own retries last.
@@ -327,18 +335,13 @@ def test_keys_through_dagster_env_vars_never_show_in_run_records(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # No URSA_LAB_* key variables: the keys come only through the resource's EnvVar fields.
-    settings = {
-        "ENDPOINT": rclone_s3.rw.url,
-        "ROLE_ENDPOINTS__RAW_RO": rclone_s3.ro.url,
-        "ROLE_ENDPOINTS__ASSETS_RO": rclone_s3.ro.url,
-        "REGION": "us-east-1",
-        "RAW_BUCKET": "ursa-raw",
-        "ASSETS_BUCKET": "ursa-assets",
-        "CATALOG_URI": str(tmp_path / "catalog"),
-        "CONDITIONAL_WRITES": "false",
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(f"URSA_PROFILES__LAB__{name}", value)
+    lab_profile_env(
+        monkeypatch,
+        rclone_s3.rw.url,
+        tmp_path / "catalog",
+        ROLE_ENDPOINTS__RAW_RO=rclone_s3.ro.url,
+        ROLE_ENDPOINTS__ASSETS_RO=rclone_s3.ro.url,
+    )
     keys = {
         "LAB_RO_ID": rclone_s3.ro.access_key_id,
         "LAB_RO_SECRET": rclone_s3.ro.secret_access_key,

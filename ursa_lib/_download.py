@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import time
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -99,6 +100,15 @@ class _Group:
     files: list[_File] = field(default_factory=list)
 
 
+def _one_of(name: str, value: object, choices: object) -> None:
+    """Refuse a value outside a ``Literal`` type, naming the choices."""
+    allowed = typing.get_args(choices)
+    if value not in allowed:
+        raise ValueError(
+            f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
+        )
+
+
 def _results(target: QueryResult | Iterable[QueryResult]) -> list[QueryResult]:
     if isinstance(target, QueryResult):
         return [target]
@@ -125,8 +135,6 @@ def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
                 f"{mod.recording_hash} is raw; query status='ingested' or use source='raw'"
             )
         return "processed"
-    if source != "auto":
-        raise ValueError(f"source must be 'auto', 'raw' or 'processed', got {source!r}")
     return "processed" if status is IngestionStatus.PROCESSED else "raw"
 
 
@@ -180,7 +188,7 @@ def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Pat
                     "'__'; use layout='by_recording' or 'by_modality'"
                 )
         return root / f"{recording_hash}__{modality}"
-    raise ValueError(f"layout must be 'by_recording', 'by_modality' or 'flat', got {layout!r}")
+    raise AssertionError(layout)  # _one_of refused it already
 
 
 class _Manifests:
@@ -365,12 +373,12 @@ def download(
         existing = "overwrite" if overwrite else "error"
     elif overwrite and existing != "overwrite":
         raise ValueError(f"overwrite=True contradicts existing={existing!r}; pass one of them")
-    if existing not in ("error", "skip", "overwrite"):
-        raise ValueError(f"existing must be 'error', 'skip' or 'overwrite', got {existing!r}")
+    _one_of("existing", existing, Existing)
+    _one_of("layout", layout, Layout)
+    _one_of("source", source, SourceKind)
     if max_concurrent_files < 1:
         raise ValueError("max_concurrent_files must be at least 1")
     results = _results(target)
-    _base(Path("."), layout, "x", "x")  # refuse an unknown layout before any request
     root = Path(dest).resolve()  # dest itself may be a link the user chose
     report = _Reporter(progress)
     report.emit("start")
@@ -471,6 +479,7 @@ def materialize(
     (time-indexed arrays) come with the processing pipeline and raise
     `NotImplementedError` for now; ``source="raw"`` reads their raw segments.
     """
+    _one_of("source", source, SourceKind)
     results = _results(target)
     if not results:
         return {}

@@ -95,6 +95,8 @@ class IngestResult:
     bytes_skipped: int = 0
     modalities: tuple[Modality, ...] = ()
     seconds: float = 0.0
+    manifest: Manifest | None = None
+    """The validated manifest the session was ingested from."""
 
 
 class _Paused(Exception):
@@ -203,6 +205,7 @@ def ingest(
             bytes_uploaded=t.bytes_uploaded,
             bytes_skipped=t.bytes_skipped,
             seconds=time.perf_counter() - started,
+            manifest=manifest,
         )
 
     if is_active is not None and is_active():
@@ -308,6 +311,7 @@ def ingest(
         bytes_skipped=tally.bytes_skipped,
         modalities=modalities,
         seconds=time.perf_counter() - started,
+        manifest=manifest,
     )
 
 
@@ -440,4 +444,5 @@ def ingest_from_store(
         bytes_skipped=manifest.total_bytes,
         modalities=modalities,
         seconds=time.perf_counter() - started,
+        manifest=manifest,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["QueryResult", "QueryResults", "QuerySpec", "Status", "query"]
 
 Status = Literal["ingested", "raw", "all"]
-_IN_BATCH = 1000
 
 
 class QuerySpec(BaseModel):
@@ -177,11 +176,6 @@ def _in(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
 
 
-def _batches(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _IN_BATCH):
-        yield values[start : start + _IN_BATCH]
-
-
 def _spec(spec: QuerySpec | None, filters: Mapping[str, Any]) -> QuerySpec:
     if spec is not None and filters:
         raise TypeError(
@@ -235,22 +229,16 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
             f"start_time < {end} AND start_time + CAST(duration * 1e9 AS BIGINT) > {start}"
         )
 
-    recordings: dict[str, Recording]
-    modalities: list[Modality] = []
+    modality_where = " AND ".join(modality_clauses) or None
     if recording_clauses:
         found = catalog.rows(Recording, " AND ".join(recording_clauses))
         recordings = {r.recording_hash: r for r in found}
-        for batch in _batches(sorted(recordings)):
-            where = " AND ".join([_in("recording_hash", batch), *modality_clauses])
-            modalities.extend(catalog.rows(Modality, where))
+        modalities = catalog.rows_in(Modality, "recording_hash", recordings, modality_where)
     else:
-        modalities = catalog.rows(Modality, " AND ".join(modality_clauses) or None)
-        hashes = sorted({m.recording_hash for m in modalities})
-        recordings = {}
-        for batch in _batches(hashes):
-            recordings.update(
-                (r.recording_hash, r) for r in catalog.rows(Recording, _in("recording_hash", batch))
-            )
+        modalities = catalog.rows(Modality, modality_where)
+        hashes = {m.recording_hash for m in modalities}
+        found = catalog.rows_in(Recording, "recording_hash", hashes)
+        recordings = {r.recording_hash: r for r in found}
 
     by_recording: dict[str, dict[str, Modality]] = {}
     for mod in modalities:

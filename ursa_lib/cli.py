@@ -13,6 +13,8 @@ from ._config import LocalProfile, S3Profile, load_profile
 from ._errors import UrsaError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from ._query import QuerySpec
 
 app = typer.Typer(
@@ -80,6 +82,29 @@ def _local_or_named(profile: str | None, root: Path | None) -> LocalProfile | S3
     return load_profile(profile, local_root=root)
 
 
+def _transfer_bar() -> Progress:
+    """The live bar of ``ursa ingest`` and ``ursa download``: bytes, rate, files, ETA."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[files]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 RootOption = Annotated[
     Path | None, typer.Option(help="Local profile directory (default $URSA_LOCAL_ROOT or ./.ursa).")
 ]
@@ -99,15 +124,6 @@ def ingest_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Files uploaded at once.")] = 4,
 ) -> None:
     """Upload a session to the raw bucket and register it, with a live progress bar."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
     from ._ingest import IngestProgress, ingest
     from .catalog import Catalog
     from .store import open_store
@@ -115,15 +131,7 @@ def ingest_command(
     loaded = _local_or_named(profile, root)
     raw = open_store(loaded, "raw_rw")
     catalog = Catalog.open(loaded, writable=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TextColumn("{task.fields[files]}"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
+    with _transfer_bar() as bar:
         task = bar.add_task("ingest", total=None, files="")
 
         def update(event: IngestProgress) -> None:
@@ -315,15 +323,6 @@ def download_command(
     root: RootOption = None,
 ) -> None:
     """Download what a query matches, with a live progress bar."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
     from ._download import DownloadProgress
     from ._interface import DataInterface
 
@@ -334,16 +333,8 @@ def download_command(
     if not results:
         console.print("nothing matches; nothing downloaded")
         raise typer.Exit(1)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TextColumn("{task.fields[files]}"),
-        TimeRemainingColumn(),
-    )
     skipped = 0
-    with Progress(*columns, console=console, transient=True) as bar:
+    with _transfer_bar() as bar:
         task = bar.add_task("download", total=None, files="")
 
         def update(event: DownloadProgress) -> None:

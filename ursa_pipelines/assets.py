@@ -20,7 +20,6 @@ from ursa_lib import (
     UrsaError,
     ingest,
     ingest_from_store,
-    load_manifest,
     rig_active,
 )
 
@@ -100,7 +99,8 @@ def raw_session(
         raise permanent(exc) from exc
     if result.paused:
         _wait_for_rig(context, config)
-    manifest = load_manifest(session / "manifest.json", session)
+    manifest = result.manifest
+    assert manifest is not None
     raw = lib.store("raw_ro")
     stored = {i.key: i.size for i in raw.list(result.prefix)}
     missing = [

@@ -12,10 +12,12 @@
 import dagster as dg
 
 from ursa_lib import scan_landing
+from ursa_lib.catalog import Recording
 
 from .assets import recordings
 from .jobs import backfill, ingest_job
 from .resources import UrsaResource
+from .sensors import ingest_request, missing_prefixes
 
 
 @dg.schedule(
@@ -28,23 +30,18 @@ def ingestion_sweep(
     context: dg.ScheduleEvaluationContext, ursa: UrsaResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     sessions, _ = scan_landing(ursa.landing_paths())
-    catalog = ursa.interface().catalog()
-    todo = [s for s in sessions if catalog.get_recording(s.recording_hash) is None]
+    hashes = {s.recording_hash for s in sessions}
+    stored = ursa.interface().catalog().rows_in(Recording, "recording_hash", hashes)
+    catalogued = {r.recording_hash for r in stored}
+    todo = [s for s in sessions if s.recording_hash not in catalogued]
     if not todo:
         return dg.SkipReason(f"all {len(sessions)} landing sessions are catalogued")
     new = sorted({s.rec_id for s in todo})
     known = set(context.instance.get_dynamic_partitions(recordings.name or ""))
     if set(new) - known:
         context.instance.add_dynamic_partitions(recordings.name or "", sorted(set(new) - known))
-    return [
-        dg.RunRequest(
-            run_key=f"sweep:{s.rec_id}:{s.recording_hash}:{context.scheduled_execution_time}",
-            partition_key=s.rec_id,
-            run_config={"ops": {"raw_session": {"config": {"session_dir": str(s.path)}}}},
-            tags={"ursa/rig": s.rig, "ursa/session": s.rec_id, "ursa/kind": "ingest"},
-        )
-        for s in todo
-    ]
+    tick = context.scheduled_execution_time
+    return [ingest_request(s, f"sweep:{s.rec_id}:{s.recording_hash}:{tick}") for s in todo]
 
 
 @dg.schedule(
@@ -56,8 +53,6 @@ def ingestion_sweep(
 def daily_reconcile(
     context: dg.ScheduleEvaluationContext, ursa: UrsaResource
 ) -> dg.RunRequest | dg.SkipReason:
-    from .sensors import missing_prefixes
-
     missing = missing_prefixes(ursa)
     if not missing:
         return dg.SkipReason("the catalog holds every session in the raw bucket")

@@ -17,11 +17,21 @@ run per value in ``dagster.yaml``, and ingest itself is idempotent.
 
 import dagster as dg
 
-from ursa_lib import scan_landing
+from ursa_lib import LandingSession, scan_landing
 
 from .assets import recordings
 from .jobs import backfill, ingest_job
 from .resources import UrsaResource
+
+
+def ingest_request(session: LandingSession, run_key: str) -> dg.RunRequest:
+    """An ``ingest`` run for one landing session, tagged for the queue's limits."""
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=session.rec_id,
+        run_config={"ops": {"raw_session": {"config": {"session_dir": str(session.path)}}}},
+        tags={"ursa/rig": session.rig, "ursa/session": session.rec_id, "ursa/kind": "ingest"},
+    )
 
 
 @dg.sensor(
@@ -33,15 +43,7 @@ from .resources import UrsaResource
 def landing_sensor(context: dg.SensorEvaluationContext, ursa: UrsaResource) -> dg.SensorResult:
     sessions, cursor = scan_landing(ursa.landing_paths(), context.cursor)
     new_keys = sorted({s.rec_id for s in sessions})
-    requests = [
-        dg.RunRequest(
-            run_key=f"{s.rec_id}:{s.recording_hash}:{s.mtime_ns}",
-            partition_key=s.rec_id,
-            run_config={"ops": {"raw_session": {"config": {"session_dir": str(s.path)}}}},
-            tags={"ursa/rig": s.rig, "ursa/session": s.rec_id, "ursa/kind": "ingest"},
-        )
-        for s in sessions
-    ]
+    requests = [ingest_request(s, f"{s.rec_id}:{s.recording_hash}:{s.mtime_ns}") for s in sessions]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[recordings.build_add_request(new_keys)] if new_keys else [],

@@ -7,7 +7,7 @@ import datetime as dt
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -123,6 +123,18 @@ def _where_sql(model: type[Row], where: Where) -> str | None:
         else:
             clauses.append(f"{column} = {sql_literal(value)}")
     return " AND ".join(clauses) or None
+
+
+_IN_BATCH = 1000
+
+
+def _in_clauses(column: str, values: Iterable[Any]) -> Iterator[str]:
+    """``column IN (...)`` clauses of at most a thousand sorted values each, so no
+    query's SQL grows with the number of values."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _IN_BATCH):
+        chunk = ordered[start : start + _IN_BATCH]
+        yield f"{column} IN ({', '.join(sql_literal(v) for v in chunk)})"
 
 
 def _key_sql(model: type[Row], key: Sequence[Any]) -> str:
@@ -411,20 +423,29 @@ class Catalog:
     def _existing_keys(
         self, model: type[Row], keys: Sequence[tuple[Any, ...]]
     ) -> set[tuple[Any, ...]]:
-        """Which of ``keys`` are stored: one indexed IN-query on the first key
-        column per thousand distinct values, then exact matching on the rest."""
+        """Which of ``keys`` are stored: indexed IN-queries on the first key column
+        (see `_in_clauses`), then exact matching on the rest."""
         wanted = set(keys)
-        first = model.__key__[0]
-        values = sorted({k[0] for k in keys})
         found: set[tuple[Any, ...]] = set()
-        for start in range(0, len(values), 1000):
-            chunk = values[start : start + 1000]
-            where = f"{first} IN ({', '.join(sql_literal(v) for v in chunk)})"
+        for where in _in_clauses(model.__key__[0], {k[0] for k in keys}):
             for record in self._query(model, where, None, columns=list(model.__key__)):
                 key = tuple(record[c] for c in model.__key__)
                 if key in wanted:
                     found.add(key)
         return found
+
+    def rows_in(
+        self, model: type[R], column: str, values: Iterable[Any], where: str | None = None
+    ) -> list[R]:
+        """Rows whose ``column`` is one of ``values`` (and that match the SQL ``where``):
+        one indexed IN-query per thousand distinct values."""
+        if column not in model.model_fields:
+            raise ValueError(f"{model.__table__} has no column {column!r}")
+        rows: list[R] = []
+        for clause in _in_clauses(column, set(values)):
+            records = self._query(model, f"{clause} AND ({where})" if where else clause, None)
+            rows.extend(from_records(model, records))  # type: ignore[arg-type]
+        return rows
 
     def _async_table(self, model: type[Row]) -> Any | None:
         name = model.__table__
