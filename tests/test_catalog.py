@@ -235,6 +235,36 @@ def test_read_only_catalog_refuses_writes_before_any_request() -> None:
             call()
 
 
+def test_optimize_indexes_every_table_and_rebuilds_an_index_of_another_kind(
+    tmp_path: Path,
+) -> None:
+    import lancedb
+    from lancedb.index import BTree
+
+    catalog = Catalog(str(tmp_path / "catalog"), writable=True)
+    catalog.add_many([modality(n) for n in range(20)])
+    # A catalog written by an older Ursa: a BTREE where a BITMAP is wanted now.
+    table = lancedb.connect(str(tmp_path / "catalog")).open_table("modalities")
+    table.create_index("recording_hash", config=BTree())
+    catalog.optimize()
+
+    kinds = {
+        tuple(i.columns): i.index_type
+        for i in lancedb.connect(str(tmp_path / "catalog")).open_table("modalities").list_indices()
+    }
+    assert kinds == {
+        ("recording_hash",): "Bitmap",
+        ("modality",): "Bitmap",
+        ("ingestion_status",): "Bitmap",
+        ("metadata_labels",): "LabelList",
+    }
+    reader = Catalog(str(tmp_path / "catalog"), writable=False)
+    assert reader.get_modality(rhash(7), "eeg") == modality(7)
+    assert [m.recording_hash for m in reader.rows_in(Modality, "recording_hash", [rhash(3)])] == [
+        rhash(3)
+    ]
+
+
 def test_status_counts(catalog: Catalog) -> None:
     catalog.add_many([modality(n) for n in range(3)])
     catalog.start_ingesting(rhash(0), "eeg")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
 __all__ = ["EpochNs", "Identifier", "Metadata", "RecordingHash", "StorageUri"]
 
@@ -22,13 +22,19 @@ EpochNs = Annotated[int, Field(ge=0, le=2**63 - 1)]
 """Nanoseconds since the Unix epoch (UTC)."""
 
 
-def _json_only(value: dict[str, Any]) -> dict[str, Any]:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"metadata must hold only JSON values (str, number, bool, null, list, dict): {exc}"
-        ) from None
+DECODED_JSON = "ursa.decoded_json"
+"""Validation-context flag: metadata values were just parsed from JSON text (a
+catalog read), so they are JSON by construction and need no encoding check."""
+
+
+def _json_only(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    if value and not (info.context and info.context.get(DECODED_JSON)):
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"metadata must hold only JSON values (str, number, bool, null, list, dict): {exc}"
+            ) from None
     for key in value:
         if not key:
             raise ValueError("metadata keys must be non-empty strings")

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter
 
+from .._types import DECODED_JSON
 from ._models import Interval, Row
 
 __all__ = [
@@ -183,4 +184,5 @@ def from_records(model: type[Row], records: Iterable[Mapping[str, Any]]) -> list
             if value is not None:
                 data[name] = _loads(value)
         rows.append(data)
-    return _list_adapter(model).validate_python(rows)
+    # Metadata columns were just decoded from JSON text: skip re-encoding them.
+    return _list_adapter(model).validate_python(rows, context={DECODED_JSON: True})
