@@ -90,6 +90,10 @@ class RcloneS3:
     rw: Endpoint = field(init=False)
     ro: Endpoint = field(init=False)
     extra_args: list[str] = field(default_factory=list)
+    ro_dir_cache_time: str | None = "0s"
+    """How long the read-only process caches listings. Tests read at once what
+    the other process wrote, so they turn the cache off; that makes every GET
+    re-list the object's folder, so benchmarks pass None (rclone's default)."""
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     conditional_writes = False
     name = "rclone"
@@ -104,9 +108,12 @@ class RcloneS3:
             (self.root / bucket).mkdir(parents=True, exist_ok=True)
         self.rw = Endpoint("", "ursa-rw-access-key", "ursa-rw-secret-key-0123456789")
         self.ro = Endpoint("", "ursa-ro-access-key", "ursa-ro-secret-key-0123456789")
-        # The read-only process serves files the other one writes: it must not
-        # cache directory listings, or new objects stay invisible to it for minutes.
-        ro_args = ["--read-only", "--dir-cache-time", "0s"]
+        # The read-only process serves files the other one writes: unless it
+        # stops caching directory listings, new objects stay invisible to it
+        # for minutes.
+        ro_args = ["--read-only"]
+        if self.ro_dir_cache_time is not None:
+            ro_args += ["--dir-cache-time", self.ro_dir_cache_time]
         for endpoint, extra in ((self.rw, []), (self.ro, ro_args)):
             port = free_port()
             endpoint.url = f"http://127.0.0.1:{port}"

@@ -416,7 +416,8 @@ def download(
     pool = ThreadPoolExecutor(max_concurrent_files, "ursa-download")
     futures: dict[int, Future[bool]] = {}
     try:
-        for file in files:
+        # Biggest first, so that no big file starts last and runs alone.
+        for file in sorted(files, key=lambda f: f.size, reverse=True):
             futures[id(file)] = pool.submit(work, file)
         for group in groups:
             report.emit("modality_start", group)
