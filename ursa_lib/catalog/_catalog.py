@@ -143,10 +143,14 @@ def _in_clauses(column: str, values: Iterable[Any]) -> Iterator[str]:
         yield f"{column} IN ({', '.join(sql_literal(v) for v in chunk)})"
 
 
-@functools.cache
 def _columns(model: type[Row]) -> list[str]:
     """The stored columns a row is built from (not the derived ones)."""
-    return [name for name in arrow_schema(model).names if name in model.model_fields]
+    return list(_stored_fields(model))
+
+
+@functools.cache
+def _stored_fields(model: type[Row]) -> tuple[str, ...]:
+    return tuple(name for name in arrow_schema(model).names if name in model.model_fields)
 
 
 def _key_sql(model: type[Row], key: Sequence[Any]) -> str:
