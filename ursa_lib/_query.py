@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .catalog import Catalog, IngestionStatus, Modality, Recording, sql_literal
+from .catalog import Catalog, IngestionStatus, Modality, Recording, sql_in, sql_literal
 from .catalog._schema import LABELS_COLUMN, metadata_label
 
 if TYPE_CHECKING:
@@ -172,10 +172,6 @@ class QueryResults(list[QueryResult]):
         return self.to_arrow().to_pandas()
 
 
-def _in(column: str, values: Iterable[str]) -> str:
-    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
-
-
 def _spec(spec: QuerySpec | None, filters: Mapping[str, Any]) -> QuerySpec:
     if spec is not None and filters:
         raise TypeError(
@@ -208,7 +204,7 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
     elif q.status == "raw":
         modality_clauses.append(f"ingestion_status = {sql_literal(IngestionStatus.RAW)}")
     if q.modalities is not None:
-        modality_clauses.append(_in("modality", q.modalities))
+        modality_clauses.append(sql_in("modality", q.modalities))
 
     recording_clauses = []
     if q.participants is not None:
@@ -218,7 +214,7 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
             + ")"
         )
     if q.recording_hash is not None:
-        recording_clauses.append(_in("recording_hash", q.recording_hash))
+        recording_clauses.append(sql_in("recording_hash", q.recording_hash))
     for key, value in (q.metadata or {}).items():
         recording_clauses.append(
             f"array_has({LABELS_COLUMN}, {sql_literal(metadata_label(key, value))})"

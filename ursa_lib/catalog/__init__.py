@@ -1,6 +1,6 @@
 """The catalog: typed rows in LanceDB tables."""
 
-from ._catalog import Catalog, Where, diff_rows, sql_literal
+from ._catalog import Catalog, Where, diff_rows, sql_in, sql_literal
 from ._models import (
     ROW_TYPES,
     BenchmarkResult,
@@ -39,6 +39,7 @@ __all__ = [
     "arrow_schema",
     "diff_rows",
     "from_records",
+    "sql_in",
     "sql_literal",
     "to_table",
 ]

@@ -134,22 +134,22 @@ def _where_sql(model: type[Row], where: Where) -> str | None:
 _IN_BATCH = 1000
 
 
+def sql_in(column: str, values: Iterable[Any]) -> str:
+    """``column IN (...)`` with each value as a SQL literal."""
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+
+
 def _in_clauses(column: str, values: Iterable[Any]) -> Iterator[str]:
-    """``column IN (...)`` clauses of at most a thousand sorted values each, so no
-    query's SQL grows with the number of values."""
+    """`sql_in` clauses of at most a thousand sorted values each, so no query's
+    SQL grows with the number of values."""
     ordered = sorted(values)
     for start in range(0, len(ordered), _IN_BATCH):
-        chunk = ordered[start : start + _IN_BATCH]
-        yield f"{column} IN ({', '.join(sql_literal(v) for v in chunk)})"
-
-
-def _columns(model: type[Row]) -> list[str]:
-    """The stored columns a row is built from (not the derived ones)."""
-    return list(_stored_fields(model))
+        yield sql_in(column, ordered[start : start + _IN_BATCH])
 
 
 @functools.cache
-def _stored_fields(model: type[Row]) -> tuple[str, ...]:
+def _columns(model: type[Row]) -> tuple[str, ...]:
+    """The stored columns a row is built from (not the derived ones)."""
     return tuple(name for name in arrow_schema(model).names if name in model.model_fields)
 
 
@@ -444,7 +444,7 @@ class Catalog:
         wanted = set(keys)
         found: set[tuple[Any, ...]] = set()
         for where in _in_clauses(model.__key__[0], {k[0] for k in keys}):
-            for record in self._query(model, where, None, columns=list(model.__key__)):
+            for record in self._query(model, where, None, columns=model.__key__):
                 key = tuple(record[c] for c in model.__key__)
                 if key in wanted:
                     found.add(key)
@@ -490,7 +490,7 @@ class Catalog:
         model: type[Row],
         where: str | None,
         limit: int | None,
-        columns: list[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         if self.uri.startswith("memory://"):
             # An in-memory database exists once per connection: read through
@@ -504,7 +504,7 @@ class Catalog:
             if where:
                 query = query.where(where)
             if columns is not None:
-                query = query.select(columns)
+                query = query.select(list(columns))
             if limit is not None:
                 query = query.limit(limit)
             return _Loop.get().run(query.to_arrow()).to_pylist()  # type: ignore[no-any-return]
@@ -520,7 +520,7 @@ class Catalog:
         model: type[Row],
         where: str | None,
         limit: int | None,
-        columns: list[str] | None,
+        columns: Sequence[str] | None,
     ) -> list[dict[str, Any]]:
         table = self._table(model, create=False)
         if table is None:
@@ -529,7 +529,7 @@ class Catalog:
         if where:
             query = query.where(where, prefilter=True)
         if columns is not None:
-            query = query.select(columns)
+            query = query.select(list(columns))
         try:
             return query.limit(limit).to_arrow().to_pylist()  # type: ignore[no-any-return]
         except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here

@@ -175,10 +175,15 @@ def from_records(model: type[Row], records: Iterable[Mapping[str, Any]]) -> list
     """Hydrate Arrow records (``to_pylist()``) back into validated rows (in one
     batch validation, which is about twice as fast as row by row)."""
     json_fields = _json_fields(model)
-    fields = model.model_fields
+    fields = model.model_fields.keys()
     rows = []
     for record in records:
-        data = {k: v for k, v in record.items() if k in fields}
+        # Catalog reads select only the model's columns: copy those as they are.
+        data = (
+            dict(record)
+            if record.keys() <= fields
+            else {k: v for k, v in record.items() if k in fields}
+        )
         for name in json_fields:
             value = data.get(name)
             if value is not None:
