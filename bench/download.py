@@ -222,42 +222,30 @@ def main() -> None:
     # Measured on a server without rclone's read-side checksum (see
     # bench/store.py SERVER_ARGS), then repeated on rclone's defaults.
     # Both endpoints cache listings as rclone does by default; the read-only one
-    # first lists after the ingest, so it sees every object.
-    server = RcloneS3(scratch / "server", extra_args=SERVER_ARGS, ro_dir_cache_time=None).start()
-    try:
-        store = ursa_store(server.rw.url, server)
-        catalog = Catalog(str(scratch / "catalog"), writable=True)
-        stored = ingest(session / "manifest.json", raw=store, catalog=catalog)
-        download_rounds(
-            server,
-            catalog,
-            stored.recording_hash,
-            stored.prefix,
-            total,
-            scratch,
-            args.rounds,
-            times,
-            "",
-            skip,
-        )
-    finally:
-        server.stop()
-    default = RcloneS3(scratch / "server", ro_dir_cache_time=None).start()
-    try:
-        download_rounds(
-            default,
-            catalog,
-            stored.recording_hash,
-            stored.prefix,
-            total,
-            scratch,
-            args.rounds,
-            times,
-            "_default",
-            None,
-        )
-    finally:
-        default.stop()
+    # first lists after the ingest, so it sees every object. The first server
+    # gets the ingest and the skip pass.
+    catalog = Catalog(str(scratch / "catalog"), writable=True)
+    stored = None
+    for label, extra in (("", SERVER_ARGS), ("_default", [])):
+        server = RcloneS3(scratch / "server", extra_args=extra, ro_dir_cache_time=None).start()
+        try:
+            if stored is None:
+                store = ursa_store(server.rw.url, server)
+                stored = ingest(session / "manifest.json", raw=store, catalog=catalog)
+            download_rounds(
+                server,
+                catalog,
+                stored.recording_hash,
+                stored.prefix,
+                total,
+                scratch,
+                args.rounds,
+                times,
+                label,
+                skip if not label else None,
+            )
+        finally:
+            server.stop()
 
     rss_size = (64 if args.quick else 2048) * MiB
     try:

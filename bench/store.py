@@ -287,19 +287,14 @@ def main() -> None:
         # uploader was rclone itself).
         ursa_upload(store, files, session, shared)
         download_rounds(server, "down", shared, total, scratch, args.rounds, times)
+        server.stop()
+        server = RcloneS3(scratch / "server").start()
+        download_rounds(server, "down_default", shared, total, scratch, args.rounds, times)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     finally:
         server.stop()
-    default = RcloneS3(scratch / "server").start()
-    try:
-        download_rounds(default, "down_default", shared, total, scratch, args.rounds, times)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    finally:
-        default.stop()
 
     rss_size = (64 if args.quick else 2048) * MiB
     try:

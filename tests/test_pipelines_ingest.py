@@ -77,6 +77,17 @@ def event_types(result: dg.ExecuteInProcessResult, step: str) -> list[str]:
     return [e.event_type_value for e in result.all_events if e.step_key == step]
 
 
+def failed_once(result: dg.ExecuteInProcessResult) -> str:
+    """Assert the raw_session step ran once and failed without a retry; return
+    the failure's text."""
+    assert not result.success
+    steps = event_types(result, "raw_session")
+    assert steps.count("STEP_START") == 1
+    assert "STEP_UP_FOR_RETRY" not in steps
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return str(failure.event_specific_data)
+
+
 def test_asset_graph_snapshot() -> None:
     graph = defs.resolve_asset_graph()
     snapshot = {
@@ -204,14 +215,9 @@ def test_permanent_errors_fail_at_once_with_the_library_message(
 ) -> None:
     session = land(site, "rec_bad")
     (session / "eeg_0" / "seg_00000.bin").write_bytes(b"x" * 5000)  # changed after augment
-    result = run_ingest(instance, site, "rec_bad")
-    assert not result.success
-    steps = event_types(result, "raw_session")
-    assert steps.count("STEP_START") == 1
-    assert "STEP_UP_FOR_RETRY" not in steps
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "SourceChangedError" in str(failure.event_specific_data)
-    assert "seg_00000.bin" in str(failure.event_specific_data)
+    failure = failed_once(run_ingest(instance, site, "rec_bad"))
+    assert "SourceChangedError" in failure
+    assert "seg_00000.bin" in failure
     assert Catalog.open(LocalProfile(root=Path(site.local_root or ""))).count(Recording) == 0
 
 
@@ -374,10 +380,5 @@ def test_an_unknown_profile_fails_once_with_the_setting_named(
 ) -> None:
     land(site, "rec_cfg")
     broken = UrsaResource(profile="ghost", landing_dirs=site.landing_dirs)
-    result = run_ingest(instance, broken, "rec_cfg")
-    assert not result.success
-    steps = event_types(result, "raw_session")
-    assert steps.count("STEP_START") == 1
-    assert "STEP_UP_FOR_RETRY" not in steps
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "unknown profile 'ghost'" in str(failure.event_specific_data)
+    failure = failed_once(run_ingest(instance, broken, "rec_cfg"))
+    assert "unknown profile 'ghost'" in failure
