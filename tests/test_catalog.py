@@ -25,9 +25,13 @@ from ursa_lib.catalog import (
     Modality,
     Participant,
     Recording,
+    Row,
     StorageFormat,
     arrow_schema,
+    from_records,
+    to_table,
 )
+from ursa_lib.catalog._catalog import _in_clauses
 
 from .catalog_rows import modality, participant, recording, rhash
 from .servers import MotoS3
@@ -263,6 +267,115 @@ def test_optimize_indexes_every_table_and_rebuilds_an_index_of_another_kind(
     assert [m.recording_hash for m in reader.rows_in(Modality, "recording_hash", [rhash(3)])] == [
         rhash(3)
     ]
+
+
+def _from_columns(path: Path, model: type[Row]) -> list[Row]:
+    """Rows rebuilt from the typed columns alone, bypassing row_json."""
+    import lancedb
+
+    data = lancedb.connect(str(path)).open_table(model.__table__).to_arrow()
+    columns = [name for name in data.column_names if name in model.model_fields]
+    return from_records(model, data.select(columns).to_pylist())
+
+
+def test_row_json_and_the_columns_hold_the_same_row_after_every_write(tmp_path: Path) -> None:
+    catalog = Catalog(str(tmp_path / "catalog"), writable=True)
+    odd = recording(
+        1, metadata={"note": "Ünïcode ☃", "nested": {"a": [1, 2.5, None]}, "big": 2**62}
+    )
+    catalog.add_recording(odd)
+    catalog.add_many([modality(1, name) for name in ("eeg", "camera", "audio")])
+    catalog.start_ingesting(rhash(1), "eeg")
+    catalog.mark_processed(
+        rhash(1),
+        "eeg",
+        storage_uri=f"s3://lab-assets/processed/{rhash(1)}/eeg/eeg.zarr",
+        format=StorageFormat.ZARR,
+        sampling_rate=512.0,
+        domain_intervals=[Interval(start=0.1, end=599.9)],
+        channel_spec={"names": ["Fz", "Cz"], "unit": "µV"},
+    )
+    catalog.start_ingesting(rhash(1), "camera")
+    catalog.mark_failed(rhash(1), "camera", reason="codec")
+
+    stored = catalog.list_modalities()
+    assert {m.modality: m.ingestion_status for m in stored} == {
+        "eeg": IngestionStatus.PROCESSED,
+        "camera": IngestionStatus.FAILED,
+        "audio": IngestionStatus.RAW,
+    }
+    assert catalog.get_modality(rhash(1), "eeg").domain_intervals == [
+        Interval(start=0.1, end=599.9)
+    ]
+    assert sorted(stored, key=lambda m: m.modality) == sorted(
+        _from_columns(tmp_path / "catalog", Modality), key=lambda m: m.modality
+    )
+    assert (
+        catalog.get_recording(rhash(1)) == odd == _from_columns(tmp_path / "catalog", Recording)[0]
+    )
+
+
+def test_a_table_made_before_row_json_is_read_and_written_column_by_column(
+    tmp_path: Path,
+) -> None:
+    import lancedb
+
+    db = lancedb.connect(str(tmp_path / "catalog"))
+    schema = arrow_schema(Modality)
+    old = schema.remove(schema.get_field_index("row_json"))
+    db.create_table("modalities", schema=old).add(to_table(Modality, [modality(1)], row_json=False))
+
+    catalog = Catalog(str(tmp_path / "catalog"), writable=True)
+    catalog.add_many([modality(n) for n in range(2, 6)])
+    catalog.start_ingesting(rhash(3), "eeg")
+    assert catalog.get_modality(rhash(1), "eeg") == modality(1)
+    assert catalog.get_modality(rhash(3), "eeg").ingestion_status is IngestionStatus.INGESTING
+    assert len(catalog.rows_in(Modality, "recording_hash", [rhash(n) for n in range(6)])) == 5
+    assert "row_json" not in db.open_table("modalities").schema.names
+
+
+def test_large_in_lists_are_split_and_every_row_comes_back(tmp_path: Path) -> None:
+    catalog = Catalog(str(tmp_path / "catalog"), writable=True)
+    catalog.add_many([modality(n) for n in range(2_500)])
+    hashes = [rhash(n) for n in range(2_600)]  # 100 of them stored nowhere
+    assert len(_in_clauses("recording_hash", hashes)) >= 3  # a thousand values at most each
+    found = catalog.rows_in(Modality, "recording_hash", hashes)
+    assert sorted(m.recording_hash for m in found) == sorted(hashes[:2_500])
+    assert len(catalog.rows_in(Modality, "recording_hash", hashes[:150], "worker_id = '0'")) == 150
+    with pytest.raises(PrimaryKeyConflict, match=rhash(2_499)):
+        catalog.add_many([modality(n) for n in range(2_499, 2_502)])
+
+
+@pytest.mark.parametrize("cores", [1, 2, 8])
+def test_in_clauses_cover_each_value_once_within_the_size_bounds(
+    cores: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    for n in (0, 1, 100, 101, 250, 1_000, 2_345):
+        values = [f"v{i:05d}" for i in range(n)]
+        clauses = _in_clauses("c", reversed(values))
+        got = [
+            v.strip("'") for c in clauses for v in c.removeprefix("c IN (").rstrip(")").split(", ")
+        ]
+        assert got == (values if n else []), n
+        sizes = [c.count("'") // 2 for c in clauses]
+        assert all(size <= 1_000 for size in sizes)
+        if 100 < n <= 1_000:
+            assert len(clauses) == min(cores, -(-n // 100))
+
+
+def test_first_modality_read_loads_the_recording_hash_index_in_the_background(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = Catalog(str(tmp_path / "catalog"), writable=True)
+    writer.add_many([modality(n) for n in range(50)])
+    writer.optimize()
+    reader = Catalog(str(tmp_path / "catalog"), writable=False)
+    with caplog.at_level("DEBUG", logger="ursa.catalog"):
+        assert reader.get_modality(rhash(7), "eeg") == modality(7)
+        reader._prewarming["modalities"].result(timeout=60)
+    assert not [r for r in caplog.records if "prewarming" in r.getMessage()]
+    assert len(reader.rows_in(Modality, "recording_hash", [rhash(n) for n in range(50)])) == 50
 
 
 def test_status_counts(catalog: Catalog) -> None:

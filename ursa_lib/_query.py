@@ -247,8 +247,12 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
     ordered = sorted(by_recording, key=lambda h: (recordings[h].start_time, h))
     if q.limit is not None:
         ordered = ordered[: q.limit]
+    # The rows were validated as they were read: build the results without
+    # validating them a second time.
     return QueryResults(
-        QueryResult(recording=recordings[h], modalities=dict(sorted(by_recording[h].items())))
+        QueryResult.model_construct(
+            recording=recordings[h], modalities=dict(sorted(by_recording[h].items()))
+        )
         for h in ordered
     )
 

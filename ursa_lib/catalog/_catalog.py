@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
+import math
+import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, TypeVar
 
 import lancedb
+import pyarrow as pa
 from lancedb.index import Bitmap, BTree, LabelList
 
 from .._config import LocalProfile, Role, S3Credentials, S3Profile
@@ -43,9 +47,19 @@ from ._models import (
     Row,
     StorageFormat,
 )
-from ._schema import LABELS_COLUMN, arrow_schema, from_records, metadata_label, to_table
+from ._schema import (
+    LABELS_COLUMN,
+    ROW_JSON_COLUMN,
+    arrow_schema,
+    from_json_rows,
+    from_records,
+    metadata_label,
+    to_table,
+)
 
 __all__ = ["Catalog", "Where"]
+
+log = logging.getLogger("ursa.catalog")
 
 R = TypeVar("R", bound=Row)
 T = TypeVar("T")
@@ -57,8 +71,9 @@ Where = str | Mapping[str, Any] | None
 # Scalar indexes per table: (column, kind). BTREE for keys and ranges, BITMAP for
 # low-cardinality columns, LABEL_LIST for list columns filtered by membership.
 # modalities.recording_hash is a BITMAP although it has one value per ~10 rows:
-# a query's IN-list of a few hundred hashes resolves about 4x faster than
-# through a BTREE (bench/catalog.py), for an index of ~90 bytes per recording.
+# once loaded (see `_PREWARM`), a query's IN-list of a few hundred hashes
+# resolves about 4x faster than through a BTREE (bench/catalog.py), for an index
+# of ~90 bytes per recording.
 _INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
     "participants": (("participant_id", "BTREE"), (LABELS_COLUMN, "LABEL_LIST")),
     "recordings": (
@@ -81,6 +96,14 @@ _INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
     "benchmark_suites": (("suite_name", "BTREE"),),
     "benchmark_results": (("result_id", "BTREE"), ("checkpoint_id", "BTREE")),
 }
+
+# Indexes loaded whole, in the background, when a catalog handle first reads
+# their table. A BITMAP index otherwise loads each value's bitmap from disk the
+# first time a query names it: a query over 200 recordings not seen before in
+# this process pays ~10 ms more for modalities.recording_hash (bench/catalog.py).
+# Loading the whole index costs one read (~9 MB and ~0.3 s on 2 cores for a
+# million modality rows) once per process.
+_PREWARM: dict[str, tuple[str, ...]] = {"modalities": ("recording_hash",)}
 
 _INDEX_CONFIG: dict[str, Any] = {"BTREE": BTree, "BITMAP": Bitmap, "LABEL_LIST": LabelList}
 _INDEX_TYPE_NAME = {"BTREE": "btree", "BITMAP": "bitmap", "LABEL_LIST": "labellist"}
@@ -132,6 +155,7 @@ def _where_sql(model: type[Row], where: Where) -> str | None:
 
 
 _IN_BATCH = 1000
+_IN_SPLIT = 100
 
 
 def sql_in(column: str, values: Iterable[Any]) -> str:
@@ -139,18 +163,33 @@ def sql_in(column: str, values: Iterable[Any]) -> str:
     return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
 
 
-def _in_clauses(column: str, values: Iterable[Any]) -> Iterator[str]:
-    """`sql_in` clauses of at most a thousand sorted values each, so no query's
-    SQL grows with the number of values."""
+def _in_clauses(column: str, values: Iterable[Any]) -> list[str]:
+    """`sql_in` clauses over the sorted values, for queries run side by side.
+
+    At most a thousand values each, so no query's SQL grows with the number of
+    values; and more than a hundred values are split across the cores, because
+    Lance reads one query's scattered rows on about one core (two halves of a
+    200-recording IN-list on 2 cores: 16 ms instead of 30, bench/catalog.py).
+    """
     ordered = sorted(values)
-    for start in range(0, len(ordered), _IN_BATCH):
-        yield sql_in(column, ordered[start : start + _IN_BATCH])
+    if not ordered:
+        return []
+    parts = max(
+        math.ceil(len(ordered) / _IN_BATCH),
+        min(os.cpu_count() or 1, math.ceil(len(ordered) / _IN_SPLIT)),
+    )
+    size = math.ceil(len(ordered) / parts)
+    return [sql_in(column, ordered[i : i + size]) for i in range(0, len(ordered), size)]
 
 
 @functools.cache
 def _columns(model: type[Row]) -> tuple[str, ...]:
     """The stored columns a row is built from (not the derived ones)."""
     return tuple(name for name in arrow_schema(model).names if name in model.model_fields)
+
+
+def _empty(columns: Sequence[str]) -> pa.Table:
+    return pa.table({name: pa.array([], pa.string()) for name in columns})
 
 
 def _key_sql(model: type[Row], key: Sequence[Any]) -> str:
@@ -191,6 +230,17 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
 
+async def _prewarm(table: Any, columns: tuple[str, ...]) -> None:
+    """Load the indexes on ``columns`` whole into LanceDB's cache (see `_PREWARM`);
+    a failure only means queries load what they need on their own."""
+    try:
+        for index in await table.list_indices():
+            if tuple(index.columns) in {(c,) for c in columns}:
+                await table.prewarm_index(index.name)
+    except Exception as exc:  # noqa: BLE001 - only a cache warm-up
+        log.debug("prewarming indexes of %s failed: %s", table.name, redact(str(exc)))
+
+
 def diff_rows(stored: Row, proposed: Row) -> dict[str, tuple[Any, Any]]:
     """``{field: (stored, proposed)}`` for every field that differs."""
     a, b = stored.model_dump(mode="json"), proposed.model_dump(mode="json")
@@ -223,6 +273,8 @@ class Catalog:
         self._adb: Any = None
         self._tables: dict[str, Any] = {}
         self._async_tables: dict[str, Any] = {}
+        self._row_json: dict[str, bool] = {}  # per table: has the row_json column
+        self._prewarming: dict[str, Any] = {}  # per table: its background index load
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -294,6 +346,9 @@ class Catalog:
                 raise CatalogError(
                     f"opening table {name} of {self.uri} failed: {redact(str(exc))}"
                 ) from None
+            # Tables created before the row_json column are read and written
+            # column by column, as they were.
+            self._row_json[name] = ROW_JSON_COLUMN in table.schema.names
             self._tables[name] = table
             return table
 
@@ -414,8 +469,8 @@ class Catalog:
             )
         for row in rows:
             self.check(row)
-        data = to_table(model, rows)
         table = self._writable_table(model)
+        data = to_table(model, rows, row_json=self._row_json[model.__table__])
         existing = self._existing_keys(model, keys)
         if existing:
             raise PrimaryKeyConflict(
@@ -442,9 +497,10 @@ class Catalog:
         """Which of ``keys`` are stored: indexed IN-queries on the first key column
         (see `_in_clauses`), then exact matching on the rest."""
         wanted = set(keys)
+        clauses = _in_clauses(model.__key__[0], {k[0] for k in keys})
         found: set[tuple[Any, ...]] = set()
-        for where in _in_clauses(model.__key__[0], {k[0] for k in keys}):
-            for record in self._query(model, where, None, columns=model.__key__):
+        for data in self._query_all(model, clauses, model.__key__):
+            for record in data.to_pylist():
                 key = tuple(record[c] for c in model.__key__)
                 if key in wanted:
                     found.add(key)
@@ -454,16 +510,29 @@ class Catalog:
         self, model: type[R], column: str, values: Iterable[Any], where: str | None = None
     ) -> list[R]:
         """Rows whose ``column`` is one of ``values`` (and that match the SQL ``where``):
-        one indexed IN-query per thousand distinct values."""
+        indexed IN-queries run side by side (see `_in_clauses`)."""
         if column not in model.model_fields:
             raise ValueError(f"{model.__table__} has no column {column!r}")
+        clauses = _in_clauses(column, set(values))
+        if where:
+            clauses = [f"{clause} AND ({where})" for clause in clauses]
         rows: list[R] = []
-        for clause in _in_clauses(column, set(values)):
-            records = self._query(
-                model, f"{clause} AND ({where})" if where else clause, None, _columns(model)
-            )
-            rows.extend(from_records(model, records))  # type: ignore[arg-type]
+        for data in self._query_all(model, clauses, self._read_columns(model)):
+            rows.extend(self._hydrate(model, data))
         return rows
+
+    def _read_columns(self, model: type[Row]) -> tuple[str, ...]:
+        """What to read to build whole rows: ``row_json`` where the table has it."""
+        self._table(model, create=False)  # learns whether it has row_json
+        if self._row_json.get(model.__table__):
+            return (ROW_JSON_COLUMN,)
+        return _columns(model)
+
+    @staticmethod
+    def _hydrate(model: type[R], data: Any) -> list[R]:
+        if ROW_JSON_COLUMN in data.column_names:
+            return from_json_rows(model, data.column(ROW_JSON_COLUMN).to_pylist())  # type: ignore[return-value]
+        return from_records(model, data.to_pylist())  # type: ignore[return-value]
 
     def _async_table(self, model: type[Row]) -> Any | None:
         name = model.__table__
@@ -482,32 +551,62 @@ class Catalog:
         if self._table(model, create=False) is None:
             return None
         table = loop.run(self._adb.open_table(name))
-        self._async_tables[name] = table
+        with self._lock:
+            if name in self._async_tables:  # another thread opened it meanwhile
+                return self._async_tables[name]
+            self._async_tables[name] = table
+            if name in _PREWARM:
+                self._prewarming[name] = asyncio.run_coroutine_threadsafe(
+                    _prewarm(table, _PREWARM[name]), loop.loop
+                )
         return table
 
-    def _query(
-        self,
-        model: type[Row],
-        where: str | None,
-        limit: int | None,
-        columns: Sequence[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    def _query_all(
+        self, model: type[Row], wheres: Sequence[str | None], columns: Sequence[str]
+    ) -> list[Any]:
+        """One Arrow table per filter in ``wheres``, the queries run side by side."""
+        if not wheres:
+            return []
         if self.uri.startswith("memory://"):
             # An in-memory database exists once per connection: read through
             # the same (sync) connection that wrote.
-            return self._query_sync(model, where, limit, columns)
+            return [self._query_sync(model, where, None, columns) for where in wheres]
         try:
             table = self._async_table(model)
             if table is None:
                 return []
-            query = table.query()
+
+            async def run() -> list[Any]:
+                queries = []
+                for where in wheres:
+                    query = table.query().select(list(columns))
+                    queries.append((query.where(where) if where else query).to_arrow())
+                return list(await asyncio.gather(*queries))
+
+            return _Loop.get().run(run())  # type: ignore[no-any-return]
+        except CatalogError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+            raise CatalogError(
+                f"query on {model.__table__} ({wheres[0] or 'all rows'}) failed: {redact(str(exc))}"
+            ) from None
+
+    def _query(
+        self, model: type[Row], where: str | None, limit: int | None, columns: Sequence[str]
+    ) -> Any:
+        """One query's rows as an Arrow table."""
+        if self.uri.startswith("memory://"):
+            return self._query_sync(model, where, limit, columns)
+        try:
+            table = self._async_table(model)
+            if table is None:
+                return _empty(columns)
+            query = table.query().select(list(columns))
             if where:
                 query = query.where(where)
-            if columns is not None:
-                query = query.select(list(columns))
             if limit is not None:
                 query = query.limit(limit)
-            return _Loop.get().run(query.to_arrow()).to_pylist()  # type: ignore[no-any-return]
+            return _Loop.get().run(query.to_arrow())
         except CatalogError:
             raise
         except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
@@ -520,18 +619,17 @@ class Catalog:
         model: type[Row],
         where: str | None,
         limit: int | None,
-        columns: Sequence[str] | None,
-    ) -> list[dict[str, Any]]:
+        columns: Sequence[str],
+    ) -> Any:
         table = self._table(model, create=False)
         if table is None:
-            return []
+            return _empty(columns)
         query = table.search()
         if where:
             query = query.where(where, prefilter=True)
-        if columns is not None:
-            query = query.select(list(columns))
+        query = query.select(list(columns))
         try:
-            return query.limit(limit).to_arrow().to_pylist()  # type: ignore[no-any-return]
+            return query.limit(limit).to_arrow()
         except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
             raise CatalogError(
                 f"query on {model.__table__} ({where or 'all rows'}) failed: {redact(str(exc))}"
@@ -539,13 +637,15 @@ class Catalog:
 
     def get(self, model: type[R], key: Sequence[Any]) -> R | None:
         """The row with primary key ``key`` (a tuple in key order), or None."""
-        records = self._query(model, _key_sql(model, key), 1, _columns(model))
-        return from_records(model, records)[0] if records else None  # type: ignore[return-value]
+        rows = self._hydrate(
+            model, self._query(model, _key_sql(model, key), 1, self._read_columns(model))
+        )
+        return rows[0] if rows else None
 
     def rows(self, model: type[R], where: Where = None, limit: int | None = None) -> list[R]:
         """Rows matching ``where`` (filtered inside LanceDB), at most ``limit``."""
-        records = self._query(model, _where_sql(model, where), limit, _columns(model))
-        return from_records(model, records)  # type: ignore[return-value]
+        data = self._query(model, _where_sql(model, where), limit, self._read_columns(model))
+        return self._hydrate(model, data)
 
     def count(self, model: type[Row], where: Where = None) -> int:
         """Number of rows matching ``where``."""
@@ -584,6 +684,7 @@ class Catalog:
         updated = Modality.model_validate(data)
         self.check(updated)
         table = self._writable_table(Modality)
+        data = to_table(Modality, [updated], row_json=self._row_json[Modality.__table__])
         condition = f"target.ingestion_status = {sql_literal(current.ingestion_status)}"
 
         def write() -> int:
@@ -591,7 +692,7 @@ class Catalog:
             result = (
                 table.merge_insert(list(Modality.__key__))
                 .when_matched_update_all(where=condition)
-                .execute(to_table(Modality, [updated]))
+                .execute(data)
             )
             return int(result.num_updated_rows)
 

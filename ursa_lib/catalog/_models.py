@@ -85,6 +85,9 @@ class Row(BaseModel):
 
     __table__: ClassVar[str]
     __key__: ClassVar[tuple[str, ...]]
+    __row_json__: ClassVar[bool] = True
+    """Whether the table keeps the whole row as JSON beside the columns (see
+    `_schema.py`)."""
 
     def key(self) -> tuple[Any, ...]:
         """This row's primary key values."""
@@ -196,6 +199,7 @@ class Embedding(Row):
 
     __table__ = "embeddings"
     __key__ = ("embedding_id",)
+    __row_json__ = False  # a vector as JSON text would more than double the row
 
     embedding_id: Identifier
     """Stable embedding identifier."""

@@ -8,6 +8,14 @@ field named ``metadata`` also gets a derived ``metadata_labels`` column
 (``list<string>`` of ``key=<json value>``) so equality on top-level metadata keys
 is filtered inside LanceDB. Primary-key fields are non-nullable and carry
 Lance's ``unenforced-primary-key`` marker.
+
+Every table but ``embeddings`` also gets a derived ``row_json`` column: the whole
+row as JSON, written in the same row by the same commit as the columns, so it
+can never disagree with them. Reads that hydrate rows fetch that one column
+instead of one per field: Lance's cost for scattered rows grows with the
+number of columns read (bench/catalog.py). The typed columns stay the source of
+every filter and index. Embeddings opt out (``__row_json__ = False``): their
+vectors would more than double in size as JSON text.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import functools
 import json
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -30,8 +38,10 @@ from ._models import Interval, Row
 __all__ = [
     "LABELS_COLUMN",
     "PRIMARY_KEY_META",
+    "ROW_JSON_COLUMN",
     "arrow_schema",
     "canonical_json",
+    "from_json_rows",
     "from_records",
     "metadata_label",
     "to_table",
@@ -39,6 +49,7 @@ __all__ = [
 
 PRIMARY_KEY_META = b"lance-schema:unenforced-primary-key"
 LABELS_COLUMN = "metadata_labels"
+ROW_JSON_COLUMN = "row_json"
 _INTERVAL = pa.struct([("start", pa.float64()), ("end", pa.float64())])
 
 
@@ -131,11 +142,22 @@ def arrow_schema(model: type[Row]) -> pa.Schema:
                     },
                 )
             )
+    if model.__row_json__:
+        fields.append(
+            pa.field(
+                ROW_JSON_COLUMN,
+                pa.string(),
+                nullable=False,
+                metadata={b"description": b"Derived: the whole row as JSON, for whole-row reads."},
+            )
+        )
     return pa.schema(fields, metadata={b"ursa:row": model.__name__.encode()})
 
 
-def _record(row: Row, json_fields: tuple[str, ...]) -> dict[str, Any]:
+def _record(row: Row, json_fields: tuple[str, ...], row_json: bool) -> dict[str, Any]:
     record = row.model_dump(mode="json")
+    if row_json:
+        record[ROW_JSON_COLUMN] = row.model_dump_json()
     labels = None
     if "metadata" in record:
         labels = [metadata_label(k, v) for k, v in sorted(record["metadata"].items())]
@@ -146,15 +168,20 @@ def _record(row: Row, json_fields: tuple[str, ...]) -> dict[str, Any]:
     return record
 
 
-def to_table(model: type[Row], rows: Iterable[Row]) -> pa.Table:
-    """Rows of one model as an Arrow table with the derived schema."""
+def to_table(model: type[Row], rows: Iterable[Row], *, row_json: bool = True) -> pa.Table:
+    """Rows of one model as an Arrow table with the derived schema (without the
+    ``row_json`` column if ``row_json`` is false: a table created before it)."""
     json_fields = _json_fields(model)
+    row_json = row_json and model.__row_json__
     records = []
     for row in rows:
         if type(row) is not model:
             raise TypeError(f"expected {model.__name__}, got {type(row).__name__}")
-        records.append(_record(row, json_fields))
-    return pa.Table.from_pylist(records, schema=arrow_schema(model))
+        records.append(_record(row, json_fields, row_json))
+    schema = arrow_schema(model)
+    if model.__row_json__ and not row_json:
+        schema = schema.remove(schema.get_field_index(ROW_JSON_COLUMN))
+    return pa.Table.from_pylist(records, schema=schema)
 
 
 @functools.cache
@@ -191,3 +218,13 @@ def from_records(model: type[Row], records: Iterable[Mapping[str, Any]]) -> list
         rows.append(data)
     # Metadata columns were just decoded from JSON text: skip re-encoding them.
     return _list_adapter(model).validate_python(rows, context={DECODED_JSON: True})
+
+
+def from_json_rows(model: type[Row], texts: Sequence[str]) -> list[Row]:
+    """Hydrate ``row_json`` texts into validated rows: one JSON parse and one batch
+    validation in pydantic-core for all of them."""
+    if not texts:
+        return []
+    return _list_adapter(model).validate_json(
+        "[" + ",".join(texts) + "]", context={DECODED_JSON: True}
+    )
