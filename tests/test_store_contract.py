@@ -246,3 +246,33 @@ def test_abandoned_chunk_iterator_does_not_end_the_reader(store: Store, ns: str)
         first = bytes(next(reader.iter_chunks()))
         rest = reader.read()
     assert first + rest == data
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_fsynced_downloads_start_write_back_while_the_bytes_arrive(
+    fsync: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.memory()
+    data = os.urandom(20 * MiB + 12345)
+    store.put("big.bin", data, metadata={"sha256": hashlib.sha256(data).hexdigest()})
+    calls: list[tuple[int, int, int]] = []
+    real = os.posix_fadvise
+
+    def record(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((offset, length, advice))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", record)
+    store.download("big.bin", tmp_path / "big.bin", fsync=fsync, sha256="metadata")
+    assert (tmp_path / "big.bin").read_bytes() == data
+    if not fsync:
+        assert calls == []
+        return
+    # Contiguous ranges from byte 0, each at least 8 MiB, up to the last few MiB.
+    assert calls
+    assert all(advice == os.POSIX_FADV_DONTNEED for _, _, advice in calls)
+    assert [offset for offset, _, _ in calls] == [0] + [
+        sum(length for _, length, _ in calls[:i]) for i in range(1, len(calls))
+    ]
+    assert all(length >= 8 * MiB for _, length, _ in calls)
+    assert len(data) - 8 * MiB < sum(length for _, length, _ in calls) <= len(data)

@@ -286,9 +286,10 @@ class Store:
                     out.seek(0)
                     out.truncate()
                 if not ranged:
+                    behind = _WriteBehind(out) if fsync else None
                     with ObjectReader(self, key, expect=info) as reader:
                         if info.size > 2 * self.transfer.read_chunk:
-                            _write_overlapped(reader.iter_chunks(), out, hasher=hasher)
+                            _write_overlapped(reader.iter_chunks(), out, hasher, behind)
                         else:
                             for chunk in reader.iter_chunks():
                                 out.write(chunk)
@@ -506,10 +507,37 @@ class Store:
 
 
 _END = object()
+_WRITE_BEHIND = 8 * MiB
+
+
+class _WriteBehind:
+    """Has the kernel start writing a file to disk every 8 MiB while the
+    download goes on, so the closing fsync waits for the last few MiB instead
+    of the whole file. ``POSIX_FADV_DONTNEED`` starts write-back of the range
+    (and drops pages already written, which the download does not read again);
+    where ``posix_fadvise`` does not exist nothing is done."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._written = 0
+        self._started = 0
+
+    def wrote(self, size: int) -> None:
+        self._written += size
+        if self._written - self._started < _WRITE_BEHIND or not hasattr(os, "posix_fadvise"):
+            return
+        self._out.flush()
+        length = self._written - self._started
+        os.posix_fadvise(self._out.fileno(), self._started, length, os.POSIX_FADV_DONTNEED)
+        self._started = self._written
 
 
 def _write_overlapped(
-    chunks: Iterator[bytes], out: BinaryIO, depth: int = 2, hasher: Any = None
+    chunks: Iterator[bytes],
+    out: BinaryIO,
+    hasher: Any = None,
+    behind: _WriteBehind | None = None,
+    depth: int = 2,
 ) -> None:
     """Write ``chunks`` to ``out`` on a helper thread while the next chunks arrive.
 
@@ -527,6 +555,8 @@ def _write_overlapped(
                     out.write(item)  # type: ignore[call-overload]
                     if hasher is not None:
                         hasher.update(item)
+                    if behind is not None:
+                        behind.wrote(len(item))  # type: ignore[arg-type]
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                     failure.append(exc)
 
