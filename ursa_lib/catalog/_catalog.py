@@ -529,7 +529,7 @@ class Catalog:
         return _columns(model)
 
     @staticmethod
-    def _hydrate(model: type[R], data: Any) -> list[R]:
+    def _hydrate(model: type[R], data: pa.Table) -> list[R]:
         if ROW_JSON_COLUMN in data.column_names:
             return from_json_rows(model, data.column(ROW_JSON_COLUMN).to_pylist())  # type: ignore[return-value]
         return from_records(model, data.to_pylist())  # type: ignore[return-value]
@@ -562,57 +562,47 @@ class Catalog:
         return table
 
     def _query_all(
-        self, model: type[Row], wheres: Sequence[str | None], columns: Sequence[str]
-    ) -> list[Any]:
+        self,
+        model: type[Row],
+        wheres: Sequence[str | None],
+        columns: Sequence[str],
+        limit: int | None = None,
+    ) -> list[pa.Table]:
         """One Arrow table per filter in ``wheres``, the queries run side by side."""
-        if not wheres:
-            return []
         if self.uri.startswith("memory://"):
             # An in-memory database exists once per connection: read through
             # the same (sync) connection that wrote.
-            return [self._query_sync(model, where, None, columns) for where in wheres]
+            return [self._query_sync(model, where, limit, columns) for where in wheres]
         try:
             table = self._async_table(model)
             if table is None:
-                return []
+                return [_empty(columns) for _ in wheres]
 
-            async def run() -> list[Any]:
+            async def run() -> list[pa.Table]:
                 queries = []
                 for where in wheres:
                     query = table.query().select(list(columns))
-                    queries.append((query.where(where) if where else query).to_arrow())
+                    if where:
+                        query = query.where(where)
+                    if limit is not None:
+                        query = query.limit(limit)
+                    queries.append(query.to_arrow())
                 return list(await asyncio.gather(*queries))
 
             return _Loop.get().run(run())  # type: ignore[no-any-return]
         except CatalogError:
             raise
         except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+            shown = wheres[0] if len(wheres) == 1 else f"{len(wheres)} filters"
             raise CatalogError(
-                f"query on {model.__table__} ({wheres[0] or 'all rows'}) failed: {redact(str(exc))}"
+                f"query on {model.__table__} ({shown or 'all rows'}) failed: {redact(str(exc))}"
             ) from None
 
     def _query(
         self, model: type[Row], where: str | None, limit: int | None, columns: Sequence[str]
-    ) -> Any:
+    ) -> pa.Table:
         """One query's rows as an Arrow table."""
-        if self.uri.startswith("memory://"):
-            return self._query_sync(model, where, limit, columns)
-        try:
-            table = self._async_table(model)
-            if table is None:
-                return _empty(columns)
-            query = table.query().select(list(columns))
-            if where:
-                query = query.where(where)
-            if limit is not None:
-                query = query.limit(limit)
-            return _Loop.get().run(query.to_arrow())
-        except CatalogError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
-            raise CatalogError(
-                f"query on {model.__table__} ({where or 'all rows'}) failed: {redact(str(exc))}"
-            ) from None
+        return self._query_all(model, [where], columns, limit)[0]
 
     def _query_sync(
         self,
@@ -620,7 +610,7 @@ class Catalog:
         where: str | None,
         limit: int | None,
         columns: Sequence[str],
-    ) -> Any:
+    ) -> pa.Table:
         table = self._table(model, create=False)
         if table is None:
             return _empty(columns)
