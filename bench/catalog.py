@@ -182,12 +182,7 @@ def main() -> None:
     )
     assert len(catalog.recordings_of_participant(pid(1))) == recordings // PARTICIPANTS
     # The public verb: one participant's recordings with all their modalities,
-    # first on a handle opened just now (nothing of the catalog cached), then
-    # for other participants on a handle in use.
-    fresh = Catalog(str(folder / "catalog"), writable=False)
-    started = time.perf_counter()
-    query(fresh, participants=pid(PARTICIPANTS - 1), status="raw")
-    first_query_ms = (time.perf_counter() - started) * 1000
+    # each participant once, on a handle in use.
     query_p50, query_p95 = latency(
         lambda i: query(catalog, participants=pid(i), status="raw"), runs
     )
@@ -198,6 +193,14 @@ def main() -> None:
         lambda i: query(catalog, participants=pid(runs + i), status="raw"), runs
     )
     gc.unfreeze()
+    # And once on a handle opened just now (nothing of the catalog cached),
+    # letting its background index load finish before anything else is timed.
+    fresh = Catalog(str(folder / "catalog"), writable=False)
+    started = time.perf_counter()
+    query(fresh, participants=pid(PARTICIPANTS - 1), status="raw")
+    first_query_ms = (time.perf_counter() - started) * 1000
+    for loading in fresh._prewarming.values():
+        loading.result()
     answer = query(catalog, participants=pid(1), status="raw")
     assert len(answer) == recordings // PARTICIPANTS
     assert all(len(r.modalities) == len(MODALITIES) for r in answer)

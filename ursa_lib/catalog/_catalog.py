@@ -97,13 +97,17 @@ _INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
     "benchmark_results": (("result_id", "BTREE"), ("checkpoint_id", "BTREE")),
 }
 
-# Indexes loaded whole, in the background, when a catalog handle first reads
-# their table. A BITMAP index otherwise loads each value's bitmap from disk the
-# first time a query names it: a query over 200 recordings not seen before in
-# this process pays ~10 ms more for modalities.recording_hash (bench/catalog.py).
-# Loading the whole index costs one read (~9 MB and ~0.3 s on 2 cores for a
-# million modality rows) once per process.
-_PREWARM: dict[str, tuple[str, ...]] = {"modalities": ("recording_hash",)}
+# A BITMAP index loads each value's bitmap from disk the first time a query
+# names it: a query over 200 recordings not seen before in this process pays
+# ~10 ms more for modalities.recording_hash (bench/catalog.py). So a handle's
+# first read of a table loads that table's BITMAP indexes whole, in the
+# background: one read (~9 MB and ~0.3 s on 2 cores for a million modality
+# rows; the low-cardinality ones are a few KB) once per handle.
+_PREWARM: dict[str, tuple[str, ...]] = {
+    table: tuple(column for column, kind in indexes if kind == "BITMAP")
+    for table, indexes in _INDEXES.items()
+    if any(kind == "BITMAP" for _, kind in indexes)
+}
 
 _INDEX_CONFIG: dict[str, Any] = {"BTREE": BTree, "BITMAP": Bitmap, "LABEL_LIST": LabelList}
 _INDEX_TYPE_NAME = {"BTREE": "btree", "BITMAP": "bitmap", "LABEL_LIST": "labellist"}
@@ -235,7 +239,7 @@ async def _prewarm(table: Any, columns: tuple[str, ...]) -> None:
     a failure only means queries load what they need on their own."""
     try:
         for index in await table.list_indices():
-            if tuple(index.columns) in {(c,) for c in columns}:
+            if len(index.columns) == 1 and index.columns[0] in columns:
                 await table.prewarm_index(index.name)
     except Exception as exc:  # noqa: BLE001 - only a cache warm-up
         log.debug("prewarming indexes of %s failed: %s", table.name, redact(str(exc)))

@@ -286,9 +286,9 @@ class Store:
                     out.seek(0)
                     out.truncate()
                 if not ranged:
-                    behind = _WriteBehind(out) if fsync else None
                     with ObjectReader(self, key, expect=info) as reader:
                         if info.size > 2 * self.transfer.read_chunk:
+                            behind = _WriteBehind(out) if fsync else None
                             _write_overlapped(reader.iter_chunks(), out, hasher, behind)
                         else:
                             for chunk in reader.iter_chunks():
