@@ -39,15 +39,18 @@ from ._errors import (
     WritesNotEnabledError,
 )
 from ._interface import DataInterface
-from ._landing import ACTIVE_MARKER, LandingSession, rig_active, scan_landing
-from ._manifest import (
+from .ingestion import (
+    ACTIVE_MARKER,
     MANIFEST_NAME,
     FileEntry,
+    LandingSession,
     Manifest,
     ManifestError,
     augment,
     load_manifest,
     recording_hash,
+    rig_active,
+    scan_landing,
 )
 from .store import (
     ObjectInfo,
@@ -61,10 +64,19 @@ from .store import (
 )
 
 if TYPE_CHECKING:
-    from ._download import DownloadProgress, RawSegments, download, materialize, stream
-    from ._ingest import IngestProgress, IngestResult, ingest, ingest_from_store
-    from ._query import QueryResult, QueryResults, QuerySpec, query
     from .catalog import Catalog
+    from .delivery import (
+        DownloadProgress,
+        QueryResult,
+        QueryResults,
+        QuerySpec,
+        RawSegments,
+        download,
+        materialize,
+        query,
+        stream,
+    )
+    from .ingestion import IngestProgress, IngestResult, ingest, ingest_from_store
 
 
 def __getattr__(name: str) -> object:
@@ -75,17 +87,23 @@ def __getattr__(name: str) -> object:
 
         return Catalog
     if name in ("ingest", "ingest_from_store", "IngestProgress", "IngestResult"):
-        from . import _ingest
+        from . import ingestion
 
-        return getattr(_ingest, name)
-    if name in ("query", "QuerySpec", "QueryResult", "QueryResults"):
-        from . import _query
+        return getattr(ingestion, name)
+    if name in (
+        "query",
+        "QuerySpec",
+        "QueryResult",
+        "QueryResults",
+        "download",
+        "materialize",
+        "stream",
+        "DownloadProgress",
+        "RawSegments",
+    ):
+        from . import delivery
 
-        return getattr(_query, name)
-    if name in ("download", "materialize", "stream", "DownloadProgress", "RawSegments"):
-        from . import _download
-
-        return getattr(_download, name)
+        return getattr(delivery, name)
     raise AttributeError(f"module 'ursa_lib' has no attribute {name!r}")
 
 

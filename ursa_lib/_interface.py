@@ -27,10 +27,10 @@ from ._errors import WritesNotEnabledError
 from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
-    from ._download import DownloadProgress, Existing, Layout, RawSegments, SourceKind
-    from ._ingest import IngestResult
-    from ._query import QueryResult, QueryResults, QuerySpec
     from .catalog import Catalog
+    from .delivery._download import DownloadProgress, Existing, Layout, RawSegments, SourceKind
+    from .delivery._query import QueryResult, QueryResults, QuerySpec
+    from .ingestion._ingest import IngestResult
 
 __all__ = ["DataInterface"]
 
@@ -125,7 +125,7 @@ class DataInterface:
 
     def query(self, spec: QuerySpec | None = None, **filters: Any) -> QueryResults:
         """See `ursa_lib.query`; ``QueryResults`` in a deterministic order."""
-        from ._query import query
+        from .delivery._query import query
 
         return query(self.catalog(), spec, **filters)
 
@@ -142,7 +142,7 @@ class DataInterface:
         fsync: bool = True,
     ) -> list[Path]:
         """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys."""
-        from ._download import _results, download
+        from .delivery._download import _results, download
 
         results = _results(target)
         needs_assets = source != "raw" and any(
@@ -166,14 +166,14 @@ class DataInterface:
         self, target: QueryResult | Iterable[QueryResult], *, source: SourceKind = "auto"
     ) -> dict[str, RawSegments]:
         """See `ursa_lib.materialize`."""
-        from ._download import materialize
+        from .delivery._download import materialize
 
         return materialize(target, raw=self.store("raw_ro"), source=source)
 
     get = materialize
 
     def stream(self, target: QueryResult | Iterable[QueryResult], window: float) -> Any:
-        from ._download import stream
+        from .delivery._download import stream
 
         return stream(target, window)
 
@@ -206,7 +206,7 @@ class DataInterface:
     ) -> IngestResult:
         """Upload and register the session directory ``session`` (see `ursa_lib.ingest`)."""
         self._require_writes("ingest")
-        from ._ingest import ingest
+        from .ingestion._ingest import ingest
 
         folder = Path(session)
         return ingest(
@@ -223,7 +223,7 @@ class DataInterface:
     ) -> IngestResult:
         """Register a session already in the raw bucket (see `ursa_lib.ingest_from_store`)."""
         self._require_writes("backfill")
-        from ._ingest import ingest_from_store
+        from .ingestion._ingest import ingest_from_store
 
         return ingest_from_store(
             rec_id,

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .catalog import Catalog, IngestionStatus, Modality, Recording, sql_in, sql_literal
-from .catalog._schema import LABELS_COLUMN, metadata_label
+from ..catalog import Catalog, IngestionStatus, Modality, Recording, sql_in, sql_literal
+from ..catalog._schema import LABELS_COLUMN, metadata_label
 
 if TYPE_CHECKING:
     import pyarrow

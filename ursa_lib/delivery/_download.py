@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from ._errors import ChecksumMismatchError, ObjectNotFoundError
-from ._manifest import MANIFEST_NAME, parse_manifest
+from .._errors import ChecksumMismatchError, ObjectNotFoundError
+from .._text import listed
+from ..catalog import IngestionStatus, Modality
+from ..ingestion._manifest import MANIFEST_NAME, parse_manifest
+from ..store import Store
 from ._query import QueryResult
-from ._text import listed
-from .catalog import IngestionStatus, Modality
-from .store import Store
 
 __all__ = [
     "DownloadProgress",

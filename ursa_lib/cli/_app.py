@@ -9,13 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._config import LocalProfile, S3Profile, load_profile
-from ._errors import UrsaError
+from .._config import LocalProfile, S3Profile, load_profile
+from .._errors import UrsaError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from ._query import QuerySpec
+    from ..delivery._query import QuerySpec
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Ursa: recording sessions in object storage."
@@ -41,7 +41,7 @@ def demo(
     segments: Annotated[int, typer.Option(min=1, help="Segments per stream.")] = 12,
 ) -> None:
     """Move a synthetic session through the local profile and verify every byte."""
-    from ._demo import run_demo
+    from .._demo import run_demo
 
     profile = load_profile("local", local_root=root)
     assert isinstance(profile, LocalProfile)
@@ -65,7 +65,7 @@ def manifest_augment(
     """Hash every file of a session and add the listing and recording_hash."""
     import time
 
-    from ._manifest import augment
+    from ..ingestion._manifest import augment
 
     started = time.perf_counter()
     manifest = augment(session, workers=workers)
@@ -124,9 +124,9 @@ def ingest_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Files uploaded at once.")] = 4,
 ) -> None:
     """Upload a session to the raw bucket and register it, with a live progress bar."""
-    from ._ingest import IngestProgress, ingest
-    from .catalog import Catalog
-    from .store import open_store
+    from ..catalog import Catalog
+    from ..ingestion._ingest import IngestProgress, ingest
+    from ..store import open_store
 
     loaded = _local_or_named(profile, root)
     raw = open_store(loaded, "raw_rw")
@@ -169,9 +169,9 @@ def backfill_command(
     root: RootOption = None,
 ) -> None:
     """Register a session whose files are already in the raw bucket (no bytes move)."""
-    from ._ingest import ingest_from_store
-    from .catalog import Catalog
-    from .store import open_store
+    from ..catalog import Catalog
+    from ..ingestion._ingest import ingest_from_store
+    from ..store import open_store
 
     loaded = _local_or_named(profile, root)
     result = ingest_from_store(
@@ -220,7 +220,7 @@ def _filters(
 
     from pydantic import ValidationError
 
-    from ._query import QuerySpec
+    from ..delivery._query import QuerySpec
 
     filters: dict[str, object] = {"status": status}
     if participants:
@@ -276,7 +276,7 @@ def query_command(
     """List recordings and modalities that match (a table, or JSON lines)."""
     import json
 
-    from ._interface import DataInterface
+    from .._interface import DataInterface
 
     ursa = DataInterface(_local_or_named(profile, root))
     results = ursa.query(
@@ -323,8 +323,8 @@ def download_command(
     root: RootOption = None,
 ) -> None:
     """Download what a query matches, with a live progress bar."""
-    from ._download import DownloadProgress
-    from ._interface import DataInterface
+    from .._interface import DataInterface
+    from ..delivery._download import DownloadProgress
 
     ursa = DataInterface(_local_or_named(profile, root))
     results = ursa.query(
@@ -366,7 +366,7 @@ def download_command(
 @catalog_app.command("status")
 def catalog_status(profile: ProfileOption = None, root: RootOption = None) -> None:
     """Row counts by table and modalities by ingestion status."""
-    from ._interface import DataInterface
+    from .._interface import DataInterface
 
     status = DataInterface(_local_or_named(profile, root)).status()
     table = Table(show_header=True)
@@ -404,7 +404,3 @@ def main() -> None:
     except UrsaError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}")
         raise SystemExit(2) from None
-
-
-if __name__ == "__main__":
-    main()

@@ -30,9 +30,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from ._errors import UrsaError
-from ._text import listed
-from ._types import EpochNs, Identifier, Metadata
+from .._errors import UrsaError
+from .._text import listed
+from .._types import EpochNs, Identifier, Metadata
 
 __all__ = [
     "MANIFEST_NAME",

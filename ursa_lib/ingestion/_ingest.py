@@ -48,7 +48,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._errors import ObjectExistsError, ObjectNotFoundError, PrimaryKeyConflict
+from .._errors import ObjectExistsError, ObjectNotFoundError, PrimaryKeyConflict
+from .._text import listed
+from ..catalog import Catalog, IngestionStatus, Modality, Participant, Recording
+from ..store import Store
 from ._manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -58,9 +61,6 @@ from ._manifest import (
     parse_manifest,
     recording_hash,
 )
-from ._text import listed
-from .catalog import Catalog, IngestionStatus, Modality, Participant, Recording
-from .store import Store
 
 __all__ = ["IngestProgress", "IngestResult", "ingest", "ingest_from_store", "modality_names"]
 

@@ -1,0 +1,5 @@
+"""The ``ursa`` command."""
+
+from ._app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,55 @@
+"""Ingestion: rig manifests, landing directories, and the upload into the raw bucket.
+
+Manifests and landing scans are light; ``ingest`` and ``ingest_from_store``
+need the catalog (LanceDB), so they load only when first used.
+"""
+
+from typing import TYPE_CHECKING
+
+from ._landing import ACTIVE_MARKER, LandingSession, rig_active, scan_landing
+from ._manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    ManifestError,
+    augment,
+    load_manifest,
+    parse_manifest,
+    recording_hash,
+)
+
+if TYPE_CHECKING:
+    from ._ingest import IngestProgress, IngestResult, ingest, ingest_from_store, modality_names
+
+_CATALOG_NAMES = frozenset(
+    {"IngestProgress", "IngestResult", "ingest", "ingest_from_store", "modality_names"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _CATALOG_NAMES:
+        from . import _ingest
+
+        return getattr(_ingest, name)
+    raise AttributeError(f"module 'ursa_lib.ingestion' has no attribute {name!r}")
+
+
+__all__ = [
+    "ACTIVE_MARKER",
+    "MANIFEST_NAME",
+    "FileEntry",
+    "IngestProgress",
+    "IngestResult",
+    "LandingSession",
+    "Manifest",
+    "ManifestError",
+    "augment",
+    "ingest",
+    "ingest_from_store",
+    "load_manifest",
+    "modality_names",
+    "parse_manifest",
+    "recording_hash",
+    "rig_active",
+    "scan_landing",
+]

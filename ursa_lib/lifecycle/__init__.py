@@ -1,0 +1,10 @@
+"""Lifecycle: keeping the archive true over years.
+
+The home of the verbs that check and change what is already stored: checks
+of a stored session against its manifest and the catalog, and (as they land)
+scrub, audited delete, verify of a downloaded folder, and rig cleanup. A
+lifecycle verb may use every stage below it (store, catalog, ingestion,
+processing, delivery), never the facade or the CLI above it.
+"""
+
+__all__: list[str] = []
