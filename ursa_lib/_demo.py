@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._config import LocalProfile
+from ._layout import SessionPrefix
 from .store import open_store
 
 __all__ = ["DemoSummary", "make_synthetic_session", "run_demo"]
@@ -71,14 +72,14 @@ def run_demo(profile: LocalProfile, *, segments: int = 12, segment_bytes: int = 
     files = sorted(p for p in session.rglob("*") if p.is_file())
     digests = {p: _sha256(p) for p in files}
     raw_rw = open_store(profile, "raw_rw")
-    prefix = f"recordings/{rec_id}"
+    session_prefix = SessionPrefix(rec_id)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(4) as pool:
         list(
             pool.map(
                 lambda p: raw_rw.put(
-                    f"{prefix}/{p.relative_to(session).as_posix()}",
+                    session_prefix.file_key(p.relative_to(session).as_posix()),
                     p,
                     metadata={"sha256": digests[p]},
                 ),
@@ -88,7 +89,7 @@ def run_demo(profile: LocalProfile, *, segments: int = 12, segment_bytes: int = 
     upload_s = time.perf_counter() - started
 
     raw_ro = open_store(profile, "raw_ro")
-    listed = list(raw_ro.list(prefix))
+    listed = list(raw_ro.list(session_prefix.key))
     if len(listed) != len(files):
         raise RuntimeError(f"uploaded {len(files)} files but the listing shows {len(listed)}")
     dest = profile.root / "demo-download" / rec_id
@@ -96,7 +97,7 @@ def run_demo(profile: LocalProfile, *, segments: int = 12, segment_bytes: int = 
     with ThreadPoolExecutor(4) as pool:
         infos = list(
             pool.map(
-                lambda info: raw_ro.download(info.key, dest / info.key.removeprefix(prefix + "/")),
+                lambda info: raw_ro.download(info.key, dest / session_prefix.rel_path(info.key)),
                 listed,
             )
         )
@@ -114,6 +115,6 @@ def run_demo(profile: LocalProfile, *, segments: int = 12, segment_bytes: int = 
         bytes=sum(p.stat().st_size for p in files),
         upload_s=upload_s,
         download_s=download_s,
-        raw_uri=raw_ro.base_uri + prefix + "/",
+        raw_uri=raw_ro.base_uri + session_prefix.key + "/",
         download_dir=dest,
     )

@@ -48,6 +48,7 @@ __all__ = [
     "InvalidRowError",
     "InvalidTransitionError",
     "InvalidUriError",
+    "ManifestError",
     "ObjectChangedError",
     "ObjectExistsError",
     "ObjectNotFoundError",
@@ -71,6 +72,10 @@ class ConfigError(UrsaError, ValueError):
 
 class InvalidUriError(UrsaError, ValueError):
     """A storage URI is malformed, of an unsupported scheme, or outside the profile's buckets."""
+
+
+class ManifestError(UrsaError, ValueError):
+    """A manifest cannot be trusted; the message says what to fix."""
 
 
 class SourceChangedError(UrsaError, ValueError):

@@ -24,10 +24,12 @@ from .._errors import (
     CatalogError,
     CatalogReadOnlyError,
     CatalogRowExists,
+    InvalidKeyError,
     InvalidRowError,
     InvalidTransitionError,
     PrimaryKeyConflict,
 )
+from .._layout import AssetKey
 from .._secrets import redact
 from .._text import listed
 from ..store._uri import parse_storage_uri
@@ -438,12 +440,19 @@ class Catalog:
         else:
             key = uri.split("://", 1)[1].split("/", 1)[1] if "/" in uri.split("://", 1)[1] else ""
         if fmt is not None:
-            tier = f"processed/{row.recording_hash}/{row.modality}/"
-            asset = key.removeprefix(tier).rstrip("/")
-            if not key.startswith(tier) or not asset.endswith(fmt.suffix) or "/" in asset:
+            tier = AssetKey.tier(row.recording_hash, row.modality)
+            try:
+                asset: AssetKey | None = AssetKey.parse(key)
+            except InvalidKeyError:
+                asset = None
+            if (
+                asset is None
+                or (asset.recording_hash, asset.modality) != (row.recording_hash, row.modality)
+                or not asset.name.endswith(fmt.suffix)
+            ):
                 raise InvalidRowError(
                     f"{type(row).__name__}.{field}: a {fmt.value} asset must live at "
-                    f"{tier}<name>{fmt.suffix} in the assets bucket, got {uri!r}"
+                    f"{tier}[<version>/]<name>{fmt.suffix} in the assets bucket, got {uri!r}"
                 )
 
     # -- generic verbs -----------------------------------------------------

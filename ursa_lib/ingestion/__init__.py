@@ -17,6 +17,7 @@ from ._manifest import (
     parse_manifest,
     recording_hash,
 )
+from ._stored import load_stored_manifest
 
 if TYPE_CHECKING:
     from ._ingest import IngestProgress, IngestResult, ingest, ingest_from_store, modality_names
@@ -47,6 +48,7 @@ __all__ = [
     "ingest",
     "ingest_from_store",
     "load_manifest",
+    "load_stored_manifest",
     "modality_names",
     "parse_manifest",
     "recording_hash",

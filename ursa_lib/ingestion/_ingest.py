@@ -3,11 +3,11 @@
 Order of work, and why:
 
 1. The augmented manifest is validated (`load_manifest`) before anything moves.
-2. The manifest goes up first, create-only, to ``recordings/<rec_id>/manifest.json``.
+2. The manifest goes up first, create-only, to the session's prefix (`SessionPrefix`).
    It claims the prefix for this content: if that prefix already holds a
    manifest with another ``recording_hash`` (the rig re-used a ``rec_id`` for
-   different bytes), this session goes to ``recordings/<rec_id>~<hash12>/``
-   instead, so nothing of the older session is ever overwritten.
+   different bytes), this session goes to its alternate prefix instead, so
+   nothing of the older session is ever overwritten.
 3. One listing per worker directory tells which files are already there with
    their size; those are skipped (``overwrite=True`` re-sends everything). Under
    a prefix claimed by this content, an object of the listed size is this file:
@@ -39,7 +39,6 @@ recording row. The re-run skips every whole object and registers the same rows.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -49,18 +48,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import ObjectExistsError, ObjectNotFoundError, PrimaryKeyConflict
+from .._layout import SessionPrefix
 from .._text import listed
 from ..catalog import Catalog, IngestionStatus, Modality, Participant, Recording
-from ..store import Store
+from ..store import PutMode, Store
 from ._manifest import (
-    MANIFEST_NAME,
     FileEntry,
     Manifest,
     ManifestError,
     load_manifest,
-    parse_manifest,
     recording_hash,
 )
+from ._stored import load_stored_manifest
 
 __all__ = ["IngestProgress", "IngestResult", "ingest", "ingest_from_store", "modality_names"]
 
@@ -135,28 +134,26 @@ class _Tally:
     bytes_skipped: int = 0
 
 
-def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> str:
+def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> SessionPrefix:
     """The prefix this content owns (see the module docstring, step 2)."""
     assert manifest.recording_hash is not None
-    for prefix in (
-        f"recordings/{manifest.rec_id}",
-        f"recordings/{manifest.rec_id}~{manifest.recording_hash[:12]}",
-    ):
-        key = f"{prefix}/{MANIFEST_NAME}"
+    candidates = SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash)
+    for session in candidates:
         try:
-            stored = json.loads(raw.get(key))
+            stored = load_stored_manifest(raw, session)
         except ObjectNotFoundError:
             try:
-                raw.put(key, manifest_bytes, mode="create" if raw.supports_create else "overwrite")
-                return prefix
+                mode: PutMode = "create" if raw.supports_create else "overwrite"
+                raw.put(session.manifest_key, manifest_bytes, mode=mode)
+                return session
             except ObjectExistsError:
-                stored = json.loads(raw.get(key))  # another ingest claimed it first
-        if stored.get("recording_hash") == manifest.recording_hash:
-            return prefix
+                stored = load_stored_manifest(raw, session)  # another ingest claimed it first
+        if stored.recording_hash == manifest.recording_hash:
+            return session
     raise ObjectExistsError(
-        f"both recordings/{manifest.rec_id}/ and its alternate prefix hold other sessions; "
+        f"both {candidates[0].key}/ and its alternate prefix hold other sessions; "
         "rename the session's rec_id",
-        uri=raw.base_uri + f"recordings/{manifest.rec_id}/",
+        uri=f"{raw.base_uri}{candidates[0].key}/",
     )
 
 
@@ -210,18 +207,19 @@ def ingest(
 
     if is_active is not None and is_active():
         return paused_result("")
-    prefix = _claim_prefix(raw, manifest, manifest_path.read_bytes())
+    home = _claim_prefix(raw, manifest, manifest_path.read_bytes())
+    prefix = home.key
 
     existing: dict[str, int] = {}
     if not overwrite:
         # One listing per worker directory; files at the session's top level
         # (rare) are checked one by one rather than listing everything again.
         for worker in _worker_dirs(manifest):
-            for info in raw.list(f"{prefix}/{worker}"):
+            for info in raw.list(home.file_key(worker)):
                 existing[info.key] = info.size
         for entry in manifest.files:
             if "/" not in entry.rel_path:
-                key = f"{prefix}/{entry.rel_path}"
+                key = home.file_key(entry.rel_path)
                 with contextlib.suppress(ObjectNotFoundError):
                     existing[key] = raw.head(key).size
 
@@ -253,7 +251,7 @@ def ingest(
     def one(entry: FileEntry) -> None:
         if stop.is_set():
             return
-        key = f"{prefix}/{entry.rel_path}"
+        key = home.file_key(entry.rel_path)
         if existing.get(key) == entry.size:
             with tally.lock:
                 tally.skipped += 1
@@ -299,7 +297,7 @@ def ingest(
     modalities: tuple[Modality, ...] = ()
     recording: Recording | None = None
     if register:
-        modalities, recording = _register(catalog, raw, manifest, prefix, participant)
+        modalities, recording = _register(catalog, raw, manifest, home, participant)
     return IngestResult(
         paused=False,
         recording=recording,
@@ -319,7 +317,7 @@ def _register(
     catalog: Catalog,
     raw: Store,
     manifest: Manifest,
-    prefix: str,
+    session: SessionPrefix,
     participant: str,
 ) -> tuple[tuple[Modality, ...], Recording]:
     """Participant, then modalities, then the recording row (last, so readers
@@ -338,7 +336,7 @@ def _register(
             modality=name,
             worker_id=worker_id,
             ingestion_status=IngestionStatus.RAW,
-            raw_storage_uri=f"{raw.base_uri}{prefix}/{worker}/",
+            raw_storage_uri=f"{raw.base_uri}{session.file_key(worker)}/",
         )
         stored = catalog.get_modality(row.recording_hash, row.modality)
         if stored is not None and stored.raw_storage_uri == row.raw_storage_uri:
@@ -370,27 +368,23 @@ def ingest_from_store(
     """Register a session whose files are already in the raw bucket; no bytes move.
 
     The manifest is read from ``<prefix>/manifest.json`` (default prefix
-    ``recordings/<rec_id>``). With an augmented manifest, every listed object must
+    the session's own, see `SessionPrefix`). With an augmented manifest, every listed object must
     exist with the listed size. Without one (a legacy upload), the listing is
     rebuilt from the objects and the sha256 user metadata each carries; objects
     missing that metadata are reported by key. Problems raise `ManifestError`.
     """
     started = time.perf_counter()
-    prefix = (prefix or f"recordings/{rec_id}").rstrip("/")
-    manifest_key = f"{prefix}/{MANIFEST_NAME}"
+    session = SessionPrefix.parse(prefix) if prefix else SessionPrefix(rec_id)
+    prefix = session.key
+    manifest_key = session.manifest_key
     uri = raw.base_uri + manifest_key
     try:
-        data = json.loads(raw.get(manifest_key))
+        manifest = load_stored_manifest(raw, session)
     except ObjectNotFoundError:
         raise ManifestError(
             f"no manifest at {uri}: backfill needs the session's manifest.json (at least its "
             "rig part); upload it, or ingest from the rig"
         ) from None
-    except json.JSONDecodeError as exc:
-        raise ManifestError(
-            f"{uri} is not valid JSON ({exc.msg}); fix the stored manifest"
-        ) from None
-    manifest = parse_manifest(uri, data)
     if manifest.rec_id != rec_id:
         raise ManifestError(f"{uri} is for rec_id {manifest.rec_id!r}, not {rec_id!r}")
     listing = {i.key: i for i in raw.list(prefix) if i.key != manifest_key}
@@ -398,7 +392,7 @@ def ingest_from_store(
         assert manifest.files is not None
         problems = []
         for entry in manifest.files:
-            found = listing.get(f"{prefix}/{entry.rel_path}")
+            found = listing.get(session.file_key(entry.rel_path))
             if found is None:
                 problems.append(f"{entry.rel_path} (missing)")
             elif found.size != entry.size:
@@ -420,7 +414,7 @@ def ingest_from_store(
             if sha is None:
                 missing.append(key)
                 continue
-            entries.append(FileEntry(rel_path=key[len(prefix) + 1 :], size=info.size, sha256=sha))
+            entries.append(FileEntry(rel_path=session.rel_path(key), size=info.size, sha256=sha))
         if missing:
             raise ManifestError(
                 f"cannot backfill {raw.base_uri}{prefix}/ without an augmented manifest: these "
@@ -434,7 +428,7 @@ def ingest_from_store(
         raise ValueError("no participant: pass participant_id or set it in the manifest")
     assert manifest.files is not None
     assert manifest.recording_hash is not None
-    modalities, recording = _register(catalog, raw, manifest, prefix, participant)
+    modalities, recording = _register(catalog, raw, manifest, session, participant)
     return IngestResult(
         paused=False,
         recording=recording,

@@ -30,7 +30,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from .._errors import UrsaError
+from .._errors import ManifestError
+from .._layout import MANIFEST_NAME
 from .._text import listed
 from .._types import EpochNs, Identifier, Metadata
 
@@ -44,14 +45,9 @@ __all__ = [
     "recording_hash",
 ]
 
-MANIFEST_NAME = "manifest.json"
 _TMP_PREFIX = ".manifest.json.tmp-"
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-
-
-class ManifestError(UrsaError, ValueError):
-    """A manifest cannot be trusted; the message says what to fix."""
 
 
 class FileEntry(BaseModel):
