@@ -184,3 +184,21 @@ def test_names_equal_after_nfc_are_refused(session: Path) -> None:
     (session / "eeg_0" / "cafe\u0301.bin").write_bytes(b"2")
     with pytest.raises(ManifestError, match="same name after Unicode NFC"):
         augment(session)
+
+
+def test_an_unknown_field_suggests_the_closest_known_one(session: Path) -> None:
+    augment(session)
+    path = session / "manifest.json"
+    data = json.loads(path.read_text())
+    data["strat_time"] = data.pop("start_time")
+    data["files"][0]["sha"] = data["files"][0].pop("sha256")
+    path.write_text(json.dumps(data))
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    message = str(caught.value)
+    assert "unknown field 'strat_time' (did you mean 'start_time'?)" in message
+    assert "(did you mean 'sha256'?)" in message
+    data["zzz"] = 1
+    path.write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=r"unknown field 'zzz';|unknown field 'zzz'$"):
+        load_manifest(path)

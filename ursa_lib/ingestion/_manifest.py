@@ -17,6 +17,7 @@ manifest that cannot be trusted, with a message that says what to fix.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -188,10 +189,21 @@ def parse_manifest(manifest_path: Path | str, data: dict[str, Any]) -> Manifest:
             if error["type"] == "missing":
                 problems.append(f"missing field {where!r}")
             elif error["type"] == "extra_forbidden":
-                problems.append(f"unknown field {where!r}")
+                problems.append(f"unknown field {where!r}" + _closest(error["loc"]))
             else:
                 problems.append(f"{where}: {error['msg']}")
         raise ManifestError(f"{manifest_path}: " + "; ".join(problems)) from None
+
+
+def _closest(loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean 'start_time'?)`` for a misspelt field, else ''."""
+    model: type[BaseModel] = Manifest
+    if len(loc) == 3 and loc[0] == "files":
+        model = FileEntry
+    elif len(loc) != 1:
+        return ""
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _write_atomic(path: Path, data: dict[str, Any]) -> None:
