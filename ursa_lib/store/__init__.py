@@ -8,9 +8,11 @@ from ._local import LocalBackend
 from ._multipart import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend, TimeoutSettings
 from ._open import open_store
+from ._options import lance_storage_options
 from ._retry import RetryPolicy
 from ._store import ObjectReader, PutMode, Source, Store, TransferSettings
 from ._uri import StorageLocation, parse_storage_uri
+from ._zarr import zarr_store
 
 __all__ = [
     "MAX_PARTS",
@@ -31,9 +33,11 @@ __all__ = [
     "TransferSettings",
     "UploadPlan",
     "join_key",
+    "lance_storage_options",
     "open_store",
     "parse_storage_uri",
     "plan_upload",
     "validate_key",
     "validate_prefix",
+    "zarr_store",
 ]

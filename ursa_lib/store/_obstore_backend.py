@@ -92,6 +92,11 @@ class ObstoreBackend:
     def __repr__(self) -> str:
         return f"ObstoreBackend({self.base_uri!r})"
 
+    @property
+    def client(self) -> S3Store | MemoryStore:
+        """The obstore store itself, for libraries that speak obstore (zarr)."""
+        return self._store
+
     @classmethod
     def memory(cls) -> ObstoreBackend:
         return cls(MemoryStore(), base_uri="memory:///", supports_create=True)

@@ -141,6 +141,11 @@ class Store:
         return f"Store({role}uri={self.base_uri!r}, access={access!r})"
 
     @property
+    def backend(self) -> Backend:
+        """The backend this store validates, guards and retries for."""
+        return self._backend
+
+    @property
     def base_uri(self) -> str:
         """URI of the bucket root, ending in ``/``."""
         return self._backend.base_uri
@@ -242,6 +247,27 @@ class Store:
         """The whole object in memory. For large objects use `open` or `download`."""
         with self.open(key) as reader:
             return reader.read()
+
+    def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
+        """Bytes ``[start, end)`` of ``key`` (fewer at the object's end), retried.
+
+        With ``etag``, a replaced object raises `ObjectChangedError` instead of
+        mixing two versions. Against a server that answers ranges with the whole
+        object, the whole body is read and the range cut from it.
+        """
+        validate_key(key)
+        if end <= start:
+            return b""
+        uri = self.base_uri + key
+        if self._backend.supports_ranges:
+            try:
+                return self._retry(
+                    lambda: self._backend.get_range(key, start=start, end=end, etag=etag), uri
+                )
+            except RangeUnsupported:
+                pass
+        with ObjectReader(self, key) as reader:
+            return reader.read()[start:end]
 
     def download(
         self,

@@ -1,0 +1,94 @@
+"""Where processed assets are read from, and the session-clock windows they are read by."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import UrsaError
+from ..store import LocalBackend, Store
+
+__all__ = ["AssetSource", "Window", "WindowOutsideDomainError"]
+
+
+class WindowOutsideDomainError(UrsaError, ValueError):
+    """A time window that overlaps none of a modality's time domain."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open span ``[start, end)`` of session seconds; ``None`` ends are open."""
+
+    start: float | None = None
+    end: float | None = None
+
+    @classmethod
+    def of(cls, time_range: tuple[float, float] | Window | None) -> Window:
+        if time_range is None:
+            return cls()
+        if isinstance(time_range, Window):
+            return time_range
+        start, end = (float(t) for t in time_range)
+        if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+            raise WindowOutsideDomainError(
+                f"time_range ({start}, {end}) is not a window: give (start, end) in seconds "
+                "from the session start, with start <= end"
+            )
+        return cls(start, end)
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None and self.end is not None
+
+    def clip(self, start: float, end: float) -> tuple[float, float] | None:
+        """The part of ``[start, end)`` inside this window, or None."""
+        lo = start if self.start is None else max(start, self.start)
+        hi = end if self.end is None else min(end, self.end)
+        return (lo, hi) if hi > lo else None
+
+    def check_overlaps(self, intervals: list[tuple[float, float]], what: str) -> None:
+        """Refuse a window that lies outside ``intervals`` altogether."""
+        if self.start is None or self.end is None or not intervals:
+            return
+        lo, hi = intervals[0][0], intervals[-1][1]
+        if self.start == self.end:
+            inside = lo <= self.start <= hi
+        else:
+            inside = self.start < hi and self.end > lo
+        if not inside:
+            raise WindowOutsideDomainError(
+                f"{what}: the window [{self.start:g}, {self.end:g}) s lies outside its time "
+                f"domain [{lo:g}, {hi:g}) s (seconds from the session start)"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSource:
+    """The assets bucket as read by processed-data readers (its read-only role)."""
+
+    store: Store
+    lance_options: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """S3 options for Lance (they hold the role's keys: never shown)."""
+
+    def key_of(self, uri: str) -> str:
+        if not uri.startswith(self.store.base_uri):
+            raise UrsaError(f"{uri} is not in the assets bucket {self.store.base_uri}")
+        return uri[len(self.store.base_uri) :]
+
+    def lance_parent(self, key: str) -> str:
+        """What ``lancedb.connect`` takes for the folder holding the table at ``key``."""
+        parent = key.rstrip("/").rsplit("/", 1)[0]
+        backend: Any = self.store.backend
+        if isinstance(backend, LocalBackend):
+            return str(backend.root / parent)
+        return self.store.base_uri + parent
+
+    def open_lance(self, key: str) -> Any:
+        """The LanceDB table stored at ``key`` (``…/events.lance``)."""
+        import lancedb
+
+        name = key.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")
+        db = lancedb.connect(self.lance_parent(key), storage_options=dict(self.lance_options))
+        return db.open_table(name)

@@ -1,0 +1,221 @@
+"""Processed data in memory: one time-indexed ``temporaldata.Data`` per recording.
+
+`read_recording` reads the processed modalities of one query result in a
+window of session seconds; `stream_windows` walks fixed windows over them,
+prefetching the next window in the background.
+
+The ``Data`` of a recording holds ``recording`` (the catalog row),
+``recording_hash``, ``rec_id``, ``domain`` (an ``Interval``: the union of the
+modalities' domains, clipped to the window) and one attribute per modality:
+
+* sampled streams (Zarr): a ``Data`` with ``signal`` (physical ``data`` and
+  stored ``digital`` samples; a ``RegularTimeSeries``, or an
+  ``IrregularTimeSeries`` across a gap), ``channels`` and ``sampling_rate``;
+* events (Lance): an ``IrregularTimeSeries``;
+* video (MP4): a `VideoFrames` accessor that decodes only the frames asked for;
+* tables (Parquet): a ``pyarrow.Table``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import UrsaError
+from ..catalog import IngestionStatus, Modality
+from ._assets import AssetSource, Window
+from ._events_read import read_events
+from ._query import QueryResult
+from ._sampled import read_sampled
+from ._video import read_video
+
+__all__ = ["StreamWindow", "misaligned", "read_recording", "stream_windows"]
+
+
+class NotProcessedError(UrsaError, ValueError):
+    """A processed read of a modality that is not processed."""
+
+
+def _domain(mod: Modality) -> list[tuple[float, float]]:
+    return [(i.start, i.end) for i in mod.domain_intervals]
+
+
+def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Modality]:
+    names = list(result.modalities) if modalities is None else list(modalities)
+    unknown = [n for n in names if n not in result.modalities]
+    if unknown:
+        raise NotProcessedError(
+            f"recording {result.recording_hash} has no modality {', '.join(map(repr, unknown))} "
+            f"(it has {', '.join(result.modalities)})"
+        )
+    rows = [result.modalities[n] for n in names]
+    for row in rows:
+        if row.ingestion_status is not IngestionStatus.PROCESSED:
+            raise NotProcessedError(
+                f"modality {row.modality!r} of recording {row.recording_hash} is "
+                f"{row.ingestion_status.value}, not processed; read its raw segments with "
+                "source='raw', or process it first"
+            )
+    return rows
+
+
+def read_modality(source: AssetSource, row: Modality, window: Window) -> Any:
+    """One processed modality in ``window`` (see the module docstring for the types)."""
+    assert row.storage_uri is not None
+    key = source.key_of(row.storage_uri)
+    what = f"modality {row.modality!r} of recording {row.recording_hash}"
+    fmt = str(row.format)
+    if fmt == "zarr":
+        return read_sampled(source, key, window, what)
+    if fmt == "lance":
+        return read_events(source, key, window, _domain(row), what)
+    if fmt == "mp4":
+        return read_video(source, key, window, _domain(row), what)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with source.store.open(key) as handle:
+            return pq.read_table(handle)
+    raise NotProcessedError(f"{what}: no reader for processed format {fmt!r}")
+
+
+def read_recording(
+    source: AssetSource,
+    result: QueryResult,
+    window: Window,
+    modalities: Iterable[str] | None = None,
+) -> Any:
+    """The recording's processed modalities in ``window`` as one ``temporaldata.Data``."""
+    from temporaldata import Data, Interval
+
+    rows = _selected(result, modalities)
+    parts = {row.modality: read_modality(source, row, window) for row in rows}
+    spans = sorted(
+        clipped
+        for row in rows
+        for start, end in _domain(row)
+        if (clipped := window.clip(start, end)) is not None
+    )
+    merged: list[list[float]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    domain = (
+        Interval([m[0] for m in merged], [m[1] for m in merged])
+        if merged
+        else Interval(window.start or 0.0, window.start or 0.0)
+    )
+    return Data(
+        recording=result.recording,
+        recording_hash=result.recording_hash,
+        rec_id=result.rec_id,
+        domain=domain,
+        **parts,
+    )
+
+
+def misaligned(results: Sequence[QueryResult], modalities: Iterable[str] | None) -> str | None:
+    """Why ``results`` cannot be concatenated, or None when they align."""
+    if len(results) < 2:
+        return None
+    wanted = None if modalities is None else tuple(modalities)
+    first = results[0]
+    names = wanted or tuple(first.modalities)
+    for other in results[1:]:
+        other_names = wanted or tuple(other.modalities)
+        if other_names != names:
+            return (
+                f"modality sets differ: {first.recording_hash} has {list(names)}, "
+                f"{other.recording_hash} has {list(other_names)}"
+            )
+        for name in names:
+            a, b = first.modalities.get(name), other.modalities.get(name)
+            if a is not None and b is not None and _domain(a) != _domain(b):
+                return (
+                    f"time domains of {name!r} differ: {first.recording_hash} covers "
+                    f"{_domain(a)} s, {other.recording_hash} covers {_domain(b)} s"
+                )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWindow:
+    """One window of `stream`: its span, the data, and the parts that hold no data."""
+
+    start: float
+    end: float
+    data: Any
+    """``temporaldata.Data`` of the recording in ``[start, end)``."""
+    gaps: tuple[tuple[float, float], ...]
+    """Spans of ``[start, end)`` outside every modality's domain (never filled)."""
+    recording_hash: str
+
+
+def _gaps(
+    start: float, end: float, covered: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    gaps, cursor = [], start
+    for lo, hi in sorted(covered):
+        if hi <= cursor or lo >= end:
+            continue
+        if lo > cursor:
+            gaps.append((cursor, min(lo, end)))
+        cursor = max(cursor, hi)
+    if cursor < end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def stream_windows(
+    source: AssetSource,
+    results: Sequence[QueryResult],
+    window: float,
+    step: float | None = None,
+    modalities: Iterable[str] | None = None,
+) -> Iterator[StreamWindow]:
+    """Fixed windows ``[t, t + window)`` every ``step`` seconds over each recording.
+
+    The windows start at the first sample of each recording's processed domain
+    and cover it to its end. The next window is read in a background thread
+    while the caller works on the current one (one window ahead: bounded
+    memory). A window that falls entirely in a gap is yielded with no samples
+    and the gap reported in ``gaps``. Closing the iterator early (``break``)
+    waits for the one read in flight and leaves no thread behind.
+    """
+    if not window > 0 or (step is not None and not step > 0):
+        raise NotProcessedError("stream needs window > 0 and step > 0 (seconds)")
+    step = step or window
+    names = None if modalities is None else list(modalities)
+    plan: list[tuple[QueryResult, float, float, list[tuple[float, float]]]] = []
+    for result in results:
+        rows = _selected(result, names)
+        covered = [span for row in rows for span in _domain(row)]
+        if not covered:
+            continue
+        first, last = min(s for s, _ in covered), max(e for _, e in covered)
+        t = first
+        while t < last:
+            plan.append((result, t, t + window, covered))
+            t = first + step * (round((t - first) / step) + 1)
+    pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ursa-stream")
+
+    def load(item: tuple[QueryResult, float, float, list[tuple[float, float]]]) -> StreamWindow:
+        result, start, end, covered = item
+        gaps = _gaps(start, end, covered)
+        data = read_recording(source, result, Window(start, end), names)
+        return StreamWindow(start, end, data, tuple(gaps), result.recording_hash)
+
+    pending: cf.Future[StreamWindow] | None = None
+    try:
+        for i, item in enumerate(plan):
+            current = pending.result() if pending is not None else load(item)
+            pending = pool.submit(load, plan[i + 1]) if i + 1 < len(plan) else None
+            yield current
+    finally:
+        if pending is not None:
+            pending.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)

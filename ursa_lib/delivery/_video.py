@@ -1,0 +1,183 @@
+"""Video frames read back on demand: the frame index says where, PyAV decodes.
+
+The processed video is one faststart MP4 with a Lance frame index beside it
+(``<name>.mp4.lance``: frame, pts, dts, time_s, keyframe, byte_offset, size,
+segment). `VideoFrames` holds the index rows of a window and decodes only the
+frames asked for: it seeks to the keyframe at or before a frame and decodes
+forward. The MP4 is read through ranged reads of the assets bucket, in blocks,
+so a short clip of a long video costs its header and its own packets.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..store import Store
+from ._assets import AssetSource, Window
+
+__all__ = ["RangedFile", "VideoFrames", "read_video"]
+
+BLOCK = 256 * 1024
+
+
+class RangedFile(io.RawIOBase):
+    """A seekable, read-only file over one object, fetched in cached blocks.
+
+    ``bytes_read`` and ``requests`` count what went over the wire.
+    """
+
+    def __init__(self, store: Store, key: str, *, block: int = BLOCK, cache_blocks: int = 64):
+        super().__init__()
+        info = store.head(key)
+        self._store, self._key, self._etag = store, key, info.etag
+        self.size = info.size
+        self._block = block
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache_blocks = cache_blocks
+        self._pos = 0
+        self.bytes_read = 0
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def _fetch(self, index: int) -> bytes:
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            return cached
+        start = index * self._block
+        data = self._store.read_range(
+            self._key, start, min(start + self._block, self.size), etag=self._etag
+        )
+        self.bytes_read += len(data)
+        self.requests += 1
+        self._cache[index] = data
+        if len(self._cache) > self._cache_blocks:
+            self._cache.popitem(last=False)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self.size - self._pos)
+        done = 0
+        while done < want:
+            index, within = divmod(self._pos, self._block)
+            data = self._fetch(index)[within : within + want - done]
+            if not data:
+                break
+            view[done : done + len(data)] = data
+            done += len(data)
+            self._pos += len(data)
+        return done
+
+
+class VideoFrames:
+    """The frames of one video in a window; ``frames[i]`` decodes frame ``i`` only.
+
+    ``times`` are session seconds; ``frame_numbers`` the frames' numbers in the
+    whole video. Frames decode to RGB ``uint8`` arrays (height x width x 3).
+    """
+
+    def __init__(self, source: AssetSource, key: str, index: Any) -> None:
+        self._source, self._key = source, key
+        rows = index.sort_by("pts")
+        self._pts = np.asarray(rows.column("pts").to_numpy(), dtype=np.int64)
+        self.times: npt.NDArray[np.float64] = np.asarray(rows.column("time_s").to_numpy())
+        self.frame_numbers = np.asarray(rows.column("frame").to_numpy(), dtype=np.int64)
+        self._key_pts = np.asarray(rows.column("keyframe").to_numpy(), dtype=bool)
+        self._lock = threading.Lock()
+        self._file: RangedFile | None = None
+        self._container: Any = None
+
+    def __len__(self) -> int:
+        return len(self._pts)
+
+    def __repr__(self) -> str:
+        span = f"{self.times[0]:.3f}-{self.times[-1]:.3f} s" if len(self) else "empty"
+        return f"VideoFrames({len(self)} frames, {span})"
+
+    @property
+    def bytes_read(self) -> int:
+        return self._file.bytes_read if self._file is not None else 0
+
+    def _open(self) -> Any:
+        import av
+
+        if self._container is None:
+            self._file = RangedFile(self._source.store, self._key)
+            self._container = av.open(self._file, "r", format="mp4")
+        return self._container
+
+    def close(self) -> None:
+        with self._lock:
+            if self._container is not None:
+                self._container.close()
+                self._container = None
+
+    def __getitem__(self, i: int) -> npt.NDArray[np.uint8]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"frame {i} of a window of {len(self)} frames")
+        return next(self._decode(int(self._pts[i]), int(self._pts[i])))
+
+    def at(self, t: float) -> npt.NDArray[np.uint8]:
+        """The frame shown at session time ``t`` (the last one that starts at or before it)."""
+        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        if i < 0:
+            raise IndexError(f"no frame of this window starts at or before {t:g} s")
+        return self[i]
+
+    def __iter__(self) -> Iterator[npt.NDArray[np.uint8]]:
+        """Every frame of the window, in order, after one seek."""
+        if len(self):
+            yield from self._decode(int(self._pts[0]), int(self._pts[-1]))
+
+    def _decode(self, first: int, last: int) -> Iterator[npt.NDArray[np.uint8]]:
+        with self._lock:
+            container = self._open()
+            stream = container.streams.video[0]
+            container.seek(first, stream=stream, backward=True, any_frame=False)
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    if frame.pts is None or frame.pts < first:
+                        continue
+                    if frame.pts > last:
+                        return
+                    yield frame.to_ndarray(format="rgb24")
+                    if frame.pts == last:
+                        return
+
+
+def read_video(
+    source: AssetSource, key: str, window: Window, domain: list[tuple[float, float]], what: str
+) -> VideoFrames:
+    """The frames of the MP4 at ``key`` whose time falls in ``window`` (index pushed down)."""
+    window.check_overlaps(domain, what)
+    table = source.open_lance(key + ".lance")
+    clauses = []
+    if window.start is not None:
+        clauses.append(f"time_s >= {window.start!r}")
+    if window.end is not None:
+        clauses.append(f"time_s < {window.end!r}")
+    query = table.search()
+    if clauses:
+        query = query.where(" AND ".join(clauses))
+    return VideoFrames(source, key, query.limit(None).to_arrow())
