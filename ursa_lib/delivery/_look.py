@@ -1,0 +1,123 @@
+"""A look before a read: what a recording holds, and one aligned window drawn.
+
+`summarize` lists a recording's modalities with their format, channels,
+sampling rate, time domain and status. `plot_window` draws one window of the
+processed data on a shared time axis: a few EEG channels, the audio envelope,
+event markers, and the video frame shown at the window's start. It returns a
+matplotlib ``Figure`` (a notebook shows it; ``fig.savefig`` writes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..catalog import IngestionStatus
+from ._assets import AssetSource, Window
+from ._processed import read_recording
+from ._query import QueryResult
+
+__all__ = ["ModalitySummary", "RecordingSummary", "plot_window", "summarize"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModalitySummary:
+    modality: str
+    status: str
+    format: str | None
+    channels: tuple[str, ...]
+    sampling_rate: float | None
+    domain: tuple[tuple[float, float], ...]
+    storage_uri: str | None
+
+    @property
+    def duration_s(self) -> float:
+        return sum(end - start for start, end in self.domain)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingSummary:
+    recording_hash: str
+    rec_id: str
+    participant_ids: tuple[str, ...]
+    start_time: int
+    duration_s: float
+    modalities: tuple[ModalitySummary, ...]
+
+
+def summarize(result: QueryResult) -> RecordingSummary:
+    """The recording and each of its modalities, as the catalog records them."""
+    mods = []
+    for name, row in result.modalities.items():
+        names = row.channel_spec.get("names", ())
+        mods.append(
+            ModalitySummary(
+                modality=name,
+                status=row.ingestion_status.value,
+                format=str(row.format) if row.format is not None else None,
+                channels=tuple(str(n) for n in names) if isinstance(names, list) else (),
+                sampling_rate=row.sampling_rate,
+                domain=tuple((i.start, i.end) for i in row.domain_intervals),
+                storage_uri=row.storage_uri,
+            )
+        )
+    return RecordingSummary(
+        recording_hash=result.recording_hash,
+        rec_id=result.rec_id,
+        participant_ids=tuple(result.participant_ids),
+        start_time=result.start_time,
+        duration_s=result.duration,
+        modalities=tuple(mods),
+    )
+
+
+def plot_window(
+    source: AssetSource, result: QueryResult, window: Window, *, channels: int = 4
+) -> Any:
+    """One aligned window of the recording's processed modalities, drawn."""
+    from matplotlib.figure import Figure
+
+    processed = [
+        n for n, m in result.modalities.items() if m.ingestion_status is IngestionStatus.PROCESSED
+    ]
+    data = read_recording(source, result, window, processed)
+    sampled = [n for n in processed if str(result.modalities[n].format) == "zarr"]
+    events = [n for n in processed if str(result.modalities[n].format) == "lance"]
+    videos = [n for n in processed if str(result.modalities[n].format) == "mp4"]
+    rows = len(sampled) + (1 if videos else 0) or 1
+    figure = Figure(figsize=(10, 2.2 * rows), layout="constrained")
+    axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
+    start = window.start if window.start is not None else 0.0
+    end = window.end if window.end is not None else start
+    for axis, name in zip(axes, sampled, strict=False):
+        signal = getattr(data, name).signal
+        times = np.asarray(signal.timestamps)
+        values = np.asarray(signal.data)
+        if name.startswith("audio") or values.shape[1] == 1:
+            envelope = np.abs(values).max(axis=1)
+            axis.fill_between(times, -envelope, envelope, linewidth=0, color="tab:green")
+            axis.set_ylabel(f"{name}\nenvelope")
+        else:
+            shown = min(channels, values.shape[1])
+            spread = float(np.nanstd(values[:, :shown])) * 4 or 1.0
+            names = list(getattr(data, name).channels.names)
+            for c in range(shown):
+                axis.plot(times, values[:, c] - c * spread, linewidth=0.6, label=names[c])
+            axis.set_yticks([-c * spread for c in range(shown)], names[:shown])
+            axis.set_ylabel(name)
+        for ev in events:
+            for t in np.asarray(getattr(data, ev).timestamps):
+                axis.axvline(t, color="tab:red", linewidth=0.8, alpha=0.7)
+        axis.set_xlim(start, end)
+    if videos:
+        axis = axes[len(sampled)]
+        frames = getattr(data, videos[0])
+        if len(frames):
+            axis.imshow(frames[0])
+            axis.set_title(f"{videos[0]} at {frames.times[0]:.3f} s", fontsize=9)
+        axis.set_axis_off()
+    axes[min(len(sampled), rows) - 1].set_xlabel("seconds from the session start")
+    figure.suptitle(f"{result.rec_id} ({result.recording_hash[:12]}) [{start:g}, {end:g}) s")
+    return figure
