@@ -7,4 +7,6 @@ lifecycle verb may use every stage below it (store, catalog, ingestion,
 processing, delivery), never the facade or the CLI above it.
 """
 
-__all__: list[str] = []
+from ._rig import RigCleanRefused, RigCleanResult, clean_session
+
+__all__ = ["RigCleanRefused", "RigCleanResult", "clean_session"]
