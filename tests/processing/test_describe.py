@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from ursa_lib.processing import (
@@ -30,8 +32,12 @@ def test_well_known_extensions_are_inferred(names: list[str], kind: StreamKind, 
 
 
 @pytest.mark.parametrize("names", [["a.csv"], ["a.bin"], ["a.edf", "b.wav"], []])
-def test_ambiguous_or_unknown_streams_are_not_inferred(names: list[str]) -> None:
-    assert infer_description("w_0", names) is None
+def test_ambiguous_or_unknown_streams_are_not_inferred(
+    names: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="ursa.processing"):
+        assert infer_description("w_0", names) is None
+    assert "stream w_0: kind cannot be inferred" in caplog.text
 
 
 def test_a_full_description_round_trips() -> None:

@@ -15,6 +15,7 @@ from ursa_lib.processing import (
     ConverterNotFoundError,
     ConverterRegistry,
     CountUnit,
+    FunctionConverter,
     ProcessingError,
     StreamDescription,
     StreamKind,
@@ -165,3 +166,29 @@ def test_a_broken_entry_point_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     install_entry_points(tmp_path, monkeypatch, "broken = labplugin:missing\n")
     with pytest.raises(ProcessingError, match=r"entry point 'broken' \(labplugin:missing\)"):
         ConverterRegistry().load_entry_points()
+
+
+def test_a_plain_function_registers_as_a_converter(tmp_path: Path) -> None:
+    rig = RigConverter(name="lab.function")
+    registry = ConverterRegistry()
+    registry.register(
+        FunctionConverter(
+            name="lab.function",
+            version="2",
+            kind=StreamKind.EVENTS,
+            formats=frozenset({"rigevents"}),
+            storage_format="rigdir",
+            suffix=".rig",
+            fn=rig.convert,
+        )
+    )
+    (tmp_path / "events_0").mkdir()
+    seg = tmp_path / "events_0" / "seg.rigevents"
+    seg.write_bytes(b"xyz")
+    out = tmp_path / "out"
+    out.mkdir()
+    desc = StreamDescription(kind=StreamKind.EVENTS, format="rigevents")
+    result = convert_stream(
+        segments(tmp_path, [seg]), desc, modality="events", out=out, registry=registry
+    )
+    assert (out / result.asset).read_bytes() == b"xyz"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ursa_lib.processing import (
     SegmentReadError,
     StreamDescription,
     StreamKind,
+    chunk_length,
 )
 from ursa_lib.processing._timeseries import EdfConverter, NpyConverter
 
@@ -254,3 +256,52 @@ def test_npy_overlap_from_described_starts(tmp_path: Path) -> None:
         SegmentOverlapError, match=r"emg_0/seg_1\.npy starts at .* before emg_0/seg_0\.npy"
     ):
         NpyConverter().convert(request(tmp_path, files, desc))
+
+
+def peak_memory_of_conversion(tmp_path: Path, minutes: int) -> int:
+    worker = tmp_path / "eeg_0"
+    worker.mkdir(parents=True)
+    minute = np.random.default_rng(3).integers(-3000, 3000, size=(60_000, 32), dtype=np.int32)
+    files = [
+        write_edf(worker / f"seg_{i}.edf", minute, start=T0 + timedelta(minutes=i), rate=1000)
+        for i in range(minutes)
+    ]
+    del minute
+    converter = EdfConverter()
+    tracemalloc.start()
+    try:
+        converter.convert(request(tmp_path, files))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert open_data(tmp_path / "out").shape == (minutes * 60_000, 32)
+    return peak
+
+
+def test_memory_is_bounded_by_a_chunk_not_the_recording(tmp_path: Path) -> None:
+    """Peak memory is the same for 3 and 9 minutes of 32-channel 1 kHz EEG (up to 34 MB)."""
+    short = peak_memory_of_conversion(tmp_path / "short", 3)
+    long = peak_memory_of_conversion(tmp_path / "long", 9)
+    chunk_bytes = chunk_length(1000.0, 32, 2) * 32 * 2
+    assert 8 * chunk_bytes < 9 * 60_000 * 32 * 2
+    assert long < 1.15 * short, f"peak {short / 1e6:.1f} MB → {long / 1e6:.1f} MB"
+    assert long < 4 * chunk_bytes
+
+
+def test_a_10s_window_read_costs_at_most_4_requests(tmp_path: Path) -> None:
+    worker = tmp_path / "eeg_0"
+    worker.mkdir()
+    data = np.random.default_rng(4).integers(-3000, 3000, size=(256 * 120, 64), dtype=np.int32)
+    files = [write_edf(worker / "seg.edf", data, start=T0)]
+    EdfConverter().convert(request(tmp_path, files))
+    for start_s in (0.0, 37.3, 109.9):
+        store = zarr.storage.LoggingStore(
+            zarr.storage.LocalStore(tmp_path / "out" / "eeg.zarr", read_only=True)
+        )
+        group = zarr.open_group(store, mode="r", zarr_format=3)
+        rate = group.attrs["sampling_rate"]
+        array = zarr.open_array(store, path="data", mode="r", zarr_format=3)
+        first = int(start_s * rate)
+        window = array[first : first + int(10 * rate)]
+        assert np.array_equal(window, data[first : first + int(10 * rate)])
+        assert store.counter["get"] <= 4, dict(store.counter)

@@ -34,6 +34,7 @@ from ._registry import (
     ENTRY_POINT_GROUP,
     Converter,
     ConverterRegistry,
+    FunctionConverter,
     default_registry,
     register_converter,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "CountUnit",
     "EventParseError",
     "EventRow",
+    "FunctionConverter",
     "ProcessingError",
     "Segment",
     "SegmentMismatchError",

@@ -8,6 +8,7 @@ extensions. Everything else (NumPy segments, CSV) must be described.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from enum import StrEnum
 from itertools import pairwise
@@ -19,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ._errors import StreamDescriptionError
 
 __all__ = ["StreamDescription", "StreamKind", "infer_description", "parse_description"]
+
+log = logging.getLogger("ursa.processing")
 
 
 class StreamKind(StrEnum):
@@ -121,15 +124,17 @@ def infer_description(worker_dir: str, file_names: Iterable[str]) -> StreamDescr
     Returns a description when every file has one well-known extension (.edf,
     .bdf, .wav, .flac, .mp4, .jsonl/.ndjson). Returns ``None`` when there are no
     files, the extensions are unknown or ambiguous (a bare .csv), or mixed:
-    such a stream must be described in the manifest. ``worker_dir`` is only
-    used in messages by callers; inference never raises.
+    such a stream must be described in the manifest (the reason is logged
+    at DEBUG under ``worker_dir``). Inference never raises.
     """
-    del worker_dir
-    suffixes = {PurePosixPath(name).suffix.lower() for name in file_names}
-    if len(suffixes) != 1:
-        return None
-    found = _INFERRED.get(suffixes.pop())
+    suffixes = sorted({PurePosixPath(name).suffix.lower() for name in file_names})
+    found = _INFERRED.get(suffixes[0]) if len(suffixes) == 1 else None
     if found is None:
+        log.debug(
+            "stream %s: kind cannot be inferred from extensions %s; describe it in the manifest",
+            worker_dir,
+            suffixes or "(no files)",
+        )
         return None
     kind, fmt = found
     return StreamDescription(kind=kind, format=fmt)

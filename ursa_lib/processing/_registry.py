@@ -15,7 +15,8 @@ factory returning it, is loaded by :func:`default_registry`)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
@@ -27,6 +28,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Converter",
     "ConverterRegistry",
+    "FunctionConverter",
     "default_registry",
     "register_converter",
 ]
@@ -148,6 +150,32 @@ class ConverterRegistry:
             converter = loaded if isinstance(loaded, Converter) else loaded()
             self.register(converter)
             log.info("registered converter %s %s from entry point", converter.name, ep.value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FunctionConverter:
+    """A plain function registered as a converter: ``fn(request) -> ConversionOutput``.
+
+    For a lab whose converter needs no state::
+
+        register_converter(FunctionConverter(
+            name="lab.rig", version="1", kind=StreamKind.TIMESERIES,
+            formats=frozenset({"rig"}), storage_format="zarr", suffix=".zarr",
+            fn=convert_rig,
+        ))
+    """
+
+    name: str
+    version: str
+    kind: StreamKind
+    formats: frozenset[str]
+    storage_format: str
+    suffix: str
+    fn: Callable[[ConversionRequest], ConversionOutput]
+
+    def convert(self, request: ConversionRequest) -> ConversionOutput:
+        """Call ``fn``; it carries the converter promises."""
+        return self.fn(request)
 
 
 _DEFAULT: ConverterRegistry | None = None

@@ -29,7 +29,8 @@ Chosen: blosc lz4 with byte shuffle (the shuffle groups the high bytes of
 16/24-bit samples, which is what makes EEG compress), chunks of at least 10 s
 and at least 4 MiB raw (~33 s at 64 ch x 1 kHz x int16): any 10 s window
 then touches at most 2 chunks, so a window read costs 3 requests (array
-metadata + 2 chunks) and 4 with the group's attributes. No sharding: a shard
+metadata + 2 chunks) and 4 with the group's attributes, when opened with
+``zarr_format=3`` (without it zarr also probes for v2 metadata). No sharding: a shard
 adds an index read per shard to every window, and at this chunk size there
 are few objects anyway (110 per hour of 64-channel EEG).
 """
