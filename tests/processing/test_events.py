@@ -100,6 +100,12 @@ def test_csv_events(tmp_path: Path) -> None:
     )
 
 
+def test_a_csv_row_with_too_many_fields_names_its_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "events_0" / "seg_0.csv", ["time,type", "1,a", "2,b,extra"])
+    with pytest.raises(EventParseError, match=r"events_0/seg_0\.csv line 3 has more fields"):
+        EventsConverter().convert(request(tmp_path, [path], CSV))
+
+
 def test_a_line_that_is_not_json_names_file_and_line(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "events_0" / "seg_0.jsonl", [GOOD[0], "", "{oops"])
     with pytest.raises(EventParseError, match=r"events_0/seg_0\.jsonl line 3 is not JSON"):

@@ -45,8 +45,14 @@ def _records(segment: Segment, fmt: str) -> Iterator[tuple[int, Mapping[str, Any
     try:
         with segment.path.open(encoding="utf-8", newline="") as f:
             if fmt == "csv":
-                for row in csv.DictReader(f):
-                    yield 0, {k: v for k, v in row.items() if k is not None and v != ""}
+                reader = csv.DictReader(f)
+                for row in reader:
+                    if None in row:
+                        raise EventParseError(
+                            f"{segment.rel_path} line {reader.line_num} has more fields than "
+                            "the header; quote fields that contain commas"
+                        )
+                    yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}
                 return
             for number, line in enumerate(f, start=1):
                 if not line.strip():
@@ -111,7 +117,7 @@ def parse_events(request: ConversionRequest) -> list[tuple[EventRow, str]]:
     events: list[tuple[EventRow, str]] = []
     for segment in request.segments:
         for row_number, record in _records(segment, fmt):
-            where = f"{segment.rel_path} line {row_number}" if row_number else segment.rel_path
+            where = f"{segment.rel_path} line {row_number}"
             event = _event(record, where, request.description.clock_offset_s)
             events.append((event, segment.rel_path))
     events.sort(key=lambda item: item[0].time_s)

@@ -15,6 +15,7 @@ factory returning it, is loaded by :func:`default_registry`)::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -179,6 +180,7 @@ class FunctionConverter:
 
 
 _DEFAULT: ConverterRegistry | None = None
+_DEFAULT_LOCK = threading.Lock()
 
 
 def _builtin_converters() -> list[Converter]:
@@ -204,11 +206,12 @@ def default_registry() -> ConverterRegistry:
     Built once, on first use; :func:`register_converter` adds to it.
     """
     global _DEFAULT
-    if _DEFAULT is None:
-        registry = ConverterRegistry(_builtin_converters())
-        registry.load_entry_points()
-        _DEFAULT = registry
-    return _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            registry = ConverterRegistry(_builtin_converters())
+            registry.load_entry_points()
+            _DEFAULT = registry
+        return _DEFAULT
 
 
 def register_converter(converter: Converter) -> Converter:

@@ -133,12 +133,11 @@ def convert_sampled(
         n_samples=total, dtype=first.dtype, rate=rate, channel_spec=channel_spec, runs=runs
     )
     asset = f"{request.modality}{suffix}"
-    index_of = {id(s): i for i, s in enumerate(request.segments)}
     block_len = max(1, int(rate * BLOCK_SECONDS))
     with staged(request.out, (asset,)) as stage:
         writer, _ = open_sink(stage / asset, layout)
         for p in placed:
-            i = index_of[id(p.segment)]
+            i = p.index
             got = 0
             for block in fmt.blocks(request, i, headers[i], block_len):
                 writer.write(block)

@@ -15,6 +15,8 @@ __all__ = ["Placed", "Run", "place_segments"]
 class Placed:
     """A segment with its session-relative start and its place in the output array."""
 
+    index: int
+    """Position of the segment in the request (path order)."""
     segment: Segment
     start_s: float
     n_samples: int
@@ -38,18 +40,20 @@ def place_segments(
 ) -> tuple[list[Placed], list[Run]]:
     """Order ``(segment, start_s, n_samples)`` by start and split them into gap-free runs.
 
+    Each returned :class:`Placed` keeps the index of its item in ``items``.
+
     A segment starting within half a sample of where the previous one ends
     continues its run (its samples follow on the same grid); a later start
     opens a new run (a gap, never filled); an earlier start is an overlap and
     raises :class:`SegmentOverlapError` naming both files.
     """
-    ordered = sorted(items, key=lambda item: item[1])
+    ordered = sorted(enumerate(items), key=lambda item: item[1][1])
     placed: list[Placed] = []
     runs: list[Run] = []
     tolerance = 0.5 / rate
     offset = 0
     prev: Placed | None = None
-    for segment, start_s, n in ordered:
+    for index, (segment, start_s, n) in ordered:
         if prev is not None and runs:
             prev_end = runs[-1].end_s(rate)
             if start_s < prev_end - tolerance:
@@ -71,7 +75,9 @@ def place_segments(
                 runs.append(Run(start_s=start_s, sample_offset=offset, n_samples=n))
         else:
             runs.append(Run(start_s=start_s, sample_offset=offset, n_samples=n))
-        prev = Placed(segment=segment, start_s=start_s, n_samples=n, sample_offset=offset)
+        prev = Placed(
+            index=index, segment=segment, start_s=start_s, n_samples=n, sample_offset=offset
+        )
         placed.append(prev)
         offset += n
     return placed, runs
