@@ -13,26 +13,32 @@ array still has them): ``channel_names``, ``units``, ``gain``, ``offset``
 ``{"start_s", "sample_offset", "n_samples"}`` per gap-free run, so the time
 of sample *k* of a run is ``start_s + (k - sample_offset) / sampling_rate``.
 
-Chunking, measured on 10 min of 64-channel 1 kHz int16 EEG-like data on the
-2-core CI machine (local disk; write throughput, and the median of 20 random
-10 s window reads through a fresh ``open_array``)::
+Chunking, measured on 10 min of 64-channel 1 kHz int16 data on the 2-core
+machine, local disk: write throughput, and the median of 20 random 10 s
+window reads through a fresh ``open_array`` (the machine was quiet; runs
+under a load average of 20 were 2-3x slower and noisy, and are not used)::
 
-    chunk   codec                 write MB/s  ratio  10 s read   chunks per 10 s
-    2.5 s   zstd(0) (default)     210         1.08   4.1 ms      4-5
-    10 s    zstd(0)               397         1.08   4.7 ms      1-2
-    10 s    blosc lz4 + shuffle   447         1.49   3.8 ms      1-2
-    30 s    zstd(0)               465         1.08   5.8 ms      1-2
-    30 s    blosc lz4 + shuffle   574         1.49   3.8 ms      1-2
-    60 s    blosc lz4 + shuffle   679         1.49   4.6 ms      1-2
+    chunk   codec                 write MB/s  10 s read   chunks per 10 s
+    2.5 s   zstd(0) (default)     210         4.1 ms      4-5
+    10 s    zstd(0)               397         4.7 ms      1-2
+    10 s    blosc lz4 + shuffle   447         3.8 ms      1-2
+    30 s    zstd(0)               465         5.8 ms      1-2
+    30 s    blosc lz4 + shuffle   574         3.8 ms      1-2
+    60 s    blosc lz4 + shuffle   679         4.6 ms      1-2
+
+Compression on an EEG-like signal (10 Hz and 21 Hz rhythms, 1/f and white
+noise, 0.1 uV per bit): zstd(0) 1.19x, blosc lz4 + shuffle 1.52x, blosc
+zstd(3) + shuffle 1.55x at half lz4's write speed; chunk length barely
+changes the ratio.
 
 Chosen: blosc lz4 with byte shuffle (the shuffle groups the high bytes of
 16/24-bit samples, which is what makes EEG compress), chunks of at least 10 s
 and at least 4 MiB raw (~33 s at 64 ch x 1 kHz x int16): any 10 s window
 then touches at most 2 chunks, so a window read costs 3 requests (array
 metadata + 2 chunks) and 4 with the group's attributes, when opened with
-``zarr_format=3`` (without it zarr also probes for v2 metadata). No sharding: a shard
-adds an index read per shard to every window, and at this chunk size there
-are few objects anyway (110 per hour of 64-channel EEG).
+``zarr_format=3`` (without it zarr also probes for v2 metadata). No
+sharding: a shard adds an index read per shard to every window, and at this
+chunk size there are few objects anyway (110 per hour of 64-channel EEG).
 """
 
 from __future__ import annotations
