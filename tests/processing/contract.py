@@ -26,7 +26,6 @@ from ursa_lib.processing._staging import total_size
 
 class ConverterContract:
     converter: Converter
-    modality = "stream"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         """A request on valid input, writing into an empty ``out``."""

@@ -46,7 +46,6 @@ def physical(data: zarr.Array) -> np.ndarray:
 
 class TestAudioContract(ConverterContract):
     converter = AudioConverter()
-    modality = "audio"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         return request(

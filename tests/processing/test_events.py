@@ -50,7 +50,6 @@ GOOD = [
 
 class TestEventsContract(ConverterContract):
     converter = EventsConverter()
-    modality = "events"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         return request(tmp_path, [write_lines(tmp_path / "events_0" / "seg_0.jsonl", GOOD)])

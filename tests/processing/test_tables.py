@@ -37,7 +37,6 @@ def request(tmp_path: Path, files: list[Path]) -> ConversionRequest:
 
 class TestTableContract(ConverterContract):
     converter = TableConverter()
-    modality = "trials"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         return request(

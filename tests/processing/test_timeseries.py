@@ -67,7 +67,6 @@ def assert_matches_pyedflib(
 
 class TestEdfContract(ConverterContract):
     converter = EdfConverter()
-    modality = "eeg"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         return request(tmp_path, copy_into(tmp_path / "eeg_0", [EDF_PLUS], ".edf"))
@@ -204,7 +203,6 @@ NPY = StreamDescription(
 
 class TestNpyContract(ConverterContract):
     converter = NpyConverter()
-    modality = "eeg"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         worker = tmp_path / "emg_0"

@@ -73,7 +73,6 @@ def faststart(path: Path) -> bool:
 
 class TestVideoContract(ConverterContract):
     converter = VideoConverter()
-    modality = "camera"
 
     def good_input(self, tmp_path: Path) -> ConversionRequest:
         worker = tmp_path / "camera_0"
