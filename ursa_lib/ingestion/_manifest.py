@@ -29,7 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from .._errors import ManifestError
 from .._layout import MANIFEST_NAME
@@ -81,10 +89,25 @@ class Manifest(BaseModel):
     """Free-form JSON attributes."""
     participant_id: Identifier | None = None
     """The participant, if the rig knows it."""
+    streams: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+    """Optional stream descriptions, keyed by worker directory (read by processing)."""
     files: list[FileEntry] | None = None
     """Every file of the session (added by augment)."""
     recording_hash: Sha256 | None = None
     """Content hash of the listing (added by augment)."""
+
+    @field_validator("streams")
+    @classmethod
+    def _streams_name_worker_dirs(
+        cls, value: dict[str, dict[str, JsonValue]]
+    ) -> dict[str, dict[str, JsonValue]]:
+        for name in value:
+            if not name or "/" in name or name in (".", ".."):
+                raise ValueError(
+                    f"streams: {name!r} is not a worker directory name; key each description "
+                    "by the name of a top-level folder of the session (e.g. 'eeg_0')"
+                )
+        return value
 
     @property
     def augmented(self) -> bool:
