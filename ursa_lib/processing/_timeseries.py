@@ -24,6 +24,7 @@ import pyedflib
 
 from ._conversion import ConversionOutput, ConversionRequest
 from ._describe import StreamKind
+from ._edf_records import EdfRecords
 from ._errors import SegmentMismatchError, SegmentReadError, StreamDescriptionError
 from ._sampled import SegmentHeader, convert_sampled
 
@@ -114,15 +115,14 @@ class _EdfFormat:
         with _open_edf(request, index) as reader:
             labels = [str(x) for x in reader.getSignalLabels()]
             chans = _selected(request, index, labels)
-            for start in range(0, header.n_samples, block_len):
-                n = min(block_len, header.n_samples - start)
-                block = np.empty((n, len(chans)), dtype=header.dtype)
-                for j, c in enumerate(chans):
-                    column = reader.readSignal(c, start, n, digital=True)
-                    if len(column) != n:
-                        return  # the caller reports the shortfall as truncation
-                    block[:, j] = column
-                yield block
+            bdf = reader.filetype in _BDF_TYPES
+        records = EdfRecords.open(request.segments[index].path, bdf=bdf)
+        for start in range(0, header.n_samples, block_len):
+            n = min(block_len, header.n_samples - start)
+            block = records.read(chans, start, n).astype(header.dtype, copy=False)
+            if len(block) != n:
+                return  # the caller reports the shortfall as truncation
+            yield block
 
 
 class EdfConverter:
