@@ -51,7 +51,9 @@ from .ingestion import (
     recording_hash,
     rig_active,
     scan_landing,
+    uncatalogued_sessions,
 )
+from .lifecycle import SessionReport, verify_session
 from .store import (
     ObjectInfo,
     RetryPolicy,
@@ -148,6 +150,7 @@ __all__ = [
     "Role",
     "S3Credentials",
     "S3Profile",
+    "SessionReport",
     "SourceChangedError",
     "StorageLocation",
     "Store",
@@ -169,5 +172,7 @@ __all__ = [
     "rig_active",
     "scan_landing",
     "stream",
+    "uncatalogued_sessions",
     "validate_key",
+    "verify_session",
 ]

@@ -7,4 +7,6 @@ lifecycle verb may use every stage below it (store, catalog, ingestion,
 processing, delivery), never the facade or the CLI above it.
 """
 
-__all__: list[str] = []
+from ._checks import Lister, RowReader, RowsReport, SessionReport, SizeMismatch, verify_session
+
+__all__ = ["Lister", "RowReader", "RowsReport", "SessionReport", "SizeMismatch", "verify_session"]
