@@ -16,6 +16,8 @@ from ursa_lib import (
     ingest,
     load_manifest,
     open_store,
+    scan_landing,
+    uncatalogued_landing,
     uncatalogued_sessions,
     verify_session,
 )
@@ -129,3 +131,17 @@ def test_uncatalogued_sessions_are_those_without_a_recording_row(
     raw.put(SessionPrefix("rec_loose").file_key("eeg_0/" + MANIFEST_NAME), b"{}")
     raw.put(f"{RECORDINGS_ROOT}odd~nothex/{MANIFEST_NAME}", b"{}")
     assert uncatalogued_sessions(raw, catalog) == [alternate, orphan]  # in key order
+
+
+def test_uncatalogued_landing_sessions_are_those_without_a_recording_row(
+    tmp_path: Path, raw: Store, profile: LocalProfile
+) -> None:
+    catalog = Catalog.open(profile, writable=True)
+    landing = tmp_path / "landing"
+    done = make_session(landing, "rec_done", FILES)
+    make_session(landing, "rec_new", {"eeg_0/a.bin": b"new"})
+    ingest(done / MANIFEST_NAME, raw=raw, catalog=catalog)
+    sessions, _ = scan_landing([landing])
+    assert sorted(s.rec_id for s in sessions) == ["rec_done", "rec_new"]
+    assert [s.rec_id for s in uncatalogued_landing(sessions, catalog)] == ["rec_new"]
+    assert uncatalogued_landing([], catalog) == []

@@ -51,6 +51,7 @@ from .ingestion import (
     recording_hash,
     rig_active,
     scan_landing,
+    uncatalogued_landing,
     uncatalogued_sessions,
 )
 from .lifecycle import SessionReport, verify_session
@@ -172,6 +173,7 @@ __all__ = [
     "rig_active",
     "scan_landing",
     "stream",
+    "uncatalogued_landing",
     "uncatalogued_sessions",
     "validate_key",
     "verify_session",

@@ -1,18 +1,19 @@
-"""Sessions in the raw bucket that the catalog does not know yet."""
+"""Sessions the catalog does not know yet: in the raw bucket, or still on a landing directory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._errors import InvalidKeyError
 from .._layout import RECORDINGS_ROOT, SessionPrefix
+from ._landing import LandingSession
 
 if TYPE_CHECKING:
     from ..catalog import Recording
     from ..store import ObjectInfo
 
-__all__ = ["uncatalogued_sessions"]
+__all__ = ["uncatalogued_landing", "uncatalogued_sessions"]
 
 
 class _Lister(Protocol):
@@ -21,6 +22,10 @@ class _Lister(Protocol):
 
 class _RecordingReader(Protocol):
     def list_recordings(self) -> list[Recording]: ...
+
+    def rows_in(
+        self, model: type[Recording], column: str, values: Iterable[Any]
+    ) -> list[Recording]: ...
 
 
 def uncatalogued_sessions(raw: _Lister, catalog: _RecordingReader) -> list[SessionPrefix]:
@@ -45,3 +50,17 @@ def uncatalogued_sessions(raw: _Lister, catalog: _RecordingReader) -> list[Sessi
     for rec in catalog.list_recordings():
         known.update(SessionPrefix.candidates(rec.rec_id, rec.recording_hash))
     return sorted((s for s in sessions if s not in known), key=lambda s: s.key)
+
+
+def uncatalogued_landing(
+    sessions: Sequence[LandingSession], catalog: _RecordingReader
+) -> list[LandingSession]:
+    """The landing sessions (from `scan_landing`) whose recording hash has no row, in order.
+
+    One indexed read of the recordings table for all of them.
+    """
+    from ..catalog import Recording
+
+    hashes = {s.recording_hash for s in sessions}
+    catalogued = {r.recording_hash for r in catalog.rows_in(Recording, "recording_hash", hashes)}
+    return [s for s in sessions if s.recording_hash not in catalogued]
