@@ -15,8 +15,8 @@ import pytest
 from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, open_store
 from ursa_lib.catalog import Catalog, Recording
 from ursa_pipelines.definitions import defs
+from ursa_pipelines.defs.ingest.sensors import landing_sensor
 from ursa_pipelines.resources import UrsaResource
-from ursa_pipelines.sensors import landing_sensor
 
 from .faultproxy import Fault, FaultProxy
 from .servers import RcloneS3
@@ -304,7 +304,7 @@ def test_schedules_request_what_the_catalog_lacks(
     instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
 ) -> None:
     from ursa_lib import ingest
-    from ursa_pipelines.schedules import daily_reconcile, ingestion_sweep
+    from ursa_pipelines.defs.ingest.schedules import daily_reconcile, ingestion_sweep
 
     land(site, "rec_new")
     done = land(site, "rec_done")

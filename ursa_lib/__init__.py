@@ -39,6 +39,7 @@ from ._errors import (
     WritesNotEnabledError,
 )
 from ._interface import DataInterface
+from ._layout import RECORDINGS_ROOT, SessionPrefix
 from .ingestion import (
     ACTIVE_MARKER,
     MANIFEST_NAME,
@@ -113,6 +114,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ACTIVE_MARKER",
     "MANIFEST_NAME",
+    "RECORDINGS_ROOT",
     "ROLES",
     "AccessDeniedError",
     "Catalog",
@@ -151,6 +153,7 @@ __all__ = [
     "Role",
     "S3Credentials",
     "S3Profile",
+    "SessionPrefix",
     "SessionReport",
     "SourceChangedError",
     "StorageLocation",

@@ -31,8 +31,8 @@ from rich.table import Table
 from ursa_lib import augment
 
 from .definitions import defs
+from .defs.ingest.sensors import landing_sensor
 from .resources import UrsaResource
-from .sensors import landing_sensor
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
