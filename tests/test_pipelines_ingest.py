@@ -202,7 +202,24 @@ def test_a_recording_rig_pauses_the_run_and_it_resumes_by_itself(
     session = land(site, "rec_busy")
     marker = session / ACTIVE_MARKER
     marker.touch()
-    threading.Timer(1.0, marker.unlink).start()  # the rig stops recording a second later
+
+    def stop_recording_once_paused() -> None:
+        # The rig stops recording once the step has paused for it (polled, so
+        # a slow machine cannot let the run start after the rig stopped).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for run in instance.get_runs():
+                if any(
+                    e.dagster_event is not None
+                    and e.dagster_event.event_type_value == "STEP_UP_FOR_RETRY"
+                    for e in instance.all_logs(run.run_id)
+                ):
+                    marker.unlink()
+                    return
+            time.sleep(0.1)
+        marker.unlink()
+
+    threading.Thread(target=stop_recording_once_paused, daemon=True).start()
     result = run_ingest(instance, site, "rec_busy", pause_wait_s=2.0)
     assert result.success
     steps = event_types(result, "raw_session")
