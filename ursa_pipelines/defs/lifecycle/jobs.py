@@ -20,9 +20,9 @@ class InventoryConfig(dg.Config):
 
 @dg.op(description="Count the objects and bytes under a prefix of the raw bucket.")
 def raw_inventory_op(config: InventoryConfig, ursa: UrsaResource) -> dg.Output[int]:
-    store = ursa.store("raw_ro")
     objects = total = 0
     with ursa_errors():
+        store = ursa.store("raw_ro")
         for info in store.list(config.prefix):
             objects += 1
             total += info.size
