@@ -43,8 +43,8 @@ from tests.servers import RcloneS3  # noqa: E402
 from ursa_lib import augment, ingest  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_pipelines.definitions import defs  # noqa: E402
+from ursa_pipelines.defs.ingest.sensors import landing_sensor  # noqa: E402
 from ursa_pipelines.resources import UrsaResource  # noqa: E402
-from ursa_pipelines.sensors import landing_sensor  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Parameter `owners` of initializer")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

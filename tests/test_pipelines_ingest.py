@@ -15,8 +15,8 @@ import pytest
 from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, open_store
 from ursa_lib.catalog import Catalog, Recording
 from ursa_pipelines.definitions import defs
+from ursa_pipelines.defs.ingest.sensors import landing_sensor
 from ursa_pipelines.resources import UrsaResource
-from ursa_pipelines.sensors import landing_sensor
 
 from .faultproxy import Fault, FaultProxy
 from .servers import RcloneS3
@@ -202,7 +202,24 @@ def test_a_recording_rig_pauses_the_run_and_it_resumes_by_itself(
     session = land(site, "rec_busy")
     marker = session / ACTIVE_MARKER
     marker.touch()
-    threading.Timer(1.0, marker.unlink).start()  # the rig stops recording a second later
+
+    def stop_recording_once_paused() -> None:
+        # The rig stops recording once the step has paused for it (polled, so
+        # a slow machine cannot let the run start after the rig stopped).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for run in instance.get_runs():
+                if any(
+                    e.dagster_event is not None
+                    and e.dagster_event.event_type_value == "STEP_UP_FOR_RETRY"
+                    for e in instance.all_logs(run.run_id)
+                ):
+                    marker.unlink()
+                    return
+            time.sleep(0.1)
+        marker.unlink()
+
+    threading.Thread(target=stop_recording_once_paused, daemon=True).start()
     result = run_ingest(instance, site, "rec_busy", pause_wait_s=2.0)
     assert result.success
     steps = event_types(result, "raw_session")
@@ -304,7 +321,7 @@ def test_schedules_request_what_the_catalog_lacks(
     instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
 ) -> None:
     from ursa_lib import ingest
-    from ursa_pipelines.schedules import daily_reconcile, ingestion_sweep
+    from ursa_pipelines.defs.ingest.schedules import daily_reconcile, ingestion_sweep
 
     land(site, "rec_new")
     done = land(site, "rec_done")

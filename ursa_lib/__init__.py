@@ -39,6 +39,7 @@ from ._errors import (
     WritesNotEnabledError,
 )
 from ._interface import DataInterface
+from ._layout import RECORDINGS_ROOT, SessionPrefix
 from .ingestion import (
     ACTIVE_MARKER,
     MANIFEST_NAME,
@@ -51,7 +52,10 @@ from .ingestion import (
     recording_hash,
     rig_active,
     scan_landing,
+    uncatalogued_landing,
+    uncatalogued_sessions,
 )
+from .lifecycle import SessionReport, verify_session
 from .store import (
     ObjectInfo,
     RetryPolicy,
@@ -110,6 +114,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ACTIVE_MARKER",
     "MANIFEST_NAME",
+    "RECORDINGS_ROOT",
     "ROLES",
     "AccessDeniedError",
     "Catalog",
@@ -148,6 +153,8 @@ __all__ = [
     "Role",
     "S3Credentials",
     "S3Profile",
+    "SessionPrefix",
+    "SessionReport",
     "SourceChangedError",
     "StorageLocation",
     "Store",
@@ -169,5 +176,8 @@ __all__ = [
     "rig_active",
     "scan_landing",
     "stream",
+    "uncatalogued_landing",
+    "uncatalogued_sessions",
     "validate_key",
+    "verify_session",
 ]

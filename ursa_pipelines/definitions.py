@@ -1,44 +1,12 @@
-"""The code location's single `Definitions` object."""
-
-# No `from __future__ import annotations` here: Dagster reads the annotations of
-# op and asset functions at definition time.
+"""The code location's single `Definitions` object: each domain's, merged, with
+the one resource bound for the deployment."""
 
 import os
 
 import dagster as dg
 
-from .assets import catalog_registration, raw_session
-from .jobs import backfill, download, ingest_job
+from .defs import delivery, ingest, lifecycle, processing
 from .resources import UrsaResource
-from .schedules import daily_reconcile, ingestion_sweep
-from .sensors import landing_sensor, raw_bucket_sensor
-
-
-class InventoryConfig(dg.Config):
-    prefix: str = "recordings/"
-    """Folder of the raw bucket to count."""
-
-
-@dg.op(description="Count the objects and bytes under a prefix of the raw bucket.")
-def raw_inventory_op(config: InventoryConfig, ursa: UrsaResource) -> dg.Output[int]:
-    store = ursa.store("raw_ro")
-    objects = total = 0
-    for info in store.list(config.prefix):
-        objects += 1
-        total += info.size
-    return dg.Output(
-        objects,
-        metadata={
-            "objects": dg.MetadataValue.int(objects),
-            "bytes": dg.MetadataValue.int(total),
-            "uri": dg.MetadataValue.text(store.base_uri + config.prefix),
-        },
-    )
-
-
-@dg.job(description="Inventory of the raw bucket (objects and bytes), read-only.")
-def raw_inventory() -> None:
-    raw_inventory_op()
 
 
 def _resource() -> UrsaResource:
@@ -53,10 +21,10 @@ def _resource() -> UrsaResource:
     )
 
 
-defs = dg.Definitions(
-    assets=[raw_session, catalog_registration],
-    jobs=[ingest_job, backfill, download, raw_inventory],
-    sensors=[landing_sensor, raw_bucket_sensor],
-    schedules=[ingestion_sweep, daily_reconcile],
-    resources={"ursa": _resource()},
+defs = dg.Definitions.merge(
+    ingest.defs,
+    processing.defs,
+    delivery.defs,
+    lifecycle.defs,
+    dg.Definitions(resources={"ursa": _resource()}),
 )

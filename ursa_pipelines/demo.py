@@ -15,6 +15,7 @@
 """
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -22,17 +23,19 @@ import time
 import warnings
 import wave
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ursa_lib import augment
+from ursa_lib import MANIFEST_NAME, augment
 
+from ._policy import kind
 from .definitions import defs
+from .defs.ingest.sensors import landing_sensor
 from .resources import UrsaResource
-from .sensors import landing_sensor
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -49,8 +52,8 @@ START = 1_795_000_000_000_000_000  # 2026-11-18, epoch ns
 def write_session(landing: Path, index: int, segments: int, rng: np.random.Generator) -> Path:
     rec_id = f"rec_20261118T{9 + index:02d}0000_rig{index % 3 + 1}"
     session = landing / rec_id
-    if (session / "manifest.json").exists() and "files" in json.loads(
-        (session / "manifest.json").read_text()
+    if (session / MANIFEST_NAME).exists() and "files" in json.loads(
+        (session / MANIFEST_NAME).read_text()
     ):
         return session  # already there from an earlier demo
     for worker in ("eeg_0", "audio_0", "events_0"):
@@ -76,9 +79,77 @@ def write_session(landing: Path, index: int, segments: int, rng: np.random.Gener
         "metadata": {"task": "rest" if index % 2 else "oddball"},
         "participant_id": f"p{index % 4 + 1:03d}",
     }
-    (session / "manifest.json").write_text(json.dumps(rig))
+    (session / MANIFEST_NAME).write_text(json.dumps(rig))
     augment(session)
     return session
+
+
+def ingest_landed(
+    instance: dg.DagsterInstance, home: Path, site: UrsaResource, console: Console
+) -> dict[str, float]:
+    """One tick of the real ``landing_sensor`` (with the cursor it stored last
+    time), then each ``ingest`` run it asks for; the runs' upload totals."""
+    state_file = home / "landing_sensor.cursor"
+    cursor = state_file.read_text() if state_file.exists() else None
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"ursa": site})
+    tick = landing_sensor(context)
+    assert isinstance(tick, dg.SensorResult)
+    for add in tick.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions("recordings", list(add.partition_keys))
+    requests = tick.run_requests or []
+    console.print(f"landing_sensor: {len(requests)} new session(s) → ingest runs")
+    ingest_job = defs.resolve_job_def("ingest")
+    totals = {"runs": 0.0, "files": 0.0, "bytes": 0.0, "uploaded": 0.0, "seconds": 0.0}
+    for request in requests:
+        result = ingest_job.execute_in_process(
+            instance=instance,
+            partition_key=request.partition_key,
+            run_config={**request.run_config, **QUIET},
+            tags=request.tags,
+            resources={"ursa": site},
+        )
+        upload = result.asset_materializations_for_node("raw_session")[0].metadata
+        totals["runs"] += 1
+        totals["files"] += num(upload["files_total"])
+        totals["bytes"] += num(upload["bytes_total"])
+        totals["uploaded"] += num(upload["bytes_uploaded"])
+        totals["seconds"] += num(upload["duration_s"])
+        console.print(
+            f"  {request.partition_key}: {upload['files_uploaded'].value} files uploaded, "
+            f"{upload['files_skipped'].value} already stored, registered"
+        )
+    if tick.cursor is not None:
+        state_file.write_text(tick.cursor)
+    return totals
+
+
+def download_run(
+    instance: dg.DagsterInstance, site: UrsaResource, dest: Path, recording_hash: str
+) -> dict[str, dg.MetadataValue]:
+    """A ``download`` run of one recording's raw files; the run's metadata."""
+    config = {"dest": str(dest), "status": "raw", "recording_hash": [recording_hash]}
+    download = defs.resolve_job_def("download").execute_in_process(
+        instance=instance,
+        resources={"ursa": site},
+        run_config={**QUIET, "ops": {"download_op": {"config": config}}},
+        tags=kind("download"),
+    )
+    [output] = [e for e in download.all_events if e.event_type_value == "STEP_OUTPUT"]
+    return dict(output.step_output_data.metadata)
+
+
+def verify_download(dest: Path, rig_manifest: dict[str, Any]) -> int:
+    """How many downloaded files there are; `SystemExit` if one differs from the rig's."""
+    on_rig = {f["rel_path"]: f["sha256"] for f in rig_manifest["files"]}
+    folder = dest / rig_manifest["recording_hash"]
+    checked = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            worker = f"{path.relative_to(folder).parts[0]}_0/{path.name}"
+            if hashlib.sha256(path.read_bytes()).hexdigest() != on_rig[worker]:
+                raise SystemExit(f"{path} differs from the rig's {worker}")
+            checked += 1
+    return checked
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,76 +172,12 @@ def main(argv: list[str] | None = None) -> None:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     site = UrsaResource(local_root=str(root), landing_dirs=[str(landing)])
-    ingest_job = defs.resolve_job_def("ingest")
-    totals = {"runs": 0.0, "files": 0.0, "bytes": 0.0, "uploaded": 0.0, "seconds": 0.0}
+    pick = json.loads((sessions[0] / MANIFEST_NAME).read_text())
+    dest = root / "demo-download"
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        # The real sensor, one tick, with the cursor it stored last time.
-        state_file = home / "landing_sensor.cursor"
-        cursor = state_file.read_text() if state_file.exists() else None
-        context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"ursa": site}
-        )
-        tick = landing_sensor(context)
-        assert isinstance(tick, dg.SensorResult)
-        for add in tick.dynamic_partitions_requests or []:
-            instance.add_dynamic_partitions("recordings", list(add.partition_keys))
-        requests = tick.run_requests or []
-        console.print(f"landing_sensor: {len(requests)} new session(s) → ingest runs")
-        for request in requests:
-            result = ingest_job.execute_in_process(
-                instance=instance,
-                partition_key=request.partition_key,
-                run_config={**request.run_config, **QUIET},
-                tags=request.tags,
-                resources={"ursa": site},
-            )
-            upload = result.asset_materializations_for_node("raw_session")[0].metadata
-            totals["runs"] += 1
-            totals["files"] += num(upload["files_total"])
-            totals["bytes"] += num(upload["bytes_total"])
-            totals["uploaded"] += num(upload["bytes_uploaded"])
-            totals["seconds"] += num(upload["duration_s"])
-            console.print(
-                f"  {request.partition_key}: {upload['files_uploaded'].value} files uploaded, "
-                f"{upload['files_skipped'].value} already stored, registered"
-            )
-        if tick.cursor is not None:
-            state_file.write_text(tick.cursor)
-
-        pick = json.loads((sessions[0] / "manifest.json").read_text())
-        dest = root / "demo-download"
-        download = defs.resolve_job_def("download").execute_in_process(
-            instance=instance,
-            resources={"ursa": site},
-            run_config={
-                **QUIET,
-                "ops": {
-                    "download_op": {
-                        "config": {
-                            "dest": str(dest),
-                            "status": "raw",
-                            "recording_hash": [pick["recording_hash"]],
-                        }
-                    }
-                },
-            },
-            tags={"ursa/kind": "download"},
-        )
-        [output] = [e for e in download.all_events if e.event_type_value == "STEP_OUTPUT"]
-        dl = output.step_output_data.metadata
-
-    # Every downloaded file equals the rig's.
-    on_rig = {f["rel_path"]: f["sha256"] for f in pick["files"]}
-    import hashlib
-
-    checked = 0
-    for path in (dest / pick["recording_hash"]).rglob("*"):
-        if path.is_file():
-            modality, rel = path.relative_to(dest / pick["recording_hash"]).parts[0], path.name
-            worker = f"{modality}_0/{rel}"
-            if hashlib.sha256(path.read_bytes()).hexdigest() != on_rig[worker]:
-                raise SystemExit(f"{path} differs from the rig's {worker}")
-            checked += 1
+        totals = ingest_landed(instance, home, site, console)
+        dl = download_run(instance, site, dest, pick["recording_hash"])
+    checked = verify_download(dest, pick)
 
     table = Table(title="Ursa main job — embedded Dagster instance", show_header=False)
     table.add_row("sessions on the landing dirs", str(len(sessions)))

@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import SecretStr
 
 from ursa_lib import (
+    MANIFEST_NAME,
     DataInterface,
     LocalProfile,
     RetryPolicy,
@@ -13,9 +14,10 @@ from ursa_lib import (
     S3Credentials,
     S3Profile,
     Store,
-    UrsaError,
     load_profile,
 )
+
+from ._boundary import ursa_errors
 
 
 class UrsaResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -94,17 +96,13 @@ class UrsaResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         A profile that cannot be loaded is a permanent failure: retrying would
         not fix a missing setting.
         """
-        try:
+        with ursa_errors():
             return DataInterface(
                 self.load_profile(),
                 max_concurrent_files=self.max_concurrent_files,
                 retry=RetryPolicy(attempts=self.store_attempts),
                 credentials=self._credentials(),
             )
-        except (UrsaError, ValueError) as exc:
-            raise dg.Failure(
-                description=f"{type(exc).__name__}: {exc}", allow_retries=False
-            ) from exc
 
     def store(self, role: Role) -> Store:
         ursa = self.interface()
@@ -118,7 +116,7 @@ class UrsaResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def find_session(self, rec_id: str) -> Path:
         """The session folder ``<landing dir>/<rec_id>``; `dg.Failure` if none has it."""
         for landing in self.landing_paths():
-            if (landing / rec_id / "manifest.json").exists():
+            if (landing / rec_id / MANIFEST_NAME).exists():
                 return landing / rec_id
         raise dg.Failure(
             description=(

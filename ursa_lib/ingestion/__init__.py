@@ -17,6 +17,7 @@ from ._manifest import (
     parse_manifest,
     recording_hash,
 )
+from ._reconcile import uncatalogued_landing, uncatalogued_sessions
 from ._stored import load_stored_manifest
 
 if TYPE_CHECKING:
@@ -54,4 +55,6 @@ __all__ = [
     "recording_hash",
     "rig_active",
     "scan_landing",
+    "uncatalogued_landing",
+    "uncatalogued_sessions",
 ]

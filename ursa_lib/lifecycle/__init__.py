@@ -7,6 +7,17 @@ lifecycle verb may use every stage below it (store, catalog, ingestion,
 processing, delivery), never the facade or the CLI above it.
 """
 
+from ._checks import Lister, RowReader, RowsReport, SessionReport, SizeMismatch, verify_session
 from ._rig import RigCleanRefused, RigCleanResult, clean_session
 
-__all__ = ["RigCleanRefused", "RigCleanResult", "clean_session"]
+__all__ = [
+    "Lister",
+    "RigCleanRefused",
+    "RigCleanResult",
+    "RowReader",
+    "RowsReport",
+    "SessionReport",
+    "SizeMismatch",
+    "clean_session",
+    "verify_session",
+]

@@ -5,19 +5,26 @@
   that run without sensors.
 * ``daily_reconcile`` (03:00): a backfill run for every raw-bucket session the
   catalog lacks; the asset checks of each ingest run cover the rest.
+
+Reconcile lives with ingest, not lifecycle: all it does is ask for ``backfill``
+runs, which finish an ingest that happened outside Dagster. Lifecycle's jobs
+check and change what is already catalogued, and stay independent of ingest's
+job definitions.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations.
 
 import dagster as dg
 
-from ursa_lib import scan_landing
-from ursa_lib.catalog import Recording
+from ursa_lib import scan_landing, uncatalogued_landing
 
+from ..._policy import kind
+from ...resources import UrsaResource
 from .assets import recordings
 from .jobs import backfill, ingest_job
-from .resources import UrsaResource
-from .sensors import ingest_request, missing_prefixes
+from .sensors import ingest_request, uncatalogued
+
+__all__ = ["daily_reconcile", "ingestion_sweep"]
 
 
 @dg.schedule(
@@ -30,10 +37,7 @@ def ingestion_sweep(
     context: dg.ScheduleEvaluationContext, ursa: UrsaResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     sessions, _ = scan_landing(ursa.landing_paths())
-    hashes = {s.recording_hash for s in sessions}
-    stored = ursa.interface().catalog().rows_in(Recording, "recording_hash", hashes)
-    catalogued = {r.recording_hash for r in stored}
-    todo = [s for s in sessions if s.recording_hash not in catalogued]
+    todo = uncatalogued_landing(sessions, ursa.interface().catalog())
     if not todo:
         return dg.SkipReason(f"all {len(sessions)} landing sessions are catalogued")
     new = sorted({s.rec_id for s in todo})
@@ -53,11 +57,11 @@ def ingestion_sweep(
 def daily_reconcile(
     context: dg.ScheduleEvaluationContext, ursa: UrsaResource
 ) -> dg.RunRequest | dg.SkipReason:
-    missing = missing_prefixes(ursa)
+    missing = uncatalogued(ursa)
     if not missing:
         return dg.SkipReason("the catalog holds every session in the raw bucket")
     return dg.RunRequest(
         run_key=f"reconcile:{context.scheduled_execution_time}",
-        run_config={"ops": {"backfill_op": {"config": {"prefixes": missing}}}},
-        tags={"ursa/kind": "backfill"},
+        run_config={"ops": {"backfill_op": {"config": {"prefixes": [s.key for s in missing]}}}},
+        tags=kind("backfill"),
     )

@@ -17,11 +17,26 @@ run per value in ``dagster.yaml``, and ingest itself is idempotent.
 
 import dagster as dg
 
-from ursa_lib import LandingSession, scan_landing
+from ursa_lib import (
+    RECORDINGS_ROOT,
+    LandingSession,
+    SessionPrefix,
+    scan_landing,
+    uncatalogued_sessions,
+)
 
+from ..._policy import RIG_TAG, SESSION_TAG, kind
+from ...resources import UrsaResource
 from .assets import recordings
 from .jobs import backfill, ingest_job
-from .resources import UrsaResource
+
+__all__ = [
+    "backfill_request",
+    "ingest_request",
+    "landing_sensor",
+    "raw_bucket_sensor",
+    "uncatalogued",
+]
 
 
 def ingest_request(session: LandingSession, run_key: str) -> dg.RunRequest:
@@ -30,7 +45,7 @@ def ingest_request(session: LandingSession, run_key: str) -> dg.RunRequest:
         run_key=run_key,
         partition_key=session.rec_id,
         run_config={"ops": {"raw_session": {"config": {"session_dir": str(session.path)}}}},
-        tags={"ursa/rig": session.rig, "ursa/session": session.rec_id, "ursa/kind": "ingest"},
+        tags={RIG_TAG: session.rig, SESSION_TAG: session.rec_id, **kind("ingest")},
     )
 
 
@@ -60,37 +75,22 @@ def landing_sensor(context: dg.SensorEvaluationContext, ursa: UrsaResource) -> d
 def raw_bucket_sensor(
     context: dg.SensorEvaluationContext, ursa: UrsaResource
 ) -> dg.SensorResult | dg.SkipReason:
-    missing = missing_prefixes(ursa)
+    missing = uncatalogued(ursa)
     if not missing:
         return dg.SkipReason("every session in the raw bucket is catalogued")
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=f"backfill:{p}",
-                run_config={"ops": {"backfill_op": {"config": {"prefixes": [p]}}}},
-                tags={"ursa/kind": "backfill", "ursa/session": p.rsplit("/", 1)[-1]},
-            )
-            for p in missing
-        ]
+    return dg.SensorResult(run_requests=[backfill_request(s) for s in missing])
+
+
+def backfill_request(session: SessionPrefix) -> dg.RunRequest:
+    """A ``backfill`` run for one raw-bucket session, keyed so it is asked for once."""
+    return dg.RunRequest(
+        run_key=f"backfill:{session.key}",
+        run_config={"ops": {"backfill_op": {"config": {"prefixes": [session.key]}}}},
+        tags={**kind("backfill"), SESSION_TAG: session.key.removeprefix(RECORDINGS_ROOT)},
     )
 
 
-def missing_prefixes(ursa: UrsaResource) -> list[str]:
-    """Session prefixes with a manifest in the raw bucket but no recording row.
-
-    One listing of ``recordings/`` and one read of the recordings table: fine
-    for a sensor every few minutes; the landing sensor is the fast path.
-    """
+def uncatalogued(ursa: UrsaResource) -> list[SessionPrefix]:
+    """`uncatalogued_sessions` of the resource's raw bucket and catalog."""
     lib = ursa.interface()
-    raw = lib.store("raw_ro")
-    prefixes = sorted(
-        i.key.removesuffix("/manifest.json")
-        for i in raw.list("recordings/")
-        if i.key.endswith("/manifest.json") and i.key.count("/") == 2
-    )
-    known = set()
-    for rec in lib.catalog().list_recordings():
-        known.add(rec.rec_id)  # recordings/<rec_id>
-        known.add(f"{rec.rec_id}~{rec.recording_hash[:12]}")  # the alternate prefix
-    missing = [p for p in prefixes if p.rsplit("/", 1)[-1] not in known]
-    return missing
+    return uncatalogued_sessions(lib.store("raw_ro"), lib.catalog())

@@ -1,0 +1,66 @@
+"""Sessions the catalog does not know yet: in the raw bucket, or still on a landing directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .._errors import InvalidKeyError
+from .._layout import RECORDINGS_ROOT, SessionPrefix
+from ._landing import LandingSession
+
+if TYPE_CHECKING:
+    from ..catalog import Recording
+    from ..store import ObjectInfo
+
+__all__ = ["uncatalogued_landing", "uncatalogued_sessions"]
+
+
+class _Lister(Protocol):
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+
+
+class _RecordingReader(Protocol):
+    def list_recordings(self) -> list[Recording]: ...
+
+    def rows_in(
+        self, model: type[Recording], column: str, values: Iterable[Any]
+    ) -> list[Recording]: ...
+
+
+def uncatalogued_sessions(raw: _Lister, catalog: _RecordingReader) -> list[SessionPrefix]:
+    """Session prefixes with a manifest in the raw bucket but no recording row, in key order.
+
+    A prefix counts as catalogued when a recording row has its ``rec_id``
+    (``recordings/<rec_id>``) or its ``rec_id`` and hash (the alternate
+    ``recordings/<rec_id>~<hash12>``). Keys that are not a session's manifest
+    (``recordings/<session>/manifest.json``) are not sessions and are passed
+    over. Costs one listing of ``recordings/`` and one read of the recordings
+    table: fine every few minutes; register new sessions as they land instead.
+    """
+    sessions = []
+    for info in raw.list(RECORDINGS_ROOT):
+        try:
+            session = SessionPrefix.parse(info.key)
+        except InvalidKeyError:
+            continue
+        if session.manifest_key == info.key:
+            sessions.append(session)
+    known: set[SessionPrefix] = set()
+    for rec in catalog.list_recordings():
+        known.update(SessionPrefix.candidates(rec.rec_id, rec.recording_hash))
+    return sorted((s for s in sessions if s not in known), key=lambda s: s.key)
+
+
+def uncatalogued_landing(
+    sessions: Sequence[LandingSession], catalog: _RecordingReader
+) -> list[LandingSession]:
+    """The landing sessions (from `scan_landing`) whose recording hash has no row, in order.
+
+    One indexed read of the recordings table for all of them.
+    """
+    from ..catalog import Recording
+
+    hashes = {s.recording_hash for s in sessions}
+    catalogued = {r.recording_hash for r in catalog.rows_in(Recording, "recording_hash", hashes)}
+    return [s for s in sessions if s.recording_hash not in catalogued]

@@ -1,0 +1,43 @@
+"""Project-wide Dagster policy, defined once: retries, owners, and the run tags
+that ``dagster.yaml`` limits.
+
+Every domain under ``defs/`` takes these from here, never its own copy. This
+module sits outside ``defs/`` so a folder loader would never mistake it for
+definitions.
+"""
+
+import dagster as dg
+
+__all__ = [
+    "KIND_TAG",
+    "OWNERS",
+    "RIG_TAG",
+    "SESSION_TAG",
+    "TRANSIENT_RETRY",
+    "kind",
+]
+
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+"""Transient store errors (after the library's own retries): 5 s, 10 s, 20 s ± jitter.
+
+Only errors the boundary lets through reach it: a refusal by the library is a
+`dg.Failure` that is never retried (see ``_boundary``)."""
+
+OWNERS = ["team:data-platform"]
+"""Owners of every Ursa asset."""
+
+# Run tags whose values ``dagster.yaml`` limits (tag_concurrency_limits): the
+# queue, not the code, keeps runs of one rig, one session, and downloads apart.
+KIND_TAG = "ursa/kind"
+"""What a run does (ingest, backfill, download); downloads are limited to two at once."""
+RIG_TAG = "ursa/rig"
+"""The rig a session comes from: one ingest per rig at a time."""
+SESSION_TAG = "ursa/session"
+"""The session a run works on: never two runs of one session at once."""
+
+
+def kind(name: str) -> dict[str, str]:
+    """The tags of a run, job or op that does ``name``."""
+    return {KIND_TAG: name}
