@@ -4,6 +4,7 @@
 ``materialize`` and ``stream`` hand data back in memory.
 """
 
+from ._assets import AssetSource, Window, WindowOutsideDomainError
 from ._download import (
     DownloadProgress,
     Existing,
@@ -14,9 +15,11 @@ from ._download import (
     materialize,
     stream,
 )
+from ._processed import StreamWindow, read_modality, read_recording, stream_windows
 from ._query import QueryResult, QueryResults, QuerySpec, query
 
 __all__ = [
+    "AssetSource",
     "DownloadProgress",
     "Existing",
     "Layout",
@@ -25,8 +28,14 @@ __all__ = [
     "QuerySpec",
     "RawSegments",
     "SourceKind",
+    "StreamWindow",
+    "Window",
+    "WindowOutsideDomainError",
     "download",
     "materialize",
     "query",
+    "read_modality",
+    "read_recording",
     "stream",
+    "stream_windows",
 ]

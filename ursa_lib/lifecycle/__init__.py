@@ -9,15 +9,19 @@ processing, delivery), never the facade or the CLI above it.
 
 from ._checks import Lister, RowReader, RowsReport, SessionReport, SizeMismatch, verify_session
 from ._rig import RigCleanRefused, RigCleanResult, clean_session
+from ._scrub import Finding, ScrubReport, scrub
 
 __all__ = [
+    "Finding",
     "Lister",
     "RigCleanRefused",
     "RigCleanResult",
     "RowReader",
     "RowsReport",
+    "ScrubReport",
     "SessionReport",
     "SizeMismatch",
     "clean_session",
+    "scrub",
     "verify_session",
 ]

@@ -30,6 +30,7 @@ from ._errors import (
     SegmentReadError,
     StreamDescriptionError,
 )
+from ._lease import lease_for, lease_is_dead
 from ._registry import (
     ENTRY_POINT_GROUP,
     Converter,
@@ -66,6 +67,8 @@ __all__ = [
     "default_registry",
     "edf_scaling",
     "infer_description",
+    "lease_for",
+    "lease_is_dead",
     "parse_description",
     "register_converter",
 ]

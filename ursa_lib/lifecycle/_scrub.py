@@ -1,0 +1,350 @@
+"""Scrub: walk both buckets against the catalog and report what does not add up.
+
+One listing of ``recordings/`` and one of ``processed/`` (paged by the store,
+so requests grow with the number of keys / 1000 — not one request per object),
+one read of each catalog table, one GET per stored session manifest, and the
+openings of processed assets. Findings, each typed:
+
+* ``missing_object`` / ``wrong_size``: a catalogued session's manifest file,
+  or a processed asset's object, is not stored with its size;
+* ``unaccounted_object``: an object under ``recordings/`` or ``processed/``
+  that no row accounts for (a file the manifest does not list, an old asset
+  version, an asset of a modality that is not processed);
+* ``uncatalogued_session``: a session in the raw bucket without its rows (an
+  ingest killed before registration, a session never backfilled);
+* ``unreadable_asset``: a processed asset that does not open;
+* ``stuck_ingesting``: a modality row left ``ingesting`` by a dead process;
+* ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256.
+
+Scrub never deletes. ``repair=True`` does only safe things: it backfills an
+uncatalogued session whose stored manifest is complete, and marks stuck
+``ingesting`` rows ``failed`` so that processing takes them over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from .._errors import InvalidKeyError, ManifestError, ObjectNotFoundError, UrsaError
+from .._layout import PROCESSED_ROOT, RECORDINGS_ROOT, AssetKey, SessionPrefix
+from ..catalog import IngestionStatus
+from ..ingestion import load_stored_manifest
+from ..store import ObjectInfo
+from ._checks import verify_session
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog, Modality, PipelineAsset
+    from ..delivery import AssetSource
+    from ..store import Store
+
+__all__ = ["Finding", "ScrubReport", "scrub"]
+
+FindingKind = Literal[
+    "missing_object",
+    "wrong_size",
+    "unaccounted_object",
+    "uncatalogued_session",
+    "unreadable_asset",
+    "stuck_ingesting",
+    "bit_rot",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    kind: FindingKind
+    uri: str
+    """The object, prefix or row the finding is about."""
+    detail: str
+    recording_hash: str | None = None
+    repaired: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScrubReport:
+    findings: tuple[Finding, ...]
+    sessions: int
+    raw_objects: int
+    asset_objects: int
+    rows_checked: int
+    sampled_objects: int
+    requests: int
+    """Store calls made (listings count once per page the store fetched lazily)."""
+    seconds: float
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for finding in self.findings:
+            counts[finding.kind] += 1
+        return dict(counts)
+
+
+class _Listed:
+    """Objects already listed, served as a `Lister` for one session."""
+
+    def __init__(self, objects: list[ObjectInfo]) -> None:
+        self._objects = objects
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return (o for o in self._objects if o.key.startswith(prefix))
+
+
+@dataclass
+class _Walk:
+    raw: Store
+    assets: AssetSource | None
+    catalog: Catalog
+    findings: list[Finding] = field(default_factory=list)
+    requests: int = 0
+
+    def add(self, kind: FindingKind, uri: str, detail: str, rec: str | None = None) -> None:
+        self.findings.append(Finding(kind=kind, uri=uri, detail=detail, recording_hash=rec))
+
+    def listing(self, store: Store, root: str) -> list[ObjectInfo]:
+        objects = list(store.list(root))
+        self.requests += max(1, -(-len(objects) // 1000))
+        return objects
+
+
+def scrub(
+    *,
+    raw: Store,
+    assets: AssetSource | None,
+    catalog: Catalog,
+    sample: float = 0.0,
+    stale_after_s: float = 6 * 3600,
+    repair: bool = False,
+    seed: int | None = None,
+) -> ScrubReport:
+    """Check the archive (see the module docstring).
+
+    ``sample`` is the fraction of raw objects (0 to 1) re-read and re-hashed.
+    """
+    if not 0.0 <= sample <= 1.0:
+        raise UrsaError(f"sample is a fraction of raw objects between 0 and 1, got {sample}")
+    started = time.perf_counter()
+    walk = _Walk(raw, assets, catalog)
+    raw_objects = walk.listing(raw, RECORDINGS_ROOT)
+    by_session: dict[SessionPrefix, list[ObjectInfo]] = defaultdict(list)
+    for info in raw_objects:
+        try:
+            by_session[SessionPrefix.parse(info.key)].append(info)
+        except InvalidKeyError:
+            walk.add("unaccounted_object", raw.base_uri + info.key, "not under a session prefix")
+    recordings = catalog.list_recordings()
+    modalities = catalog.list_modalities()
+    homes = _homes(raw, modalities)
+    catalogued = {session for session in homes.values()}
+    _check_sessions(walk, by_session, catalogued, repair)
+    for session in sorted(catalogued - set(by_session), key=lambda s: s.key):
+        walk.add("missing_object", raw.base_uri + session.key + "/", "no object of the session")
+    sampled = _bit_rot(walk, by_session, catalogued, sample, seed)
+    asset_objects = _check_assets(walk, modalities) if assets is not None else []
+    _stuck(walk, modalities, stale_after_s, repair)
+    return ScrubReport(
+        findings=tuple(walk.findings),
+        sessions=len(by_session),
+        raw_objects=len(raw_objects),
+        asset_objects=len(asset_objects),
+        rows_checked=len(recordings) + len(modalities),
+        sampled_objects=sampled,
+        requests=walk.requests,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _homes(raw: Store, modalities: list[Modality]) -> dict[str, SessionPrefix]:
+    """Each catalogued recording's session prefix, from its modality rows."""
+    homes = {}
+    for row in modalities:
+        if row.raw_storage_uri.startswith(raw.base_uri):
+            key = row.raw_storage_uri[len(raw.base_uri) :]
+            try:
+                homes[row.recording_hash] = SessionPrefix.parse(key)
+            except InvalidKeyError:
+                continue
+    return homes
+
+
+def _check_sessions(
+    walk: _Walk,
+    by_session: dict[SessionPrefix, list[ObjectInfo]],
+    catalogued: set[SessionPrefix],
+    repair: bool,
+) -> None:
+    base = walk.raw.base_uri
+    for session, objects in sorted(by_session.items(), key=lambda kv: kv[0].key):
+        walk.requests += 1
+        try:
+            manifest = load_stored_manifest(walk.raw, session)
+        except ObjectNotFoundError:
+            if session in catalogued:
+                walk.add("missing_object", base + session.manifest_key, "the manifest is gone")
+            else:
+                walk.add("uncatalogued_session", base + session.key + "/", "no manifest, no rows")
+            continue
+        except ManifestError as exc:
+            walk.add("missing_object", base + session.manifest_key, f"unreadable: {exc}")
+            continue
+        if session not in catalogued:
+            _uncatalogued(walk, session, manifest.augmented, repair)
+            continue
+        if not manifest.augmented:
+            continue  # a backfilled legacy session: its objects are its listing
+        report = verify_session(_Listed(objects), session, manifest)
+        h = report.recording_hash
+        for rel in report.missing:
+            walk.add("missing_object", base + session.file_key(rel), "listed, not stored", h)
+        for bad in report.wrong_size:
+            detail = f"{bad.stored} bytes stored, {bad.expected} listed"
+            walk.add("wrong_size", base + session.file_key(bad.rel_path), detail, h)
+        for rel in report.extra:
+            walk.add("unaccounted_object", base + session.file_key(rel), "not in the manifest", h)
+
+
+def _uncatalogued(walk: _Walk, session: SessionPrefix, augmented: bool, repair: bool) -> None:
+    uri = walk.raw.base_uri + session.key + "/"
+    if repair and augmented:
+        from ..ingestion import ingest_from_store
+
+        try:
+            ingest_from_store(
+                session.rec_id, raw=walk.raw, catalog=walk.catalog, prefix=session.key
+            )
+        except UrsaError as exc:
+            walk.add("uncatalogued_session", uri, f"backfill refused: {exc}")
+            return
+        walk.findings.append(
+            Finding(kind="uncatalogued_session", uri=uri, detail="backfilled", repaired=True)
+        )
+        return
+    hint = "backfill it (ursa backfill)" if augmented else "its manifest is not augmented"
+    walk.add("uncatalogued_session", uri, f"no recording row; {hint}")
+
+
+def _bit_rot(
+    walk: _Walk,
+    by_session: dict[SessionPrefix, list[ObjectInfo]],
+    catalogued: set[SessionPrefix],
+    sample: float,
+    seed: int | None,
+) -> int:
+    if sample <= 0:
+        return 0
+    pool = [
+        info
+        for session in catalogued
+        for info in by_session.get(session, ())
+        if info.key != session.manifest_key
+    ]
+    rng = random.Random(seed)
+    chosen = pool if sample >= 1 else rng.sample(pool, round(len(pool) * sample))
+    for info in sorted(chosen, key=lambda i: i.key):
+        walk.requests += 2
+        expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
+        digest = hashlib.sha256()
+        with walk.raw.open(info.key) as reader:
+            for chunk in reader.iter_chunks():
+                digest.update(chunk)
+        if expected is not None and digest.hexdigest() != expected:
+            walk.add("bit_rot", walk.raw.base_uri + info.key, "bytes no longer match sha256")
+    return len(chosen)
+
+
+def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
+    assert walk.assets is not None
+    store = walk.assets.store
+    objects = walk.listing(store, PROCESSED_ROOT)
+    sizes = {o.key: o.size for o in objects}
+    accounted: set[str] = set()
+    pipeline = {a.storage_uri: a for a in walk.catalog.list_pipeline_assets()}
+    for row in modalities:
+        if row.ingestion_status is not IngestionStatus.PROCESSED or row.storage_uri is None:
+            continue
+        asset = pipeline.get(row.storage_uri)
+        if asset is None or not row.storage_uri.startswith(store.base_uri):
+            detail = "no pipeline_assets row lists its objects"
+            walk.add("unreadable_asset", row.storage_uri, detail, row.recording_hash)
+            continue
+        accounted.update(_asset_objects(walk, store, asset, sizes))
+        problem = _opens(walk.assets, row)
+        if problem is not None:
+            walk.add("unreadable_asset", row.storage_uri, problem, row.recording_hash)
+    for key in sorted(set(sizes) - accounted):
+        try:
+            what = AssetKey.parse(key.rsplit(".lance/", 1)[0]).version or "unversioned"
+        except InvalidKeyError:
+            what = "not an asset key"
+        walk.add("unaccounted_object", store.base_uri + key, f"no processed row uses it ({what})")
+    return objects
+
+
+def _opens(source: AssetSource, row: Modality) -> str | None:
+    """Why the asset of ``row`` does not open, or None: a zero-length read at its start."""
+    from ..delivery import Window, read_modality
+
+    start = row.domain_intervals[0].start if row.domain_intervals else 0.0
+    try:
+        read_modality(source, row, Window(start, start))
+    # Whatever a reader library raises on a damaged asset is the finding itself:
+    # it is reported with its type and message, never swallowed.
+    except Exception as exc:  # noqa: BLE001
+        return f"does not open: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _asset_objects(
+    walk: _Walk, store: Store, asset: PipelineAsset, sizes: dict[str, int]
+) -> list[str]:
+    listed = asset.metadata.get("objects")
+    keys = []
+    for entry in listed if isinstance(listed, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        key, size = str(entry.get("key")), entry.get("size")
+        keys.append(key)
+        if key not in sizes:
+            walk.add(
+                "missing_object", store.base_uri + key, "asset object gone", asset.recording_hash
+            )
+        elif sizes[key] != size:
+            detail = f"{sizes[key]} bytes stored, {size} published"
+            walk.add("wrong_size", store.base_uri + key, detail, asset.recording_hash)
+    return keys
+
+
+def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair: bool) -> None:
+    from ..processing import lease_is_dead
+
+    for row in modalities:
+        if row.ingestion_status is not IngestionStatus.INGESTING:
+            continue
+        lease = row.metadata.get("processing_lease")
+        if isinstance(lease, dict) and not lease_is_dead(lease, stale_after_s):
+            continue
+        uri = f"{row.recording_hash}/{row.modality}"
+        if repair:
+            walk.catalog.mark_failed(
+                row.recording_hash, row.modality, reason="scrub: left ingesting by a dead process"
+            )
+            walk.findings.append(
+                Finding(
+                    kind="stuck_ingesting",
+                    uri=uri,
+                    detail="marked failed; processing takes it over",
+                    recording_hash=row.recording_hash,
+                    repaired=True,
+                )
+            )
+        else:
+            walk.add("stuck_ingesting", uri, "ingesting with a dead lease", row.recording_hash)
