@@ -16,10 +16,8 @@ import pytest
 
 from ursa_lib import ConfigError, DataInterface, S3Profile, download, ingest, query
 from ursa_lib.catalog import Catalog
+from ursa_lib.testing import Fault, FaultProxy, RcloneS3, s3_store
 
-from .conftest import s3_store
-from .faultproxy import Fault, FaultProxy
-from .servers import RcloneS3
 from .test_ingest_reliability import REPO, write_session
 
 MiB = 1024 * 1024

@@ -24,9 +24,8 @@ from ursa_lib import (
     open_store,
 )
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Recording
+from ursa_lib.testing import MotoS3, RcloneS3, s3_store
 
-from .conftest import s3_store
-from .servers import MotoS3, RcloneS3
 from .test_manifest import make_session
 
 

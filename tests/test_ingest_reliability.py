@@ -16,10 +16,7 @@ import pytest
 
 from ursa_lib import Store, TransferSettings, augment, ingest, load_manifest
 from ursa_lib.catalog import Catalog, Modality, Participant, Recording
-
-from .conftest import s3_store
-from .faultproxy import Fault, FaultProxy
-from .servers import Endpoint, MotoS3, RcloneS3
+from ursa_lib.testing import Endpoint, Fault, FaultProxy, MotoS3, RcloneS3, s3_store
 
 MiB = 1024 * 1024
 REPO = Path(__file__).resolve().parent.parent

@@ -19,8 +19,7 @@ from ursa_lib import (
     Store,
     WriteRefusedError,
 )
-
-from .conftest import MiB
+from ursa_lib.testing import MiB
 
 ODD_NAMES = [
     "with space.bin",
