@@ -12,9 +12,7 @@ import pytest
 
 from ursa_lib import PrimaryKeyConflict
 from ursa_lib.catalog import Catalog, Recording
-from ursa_lib.testing import ASSETS_BUCKET, MotoS3
-
-from .catalog_rows import recording, rhash
+from ursa_lib.testing import ASSETS_BUCKET, MotoS3, recording, rhash
 
 WRITERS = 8
 
