@@ -1,10 +1,10 @@
-"""Ursa's testing kit: real servers, fault injection and store settings for tests.
+"""Ursa's testing kit: real servers, fault injection, builders and contract classes.
 
 For Ursa's own suite and benchmarks, and for anyone extending Ursa:
 
 * servers on loopback — `RcloneS3`, `MotoS3` (S3-compatible) and `Postgres`,
   each started with ``.start()`` and stopped with ``.stop()``;
-* `FaultProxy` — an HTTP proxy that injects `Fault`\\ s into S3 traffic;
+* `FaultProxy` — an HTTP proxy that injects scheduled `Fault` objects into S3 traffic;
 * `s3_store` with `SMALL_TRANSFER` and `FAST_RETRY` — a `Store` sized so that
   multipart paths and retries run in seconds;
 * rig sessions on disk — `write_session` (augmented, sizes chosen per worker)
