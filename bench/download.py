@@ -52,10 +52,10 @@ from bench.store import (  # noqa: E402
     rclone_copy,
     timed,
 )
-from tests.servers import RAW_BUCKET, RcloneS3  # noqa: E402
 from ursa_lib import S3Credentials, Store, augment, download, ingest, query  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
+from ursa_lib.testing import RAW_BUCKET, RcloneS3  # noqa: E402
 
 MiB = 1024 * 1024
 

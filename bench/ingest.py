@@ -39,11 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
 from bench.store import FULL, QUICK, make_session, rclone_bin, rclone_env  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
-from tests.servers import RAW_BUCKET, RcloneS3  # noqa: E402
 from ursa_lib import Store, TransferSettings, augment, ingest  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
+from ursa_lib.testing import RAW_BUCKET, FaultProxy, RcloneS3  # noqa: E402
 
 MiB = 1024 * 1024
 REC_ID = "rec_20261122T090000_bench"

@@ -39,9 +39,9 @@ import dagster as dg  # noqa: E402
 from bench._report import update_section  # noqa: E402
 from bench.ingest import REC_ID, prepare, purge, ursa_store  # noqa: E402
 from bench.store import FULL, QUICK, timed  # noqa: E402
-from tests.servers import RcloneS3  # noqa: E402
 from ursa_lib import augment, ingest  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
+from ursa_lib.testing import RcloneS3  # noqa: E402
 from ursa_pipelines.definitions import defs  # noqa: E402
 from ursa_pipelines.defs.ingest.sensors import landing_sensor  # noqa: E402
 from ursa_pipelines.resources import UrsaResource  # noqa: E402

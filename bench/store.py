@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
-from tests.servers import RAW_BUCKET, RcloneS3  # noqa: E402
 from ursa_lib import Store, TransferSettings  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
+from ursa_lib.testing import RAW_BUCKET, RcloneS3  # noqa: E402
 
 MiB = 1024 * 1024
 SERVER_ARGS = ["--no-checksum"]

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from ursa_lib import download, query
 from ursa_lib.catalog import Catalog
-
-from .conftest import s3_store
-from .servers import Endpoint
+from ursa_lib.testing import Endpoint, s3_store
 
 
 def main(argv: list[str]) -> None:

@@ -21,9 +21,7 @@ from pathlib import Path
 
 from ursa_lib import IngestProgress, ingest
 from ursa_lib.catalog import Catalog
-
-from .conftest import s3_store
-from .servers import Endpoint
+from ursa_lib.testing import Endpoint, s3_store
 
 
 def freeze(marker: Path) -> None:

@@ -32,9 +32,7 @@ from ursa_lib.catalog import (
     to_table,
 )
 from ursa_lib.catalog._catalog import _in_clauses
-
-from .catalog_rows import modality, participant, recording, rhash
-from .servers import MotoS3
+from ursa_lib.testing import MotoS3, modality, participant, recording, rhash
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "catalog_schemas.txt"
 PROFILE = S3Profile(name="lab", raw_bucket="lab-raw", assets_bucket="lab-assets")

@@ -12,9 +12,7 @@ import pytest
 
 from ursa_lib import PrimaryKeyConflict
 from ursa_lib.catalog import Catalog, Recording
-
-from .catalog_rows import recording, rhash
-from .servers import ASSETS_BUCKET, MotoS3
+from ursa_lib.testing import ASSETS_BUCKET, MotoS3, recording, rhash
 
 WRITERS = 8
 

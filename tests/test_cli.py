@@ -62,7 +62,7 @@ def test_config_errors_are_one_clear_line(tmp_path: Path) -> None:
 def test_query_download_and_status_commands(tmp_path: Path) -> None:
     import json
 
-    from .delivery import build_lab
+    from ursa_lib.testing import build_lab
 
     lab = build_lab(tmp_path)
     root = ["--root", str(lab.profile.root)]

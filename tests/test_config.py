@@ -19,8 +19,7 @@ from ursa_lib import (
     open_store,
     parse_storage_uri,
 )
-
-from .servers import RcloneS3
+from ursa_lib.testing import RcloneS3
 
 
 @pytest.fixture(autouse=True)

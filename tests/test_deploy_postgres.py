@@ -8,11 +8,9 @@ import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 
+from ursa_lib.testing import MotoS3, Postgres, write_session
 from ursa_pipelines.definitions import defs
 from ursa_pipelines.resources import UrsaResource
-
-from .servers import MotoS3, Postgres
-from .test_ingest_reliability import write_session
 
 ROOT = Path(__file__).resolve().parent.parent
 

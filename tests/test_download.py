@@ -17,8 +17,7 @@ from ursa_lib import (
     open_store,
 )
 from ursa_lib.catalog import Catalog
-
-from .delivery import Lab, build_lab
+from ursa_lib.testing import Lab, build_lab
 
 
 @pytest.fixture

@@ -16,13 +16,10 @@ import pytest
 
 from ursa_lib import ConfigError, DataInterface, S3Profile, download, ingest, query
 from ursa_lib.catalog import Catalog
-
-from .conftest import s3_store
-from .faultproxy import Fault, FaultProxy
-from .servers import RcloneS3
-from .test_ingest_reliability import REPO, write_session
+from ursa_lib.testing import Fault, FaultProxy, RcloneS3, s3_store, write_session
 
 MiB = 1024 * 1024
+REPO = Path(__file__).resolve().parent.parent
 LAYOUT = {"eeg_0": [3 * MiB, 2 * MiB, 100_000], "camera_0": [MiB, 4000]}
 ROLES = ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW")
 

@@ -24,16 +24,13 @@ from ursa_lib import (
     open_store,
 )
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Recording
-
-from .conftest import s3_store
-from .servers import MotoS3, RcloneS3
-from .test_manifest import make_session
+from ursa_lib.testing import MotoS3, RcloneS3, s3_store, write_rig_session
 
 
 @pytest.fixture
 def local(tmp_path: Path) -> tuple[Store, Catalog, Path]:
     profile = LocalProfile(root=tmp_path / "ursa")
-    session = make_session(tmp_path / "rig")
+    session = write_rig_session(tmp_path / "rig")
     augment(session)
     return open_store(profile, "raw_rw"), Catalog.open(profile, writable=True), session
 
@@ -177,7 +174,7 @@ def test_multi_camera_rigs_keep_directory_names(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     profile = LocalProfile(root=tmp_path / "ursa")
-    session = make_session(tmp_path / "rig")
+    session = write_rig_session(tmp_path / "rig")
     (session / "camera_1").mkdir()
     (session / "camera_1" / "seg_00000.bin").write_bytes(b"cam1")
     augment(session)
@@ -198,7 +195,7 @@ def test_multi_camera_rigs_keep_directory_names(
 
 
 def test_ingest_to_a_real_s3_server(rclone_s3: RcloneS3, tmp_path: Path, ns: str) -> None:
-    session = make_session(tmp_path / "rig", name=f"rec_{ns}")
+    session = write_rig_session(tmp_path / "rig", name=f"rec_{ns}")
     data = json.loads((session / "manifest.json").read_text())
     data["rec_id"] = f"rec_{ns}"
     (session / "manifest.json").write_text(json.dumps(data))
@@ -265,7 +262,7 @@ def test_cli_ingest_and_backfill_on_the_local_profile(tmp_path: Path) -> None:
 
     from ursa_lib.cli import app
 
-    session = make_session(tmp_path / "rig")
+    session = write_rig_session(tmp_path / "rig")
     root = tmp_path / "ursa"
     runner = CliRunner()
     result = runner.invoke(app, ["manifest", "augment", str(session)])
@@ -290,7 +287,7 @@ def test_cli_ingest_and_backfill_on_the_local_profile(tmp_path: Path) -> None:
 
 def test_cli_against_an_s3_profile(moto_s3: MotoS3, tmp_path: Path, ns: str) -> None:
     """The commands as a user runs them, configured only by environment variables."""
-    session = make_session(tmp_path / "rig", name=f"rec_{ns}")
+    session = write_rig_session(tmp_path / "rig", name=f"rec_{ns}")
     manifest = json.loads((session / "manifest.json").read_text())
     (session / "manifest.json").write_text(json.dumps({**manifest, "rec_id": f"rec_{ns}"}))
     env = {

@@ -14,30 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib import Store, TransferSettings, augment, ingest, load_manifest
+from ursa_lib import Store, TransferSettings, ingest, load_manifest
 from ursa_lib.catalog import Catalog, Modality, Participant, Recording
-
-from .conftest import s3_store
-from .faultproxy import Fault, FaultProxy
-from .servers import Endpoint, MotoS3, RcloneS3
+from ursa_lib.testing import (
+    Endpoint,
+    Fault,
+    FaultProxy,
+    MotoS3,
+    RcloneS3,
+    s3_store,
+    write_session,
+)
 
 MiB = 1024 * 1024
 REPO = Path(__file__).resolve().parent.parent
-
-
-def write_session(root: Path, rec_id: str, layout: dict[str, list[int]]) -> Path:
-    """A session directory: ``layout`` maps each worker directory to file sizes."""
-    session = root / rec_id
-    for worker, sizes in layout.items():
-        (session / worker).mkdir(parents=True)
-        for i, size in enumerate(sizes):
-            seed = hashlib.sha256(f"{rec_id}/{worker}/{i}".encode()).digest()
-            body = (seed * (size // len(seed) + 1))[:size]
-            (session / worker / f"seg_{i:05d}.bin").write_bytes(body)
-    rig = {"rec_id": rec_id, "start_time": 1_700_000_000, "duration": 60.0, "participant_id": "p1"}
-    (session / "manifest.json").write_text(json.dumps(rig))
-    augment(session)
-    return session
 
 
 # Six files; the eeg segments are multipart uploads with the tests' 5 MiB parts.

@@ -15,30 +15,12 @@ from typer.testing import CliRunner
 
 from ursa_lib import ManifestError, augment, load_manifest, recording_hash
 from ursa_lib.cli import app
-
-RIG_PART = {
-    "rec_id": "rec_20261121T101500_rig3",
-    "start_time": 1_763_720_100_000_000_000,
-    "duration": 600.0,
-    "device_info": {"rig": "rig3"},
-    "metadata": {"task": "rest"},
-    "participant_id": "p001",
-}
-
-
-def make_session(root: Path, name: str = "rec_20261121T101500_rig3") -> Path:
-    session = root / name
-    for worker, count in (("eeg_0", 3), ("camera_0", 2), ("events_0", 1)):
-        (session / worker).mkdir(parents=True)
-        for i in range(count):
-            (session / worker / f"seg_{i:05d}.bin").write_bytes(f"{worker}-{i}".encode() * 100)
-    (session / "manifest.json").write_text(json.dumps(RIG_PART))
-    return session
+from ursa_lib.testing import RIG_PART, write_rig_session
 
 
 @pytest.fixture
 def session(tmp_path: Path) -> Path:
-    return make_session(tmp_path)
+    return write_rig_session(tmp_path)
 
 
 def edit(session: Path, change: Callable[[dict[str, Any]], None]) -> Path:
@@ -82,8 +64,8 @@ def test_recording_hash_is_the_documented_canonical_listing(session: Path) -> No
 
 
 def test_same_bytes_same_hash_anywhere_and_any_change_a_new_one(tmp_path: Path) -> None:
-    a = augment(make_session(tmp_path / "a"))
-    b = augment(make_session(tmp_path / "b"))
+    a = augment(write_rig_session(tmp_path / "a"))
+    b = augment(write_rig_session(tmp_path / "b"))
     assert a.recording_hash == b.recording_hash
     assert augment(tmp_path / "a" / "rec_20261121T101500_rig3") == a  # re-augment is stable
     seg = tmp_path / "b" / "rec_20261121T101500_rig3" / "eeg_0" / "seg_00001.bin"

@@ -14,13 +14,10 @@ import pytest
 
 from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, open_store
 from ursa_lib.catalog import Catalog, Recording
+from ursa_lib.testing import Fault, FaultProxy, RcloneS3, write_session
 from ursa_pipelines.definitions import defs
 from ursa_pipelines.defs.ingest.sensors import landing_sensor
 from ursa_pipelines.resources import UrsaResource
-
-from .faultproxy import Fault, FaultProxy
-from .servers import RcloneS3
-from .test_ingest_reliability import write_session
 
 LAYOUT = {"eeg_0": [5000, 3000], "camera_0": [7000], "events_0": [200]}
 

@@ -8,8 +8,7 @@ import pytest
 
 from ursa_lib import QuerySpec, query
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality
-
-from .delivery import T0, Lab, build_lab
+from ursa_lib.testing import LAB_T0, Lab, build_lab
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +65,8 @@ def test_spec_or_keywords_never_both(lab: Lab) -> None:
 
 
 def test_time_range(lab: Lab) -> None:
-    inside = (T0 + 10 * 10**9, T0 + 20 * 10**9)
-    after_domain = (T0 + 400 * 10**9, T0 + 500 * 10**9)
+    inside = (LAB_T0 + 10 * 10**9, LAB_T0 + 20 * 10**9)
+    after_domain = (LAB_T0 + 400 * 10**9, LAB_T0 + 500 * 10**9)
     assert names(lab.ursa.query(time_range=inside)) == [("rec_a", ["eeg"])]
     # rec_a lasts 600 s but its processed eeg covers only 0-300 s.
     assert lab.ursa.query(time_range=after_domain) == []

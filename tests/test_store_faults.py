@@ -20,10 +20,7 @@ from ursa_lib import (
     Store,
 )
 from ursa_lib.store import TimeoutSettings
-
-from .conftest import MiB, s3_store
-from .faultproxy import Fault, FaultProxy
-from .servers import MotoS3, RcloneS3
+from ursa_lib.testing import Fault, FaultProxy, MiB, MotoS3, RcloneS3, s3_store
 
 
 @pytest.fixture

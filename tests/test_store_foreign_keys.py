@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ursa_lib import InvalidKeyError
-
-from .conftest import s3_store
-from .servers import RAW_BUCKET, MotoS3
+from ursa_lib.testing import RAW_BUCKET, MotoS3, s3_store
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ursa_lib import ObjectStoreError, RetryPolicy, S3Profile, WriteRefusedError, open_store
-
-from .conftest import s3_store
-from .servers import RcloneS3
+from ursa_lib.testing import RcloneS3, s3_store
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ursa_lib.testing import free_port, stop_process, wait_for_port
 from ursa_pipelines.demo import main as demo
-
-from .servers import free_port, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -68,7 +67,7 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 LOCATIONS = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"

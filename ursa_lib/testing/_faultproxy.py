@@ -2,11 +2,13 @@
 
 It forwards requests byte-for-byte (the Host header is kept, so SigV4 signatures
 stay valid) and, on a schedule the test sets, answers with an error status,
-resets the connection, stalls, cuts a body short or throttles it.
+resets the connection, stalls, cuts a body short or throttles it. Standard
+library only.
 """
 
 from __future__ import annotations
 
+import email.message
 import http.client
 import http.server
 import socket
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-Action = Literal["status", "reset", "stall", "truncate", "throttle"]
+FaultAction = Literal["status", "reset", "stall", "truncate", "throttle"]
 _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
@@ -25,7 +27,7 @@ class Fault:
     """One scheduled fault. Matching requests (by method and path substring) are
     counted; the fault applies to matches number ``skip + 1`` .. ``skip + times``."""
 
-    action: Action
+    action: FaultAction
     method: str | None = None
     path_contains: str | None = None
     query_contains: str | None = None
@@ -49,7 +51,9 @@ class Fault:
 
 
 @dataclass
-class Event:
+class ProxyEvent:
+    """One request the proxy saw, and what it did with it (``forward`` or a fault)."""
+
     at: float
     method: str
     target: str
@@ -59,12 +63,18 @@ class Event:
 
 
 class FaultProxy:
+    """A reverse proxy to ``upstream_url`` on a free loopback port (`url`).
+
+    Faults added with `add` apply to the requests they match, in order; every
+    request is recorded (`requests`, `fired`) until `clear`.
+    """
+
     def __init__(self, upstream_url: str) -> None:
         hostport = upstream_url.split("://", 1)[1]
         host, port = hostport.split(":")
         self.upstream = (host, int(port))
         self.faults: list[Fault] = []
-        self.events: list[Event] = []
+        self.events: list[ProxyEvent] = []
         self._lock = threading.Lock()
         proxy = self
 
@@ -172,7 +182,7 @@ class FaultProxy:
             self.faults.clear()
             self.events.clear()
 
-    def fired(self) -> list[Event]:
+    def fired(self) -> list[ProxyEvent]:
         with self._lock:
             return [e for e in self.events if e.action != "forward"]
 
@@ -189,14 +199,14 @@ class FaultProxy:
 
     def _record(self, method: str, target: str, action: str, body_bytes: int = 0) -> None:
         with self._lock:
-            self.events.append(Event(time.monotonic(), method, target, action, body_bytes))
+            self.events.append(ProxyEvent(time.monotonic(), method, target, action, body_bytes))
 
-    def requests(self) -> list[Event]:
+    def requests(self) -> list[ProxyEvent]:
         with self._lock:
             return list(self.events)
 
     def _forward(
-        self, method: str, target: str, headers: http.client.HTTPMessage, body: bytes
+        self, method: str, target: str, headers: email.message.Message, body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         conn = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:

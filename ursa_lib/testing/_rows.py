@@ -1,17 +1,22 @@
-"""Valid catalog rows for tests and benchmarks."""
+"""Valid catalog rows for tests and benchmarks, each overridable field by field.
+
+``n`` names a recording: rows built with the same ``n`` belong together.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
-from ursa_lib.catalog import IngestionStatus, Modality, Participant, Recording
+from ..catalog import IngestionStatus, Modality, Participant, Recording
 
 
 def rhash(n: int | str) -> str:
+    """The recording hash of recording ``n``: the sha256 hex of ``str(n)``."""
     return hashlib.sha256(str(n).encode()).hexdigest()
 
 
 def participant(pid: str = "p001", **kw: object) -> Participant:
+    """A participant row; ``kw`` replaces fields."""
     data: dict[str, object] = {"participant_id": pid, "enrolled_at": 1_700_000_000_000_000_000}
     data.update(kw)
     return Participant.model_validate(data)
@@ -20,6 +25,7 @@ def participant(pid: str = "p001", **kw: object) -> Participant:
 def recording(
     n: int | str = 1, participants: tuple[str, ...] = ("p001",), **kw: object
 ) -> Recording:
+    """Recording ``n`` (``rec_<n>`` on rig3, 600 s, ``participants``); ``kw`` replaces fields."""
     data: dict[str, object] = {
         "recording_hash": rhash(n),
         "rec_id": f"rec_{n}",
@@ -36,6 +42,8 @@ def recording(
 def modality(
     n: int | str = 1, name: str = "eeg", *, raw_root: str = "s3://lab-raw", **kw: object
 ) -> Modality:
+    """The ``name`` modality of recording ``n``, status RAW, stored under ``raw_root``;
+    ``kw`` replaces fields."""
     data: dict[str, object] = {
         "recording_hash": rhash(n),
         "modality": name,

@@ -6,13 +6,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ursa_lib import DataInterface, LocalProfile, augment, ingest, open_store
-from ursa_lib.catalog import Catalog, Interval, StorageFormat
+from .._config import LocalProfile
+from .._interface import DataInterface
+from .._layout import MANIFEST_NAME, AssetKey
+from ..catalog import Catalog, Interval, StorageFormat
+from ..ingestion import augment, ingest
+from ..store import open_store
+from ._sessions import write_session
 
-from .test_ingest_reliability import write_session
-
-T0 = 1_790_000_000_000_000_000  # epoch ns
-SESSIONS = {
+LAB_T0 = 1_790_000_000_000_000_000
+"""The lab's first session starts here (epoch ns); the others 1 h and 2 h later."""
+LAB_SESSIONS = {
     # rec_id: (participant, start offset s, task, layout)
     "rec_a": ("p1", 0, "rest", {"eeg_0": [3000, 2000, 1000], "events_0": [100]}),
     "rec_b": ("p1", 3600, "task", {"eeg_0": [1500], "camera_0": [4000, 4000]}),
@@ -22,6 +26,8 @@ SESSIONS = {
 
 @dataclass
 class Lab:
+    """What `build_lab` made: a local profile, a facade on it, the rig folder."""
+
     profile: LocalProfile
     ursa: DataInterface
     rigs: Path
@@ -30,22 +36,24 @@ class Lab:
 
 
 def build_lab(tmp_path: Path) -> Lab:
+    """Ingest the `LAB_SESSIONS` into a local profile under ``tmp_path``, and mark
+    rec_a's eeg processed (a small Zarr-like folder in the assets bucket)."""
     profile = LocalProfile(root=tmp_path / "ursa")
     raw = open_store(profile, "raw_rw")
     catalog = Catalog.open(profile, writable=True)
     hashes = {}
-    for rec_id, (participant, offset, task, layout) in SESSIONS.items():
+    for rec_id, (participant, offset, task, layout) in LAB_SESSIONS.items():
         session = write_session(tmp_path / "rigs", rec_id, layout)
-        data = json.loads((session / "manifest.json").read_text())
-        data.update(start_time=T0 + offset * 10**9, duration=600.0, metadata={"task": task})
+        data = json.loads((session / MANIFEST_NAME).read_text())
+        data.update(start_time=LAB_T0 + offset * 10**9, duration=600.0, metadata={"task": task})
         data["participant_id"] = participant
-        (session / "manifest.json").write_text(json.dumps(data))
+        (session / MANIFEST_NAME).write_text(json.dumps(data))
         augment(session)
-        hashes[rec_id] = ingest(session / "manifest.json", raw=raw, catalog=catalog).recording_hash
+        hashes[rec_id] = ingest(session / MANIFEST_NAME, raw=raw, catalog=catalog).recording_hash
     # rec_a's eeg is processed: a small zarr-like folder in the assets bucket.
     assets = open_store(profile, "assets_rw")
     h = hashes["rec_a"]
-    asset = f"processed/{h}/eeg/eeg.zarr"
+    asset = AssetKey(h, "eeg", "eeg.zarr").key
     assets.put(f"{asset}/zarr.json", b'{"zarr_format": 3}')
     assets.put(f"{asset}/c/0", b"\x00" * 4096)
     catalog.start_ingesting(h, "eeg")
