@@ -8,12 +8,14 @@ processing, delivery), never the facade or the CLI above it.
 """
 
 from ._checks import Lister, RowReader, RowsReport, SessionReport, SizeMismatch, verify_session
+from ._processed_checks import ProcessedReport, check_processed
 from ._rig import RigCleanRefused, RigCleanResult, clean_session
 from ._scrub import Finding, ScrubReport, scrub
 
 __all__ = [
     "Finding",
     "Lister",
+    "ProcessedReport",
     "RigCleanRefused",
     "RigCleanResult",
     "RowReader",
@@ -21,6 +23,7 @@ __all__ = [
     "ScrubReport",
     "SessionReport",
     "SizeMismatch",
+    "check_processed",
     "clean_session",
     "scrub",
     "verify_session",
