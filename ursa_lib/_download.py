@@ -34,7 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from ._errors import ChecksumMismatchError, ObjectNotFoundError
+from ._errors import (
+    ChecksumMismatchError,
+    DestinationExistsError,
+    InvalidValueError,
+    NotDeliverableError,
+    ObjectNotFoundError,
+    UnsafeDestinationError,
+)
 from ._manifest import MANIFEST_NAME, parse_manifest
 from ._query import QueryResult
 from ._text import listed
@@ -104,7 +111,7 @@ def _one_of(name: str, value: object, choices: object) -> None:
     """Refuse a value outside a ``Literal`` type, naming the choices."""
     allowed = typing.get_args(choices)
     if value not in allowed:
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
         )
 
@@ -122,7 +129,7 @@ def _results(target: QueryResult | Iterable[QueryResult]) -> list[QueryResult]:
 def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
     status = mod.ingestion_status
     if status in (IngestionStatus.INGESTING, IngestionStatus.FAILED):
-        raise ValueError(
+        raise NotDeliverableError(
             f"modality {mod.modality!r} of recording {mod.recording_hash} is {status.value}; "
             "only raw and processed modalities can be delivered (wait, or re-run processing)"
         )
@@ -130,7 +137,7 @@ def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
         return "raw"
     if source == "processed":
         if status is not IngestionStatus.PROCESSED:
-            raise ValueError(
+            raise NotDeliverableError(
                 f"source='processed' but modality {mod.modality!r} of recording "
                 f"{mod.recording_hash} is raw; query status='ingested' or use source='raw'"
             )
@@ -142,7 +149,7 @@ def _split(uri: str, stores: Iterable[Store | None]) -> tuple[Store, str]:
     for store in stores:
         if store is not None and uri.startswith(store.base_uri):
             return store, uri[len(store.base_uri) :]
-    raise ValueError(
+    raise NotDeliverableError(
         f"{uri} is not in a bucket this call can read "
         f"({', '.join(s.base_uri for s in stores if s is not None)})"
     )
@@ -157,7 +164,9 @@ def _safe_parts(rel: str, uri: str) -> tuple[str, ...]:
         or "\\" in rel
         or any(p in ("", ".", "..") for p in rel.split("/"))
     ):
-        raise ValueError(f"refusing {uri!r}: its key would land outside the destination")
+        raise UnsafeDestinationError(
+            f"refusing {uri!r}: its key would land outside the destination"
+        )
     return parts
 
 
@@ -167,7 +176,7 @@ def _check_no_symlinks(root: Path, dest: Path) -> None:
     for part in dest.relative_to(root).parts:
         current = current / part
         if current.is_symlink():
-            raise ValueError(
+            raise UnsafeDestinationError(
                 f"refusing to write {dest}: {current} is a symbolic link "
                 f"(-> {os.readlink(current)}); nothing is written through links under {root}"
             )
@@ -183,7 +192,7 @@ def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Pat
     if layout == "flat":
         for name in (recording_hash, modality):
             if "__" in name:
-                raise ValueError(
+                raise NotDeliverableError(
                     f"layout='flat' joins hash and modality with '__', but {name!r} contains "
                     "'__'; use layout='by_recording' or 'by_modality'"
                 )
@@ -234,9 +243,10 @@ def _plan(
                 prefix = prefix.rstrip("/")
                 listing = list(store.list(prefix))
                 if not listing:
-                    raise FileNotFoundError(
+                    raise ObjectNotFoundError(
                         f"{mod.raw_storage_uri} lists no objects, but modality {name!r} of "
-                        f"recording {mod.recording_hash} is registered there"
+                        f"recording {mod.recording_hash} is registered there",
+                        uri=mod.raw_storage_uri,
                     )
                 session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
                 digests = manifests.digests(store, session)
@@ -256,9 +266,10 @@ def _plan(
                         listing.insert(0, store.head(asset))
                     listing += list(store.list(f"{asset}.lance"))  # a video's frame index
                 if not listing:
-                    raise FileNotFoundError(
+                    raise ObjectNotFoundError(
                         f"{mod.storage_uri} lists no objects, but modality {name!r} of "
-                        f"recording {mod.recording_hash} is registered there"
+                        f"recording {mod.recording_hash} is registered there",
+                        uri=mod.storage_uri,
                     )
                 parent = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
                 for info in listing:
@@ -372,12 +383,14 @@ def download(
     if existing is None:
         existing = "overwrite" if overwrite else "error"
     elif overwrite and existing != "overwrite":
-        raise ValueError(f"overwrite=True contradicts existing={existing!r}; pass one of them")
+        raise InvalidValueError(
+            f"overwrite=True contradicts existing={existing!r}; pass one of them"
+        )
     _one_of("existing", existing, Existing)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
     if max_concurrent_files < 1:
-        raise ValueError("max_concurrent_files must be at least 1")
+        raise InvalidValueError("max_concurrent_files must be at least 1")
     results = _results(target)
     root = Path(dest).resolve()  # dest itself may be a link the user chose
     report = _Reporter(progress)
@@ -388,7 +401,7 @@ def download(
     seen: dict[Path, _File] = {}
     for file in files:
         if file.dest in seen:
-            raise ValueError(
+            raise NotDeliverableError(
                 f"two objects would be written to {file.dest}: {seen[file.dest].key} and "
                 f"{file.key}; choose layout='by_recording' or download them separately"
             )
@@ -396,7 +409,7 @@ def download(
         _check_no_symlinks(root, file.dest)
     present = [f for f in files if os.path.lexists(f.dest)]
     if present and existing == "error":
-        raise FileExistsError(
+        raise DestinationExistsError(
             f"{len(present)} destination file(s) already exist: "
             f"{listed(f.dest for f in present)}; pass "
             "existing='skip' to keep identical ones or existing='overwrite' to replace them"
@@ -487,7 +500,7 @@ def materialize(
     names = [tuple(r.modalities) for r in results]
     for result, these in zip(results, names, strict=True):
         if these != names[0]:
-            raise ValueError(
+            raise NotDeliverableError(
                 "results can be concatenated only when their modality sets align: "
                 f"{results[0].recording_hash} has {list(names[0])}, "
                 f"{result.recording_hash} has {list(these)}"
