@@ -85,7 +85,7 @@ def test_a_source_changed_mid_upload_is_refused_and_nothing_is_kept(
 ) -> None:
     session = _session(tmp_path / f"rig-{os.getpid()}-{time.monotonic_ns()}")
     seg = session / "eeg_0" / "seg_00000.bin"
-    catalog = Catalog(tmp_path / "catalog", writable=True)
+    catalog = Catalog(str(tmp_path / "catalog"), writable=True)
     polls = 0
 
     def is_active() -> bool:

@@ -37,12 +37,20 @@ from typing import Literal
 from ._errors import (
     ChecksumMismatchError,
     DestinationExistsError,
+    IncompleteRecordingError,
     InvalidValueError,
     NotDeliverableError,
     ObjectNotFoundError,
     UnsafeDestinationError,
 )
-from ._manifest import MANIFEST_NAME, parse_manifest
+from ._manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    ManifestError,
+    parse_manifest,
+    recording_hash,
+)
 from ._query import QueryResult
 from ._text import listed
 from .catalog import IngestionStatus, Modality
@@ -96,7 +104,7 @@ class _File:
     size: int
     dest: Path
     sha256: str | None
-    """Digest to verify before the rename; ``"metadata"`` for the object's own."""
+    """Digest to verify before the rename: the manifest's for a raw file, None for an asset."""
 
 
 @dataclass(slots=True)
@@ -200,27 +208,145 @@ def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Pat
     raise AssertionError(layout)  # _one_of refused it already
 
 
-class _Manifests:
-    """sha256 of raw segments from each session's stored manifest (one GET per session)."""
+class _Recordings:
+    """What each recording's raw files must be: from its stored manifest (one GET per
+    session), or, for a backfilled session without an augmented manifest, from each
+    object's sha256 metadata with the whole set checked against the registered
+    ``recording_hash``."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], dict[str, str] | None] = {}
+        self._cache: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
 
-    def digests(self, store: Store, session_prefix: str) -> dict[str, str] | None:
-        cache_key = (store.base_uri, session_prefix)
+    def files(self, store: Store, session: str, recording: str) -> dict[str, tuple[int, str]]:
+        """``key → (size, sha256)`` of every raw file of the recording."""
+        cache_key = (store.base_uri, session)
         if cache_key not in self._cache:
-            key = f"{session_prefix}/{MANIFEST_NAME}"
-            try:
-                manifest = parse_manifest(store.base_uri + key, json.loads(store.get(key)))
-                files = manifest.files if manifest.augmented else None
-                self._cache[cache_key] = (
-                    {f"{session_prefix}/{f.rel_path}": f.sha256 for f in files}
-                    if files is not None
-                    else None
-                )
-            except (ObjectNotFoundError, ValueError):
-                self._cache[cache_key] = None  # legacy session: each object's metadata
+            manifest = self._stored_manifest(store, session)
+            if manifest is not None and manifest.augmented:
+                assert manifest.files is not None
+                uri = f"{store.base_uri}{session}/{MANIFEST_NAME}"
+                if (
+                    manifest.recording_hash != recording
+                    or recording_hash(manifest.files) != recording
+                ):
+                    raise ChecksumMismatchError(
+                        f"{uri} does not hash to recording {recording} registered for it (the "
+                        "stored manifest was replaced or edited); nothing was written",
+                        uri=uri,
+                    )
+                found = {f"{session}/{f.rel_path}": (f.size, f.sha256) for f in manifest.files}
+            else:
+                found = self._from_metadata(store, session, recording)
+            self._cache[cache_key] = found
         return self._cache[cache_key]
+
+    @staticmethod
+    def _stored_manifest(store: Store, session: str) -> Manifest | None:
+        key = f"{session}/{MANIFEST_NAME}"
+        try:
+            data = store.get(key)
+        except ObjectNotFoundError:
+            return None
+        try:
+            return parse_manifest(store.base_uri + key, json.loads(data))
+        except json.JSONDecodeError as exc:
+            raise ManifestError(
+                f"{store.base_uri}{key} is not valid JSON ({exc.msg}); the recording cannot be "
+                "verified"
+            ) from None
+
+    @staticmethod
+    def _from_metadata(store: Store, session: str, recording: str) -> dict[str, tuple[int, str]]:
+        """A backfilled session without a file listing (see `ingest_from_store`)."""
+        entries, bare = [], []
+        for info in store.list(session):
+            if info.key == f"{session}/{MANIFEST_NAME}":
+                continue
+            sha = (store.head(info.key).metadata or {}).get("sha256")
+            if sha is None:
+                bare.append(info.key)
+            else:
+                entries.append(
+                    FileEntry(rel_path=info.key[len(session) + 1 :], size=info.size, sha256=sha)
+                )
+        uri = f"{store.base_uri}{session}/"
+        if bare:
+            raise ChecksumMismatchError(
+                f"{uri} has no file listing in its manifest, and these objects carry no sha256 "
+                f"metadata to verify them against: {listed(bare)}; nothing was written",
+                uri=uri,
+            )
+        if recording_hash(entries) != recording:
+            raise ChecksumMismatchError(
+                f"the objects under {uri} no longer hash to recording {recording} (an object "
+                "was added, removed or replaced since it was registered); nothing was written",
+                uri=uri,
+            )
+        return {f"{session}/{e.rel_path}": (e.size, e.sha256) for e in entries}
+
+
+def _raw_files(
+    store: Store, prefix: str, mod: Modality, base: Path, recordings: _Recordings
+) -> list[_File]:
+    """The plan of one raw modality: exactly the recording's files under ``prefix``,
+    each checked against one listing (present, with its size) before any byte moves."""
+    uri = store.base_uri + prefix + "/"
+    listing = {info.key: info for info in store.list(prefix)}
+    if not listing:
+        raise ObjectNotFoundError(
+            f"{uri} lists no objects, but modality {mod.modality!r} of "
+            f"recording {mod.recording_hash} is registered there",
+            uri=uri,
+        )
+    session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
+    wanted = {
+        key: size_sha
+        for key, size_sha in recordings.files(store, session, mod.recording_hash).items()
+        if key.startswith(prefix + "/")
+    }
+    problems = []
+    for key, (size, _) in sorted(wanted.items()):
+        info = listing.get(key)
+        if info is None:
+            problems.append(f"{key} (missing)")
+        elif info.size != size:
+            problems.append(f"{key} ({info.size} bytes, the manifest says {size})")
+    if problems:
+        raise IncompleteRecordingError(
+            f"{uri} does not hold recording {mod.recording_hash}'s {mod.modality!r} files as "
+            f"its manifest lists them: {listed(problems)}; nothing was written",
+            uri=uri,
+        )
+    unlisted = sorted(set(listing) - set(wanted))
+    if unlisted:
+        log.warning(
+            "not delivering %d object(s) under %s that recording %s does not list: %s",
+            len(unlisted),
+            uri,
+            mod.recording_hash,
+            listed(unlisted),
+            extra={
+                "phase": "plan",
+                "recording_hash": mod.recording_hash,
+                "modality": mod.modality,
+                "worker_id": mod.worker_id,
+                "key": None,
+                "bytes_done": 0,
+                "bytes_total": None,
+                "elapsed_s": 0.0,
+                "unlisted_keys": unlisted,
+            },
+        )
+    return [
+        _File(
+            store,
+            key,
+            size,
+            base.joinpath(*_safe_parts(key[len(prefix) + 1 :], store.base_uri + key)),
+            sha,
+        )
+        for key, (size, sha) in sorted(wanted.items())
+    ]
 
 
 def _plan(
@@ -232,7 +358,7 @@ def _plan(
     assets: Store | None,
 ) -> list[_Group]:
     groups: list[_Group] = []
-    manifests = _Manifests()
+    recordings = _Recordings()
     for result in results:
         for name, mod in result.modalities.items():
             kind = _kind(mod, source)
@@ -240,21 +366,7 @@ def _plan(
             group = _Group(mod.recording_hash, name, mod.worker_id)
             if kind == "raw":
                 store, prefix = _split(mod.raw_storage_uri, (raw,))
-                prefix = prefix.rstrip("/")
-                listing = list(store.list(prefix))
-                if not listing:
-                    raise ObjectNotFoundError(
-                        f"{mod.raw_storage_uri} lists no objects, but modality {name!r} of "
-                        f"recording {mod.recording_hash} is registered there",
-                        uri=mod.raw_storage_uri,
-                    )
-                session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
-                digests = manifests.digests(store, session)
-                for info in listing:
-                    rel = info.key[len(prefix) + 1 :]
-                    dest = base.joinpath(*_safe_parts(rel, store.base_uri + info.key))
-                    sha = digests.get(info.key) if digests is not None else None
-                    group.files.append(_File(store, info.key, info.size, dest, sha or "metadata"))
+                group.files.extend(_raw_files(store, prefix.rstrip("/"), mod, base, recordings))
             else:
                 assert mod.storage_uri is not None
                 store, key = _split(mod.storage_uri, (assets, raw))
@@ -519,15 +631,18 @@ def materialize(
         rows, segments = out.setdefault(group.modality, ([], []))
         rows.append(result.modalities[group.modality])
         for file in group.files:
-            data = file.store.get(file.key)
-            expected = file.sha256
-            if expected == "metadata":
-                expected = (file.store.head(file.key).metadata or {}).get("sha256")
-            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-                raise ChecksumMismatchError(
-                    f"{file.store.base_uri}{file.key} does not match its recorded sha256",
-                    uri=file.store.base_uri + file.key,
-                )
+            with file.store.open(file.key) as reader:
+                data = reader.read()
+                recorded = (reader.info.metadata or {}).get("sha256")
+            actual = hashlib.sha256(data).hexdigest()
+            # The manifest's digest decides; the object's metadata is a second opinion.
+            for expected in (file.sha256, recorded):
+                if expected is not None and actual != expected:
+                    raise ChecksumMismatchError(
+                        f"{file.store.base_uri}{file.key} is corrupt or was replaced: its "
+                        f"bytes hash to {actual}, but {expected} was recorded for it",
+                        uri=file.store.base_uri + file.key,
+                    )
             segments.append((file.key, data))
     return {name: RawSegments(tuple(rows), tuple(segs)) for name, (rows, segs) in out.items()}
 

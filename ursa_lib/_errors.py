@@ -12,6 +12,8 @@ The tree::
     │                                        no participant given nor in the manifest
     ├── DeliveryError                        a download/materialize refused before any byte
     │   ├── NotDeliverableError (ValueError) a row that cannot be delivered as asked
+    │   ├── IncompleteRecordingError (FileNotFoundError)  the bucket lacks a file of the
+    │   │                                    recording's manifest, or holds it at another size
     │   ├── UnsafeDestinationError (ValueError, NotADirectoryError)
     │   │                                    a key or symbolic link would lead outside dest
     │   └── DestinationExistsError (FileExistsError)  destination files already there
@@ -54,6 +56,7 @@ __all__ = [
     "ConfigError",
     "DeliveryError",
     "DestinationExistsError",
+    "IncompleteRecordingError",
     "InvalidKeyError",
     "InvalidRowError",
     "InvalidTransitionError",
@@ -108,6 +111,15 @@ class DeliveryError(UrsaError):
 
 class NotDeliverableError(DeliveryError, ValueError):
     """A row cannot be delivered as asked (its status, the source chosen, the layout)."""
+
+
+class IncompleteRecordingError(DeliveryError, FileNotFoundError):
+    """The bucket does not hold every file of the recording's manifest with its listed
+    size. Found while planning; nothing was written."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
 
 
 class UnsafeDestinationError(DeliveryError, ValueError, NotADirectoryError):
