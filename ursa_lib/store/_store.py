@@ -32,7 +32,7 @@ from ._backend import Backend
 from ._error_map import RangeUnsupported, TransientFailure
 from ._info import ObjectInfo
 from ._keys import validate_key, validate_prefix
-from ._local import LocalBackend
+from ._local import STAGING_DIR, LocalBackend
 from ._multipart import DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_LIMIT, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend
 from ._retry import RetryPolicy, call_with_retries
@@ -514,6 +514,19 @@ class Store:
         validate_key(dst)
         self._require_write(dst, "copying to")
         self._retry(lambda: self._backend.copy(src, dst), self.base_uri + src)
+
+    def clean_staging(self) -> int:
+        """Remove what killed uploads left in a local bucket's staging folder.
+
+        Returns how many staged files were removed. Only a local-profile bucket
+        stages files; a live upload's file, in any process, is never removed.
+        Every write to a local bucket does the same on its own, so this is for
+        a bucket no one writes to any more. Other backends: 0.
+        """
+        self._require_write(STAGING_DIR, "cleaning")
+        if isinstance(self._backend, LocalBackend):
+            return self._backend.clean_staging()
+        return 0
 
 
 _END = object()
