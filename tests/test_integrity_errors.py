@@ -92,6 +92,11 @@ def test_every_deliberate_raise_is_an_ursa_error() -> None:
     assert not offenders, "raise an UrsaError subclass instead:\n" + "\n".join(offenders)
 
 
+def test_the_allow_list_names_only_raise_sites_that_exist() -> None:
+    found = {(rel, kind, func) for rel, kind, func, _ in _raise_sites()}
+    assert not set(ALLOWED) - found, "remove stale allow-list entries"
+
+
 @pytest.mark.parametrize(
     ("cls", "builtin"),
     [

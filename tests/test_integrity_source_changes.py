@@ -63,8 +63,21 @@ def _touch(path: Path) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
 
+def _replace(path: Path) -> None:
+    # The rig rewrote the file and renamed the new one over it: same bytes, new inode.
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_bytes(path.read_bytes())
+    os.replace(fresh, path)
+
+
+def _remove(path: Path) -> None:
+    path.unlink()
+
+
 CHANGES: dict[str, Callable[[Path], None]] = {
     "grow": _grow,
+    "replaced": _replace,
+    "removed": _remove,
     "shrink": _shrink,
     "same-size-edit": _edit_same_size,
     "mtime": _touch,

@@ -629,12 +629,24 @@ class _Attempts:
 def _file_chunks(path: Path, chunk: int, expected: os.stat_result) -> Iterator[bytes]:
     """The file's bytes; `SourceChangedError` if it is modified (size, mtime or inode)
     between the first stat and the last byte read."""
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the last check
+    except FileNotFoundError:
+        raise _removed(path) from None
+    with handle:
         _same_file(path, expected, os.fstat(handle.fileno()))
         while block := handle.read(chunk):
             yield block
         _same_file(path, expected, os.fstat(handle.fileno()))
-        _same_file(path, expected, path.stat())  # not replaced under its name either
+        try:
+            now = path.stat()
+        except FileNotFoundError:
+            raise _removed(path) from None
+        _same_file(path, expected, now)  # not replaced under its name either
+
+
+def _removed(path: Path) -> SourceChangedError:
+    return SourceChangedError(f"{path} was removed while being uploaded; nothing was stored")
 
 
 def _same_file(path: Path, before: os.stat_result, now: os.stat_result) -> None:
