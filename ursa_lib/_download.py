@@ -2,7 +2,17 @@
 
 `download` plans the whole transfer before any byte moves, then fetches files in
 parallel, each to a ``.part`` sibling that is verified (sha256 for raw
-segments), flushed and renamed into place. Nothing is ever written outside
+segments), flushed and renamed into place.
+
+For raw data the recording's stored manifest is the truth: the plan holds
+exactly its files, each present in one listing with its listed size, and each
+is verified against the manifest's sha256 (an object's own sha256 metadata is a
+second opinion, never the only one). An object under the prefix that the
+manifest does not list is not delivered and is named in a WARNING. A session
+backfilled without a file listing is the exception: its objects' sha256
+metadata must rebuild the registered ``recording_hash``.
+
+Nothing is ever written outside
 ``dest``: every destination is built from validated key segments, and any
 symbolic link met between ``dest`` and a destination file — the file itself or
 any parent directory — is refused, at planning time and again just before the
