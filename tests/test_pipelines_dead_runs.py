@@ -57,7 +57,17 @@ def env(tmp_path: Path, home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def daemon(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def landing(tmp_path: Path) -> Path:
+    """Two finished sessions of one rig, which is recording again."""
+    landing = tmp_path / "landing"
+    for rec_id in ("rec_dead", "rec_next"):
+        session = write_session(landing, rec_id, {"eeg_0": [1000]})
+        (session / ACTIVE_MARKER).write_text("")  # the runs wait for the rig, alive
+    return landing
+
+
+@pytest.fixture
+def daemon(env: dict[str, str], landing: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     log = open(tmp_path / "daemon.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "dagster._daemon", "run", "-w", str(REPO / "workspace.yaml")],
@@ -100,10 +110,6 @@ def _parent(pid: int) -> int:
 def test_a_killed_run_fails_within_a_bound_and_frees_its_rig(
     tmp_path: Path, home: Path, env: dict[str, str], daemon: subprocess.Popen[bytes]
 ) -> None:
-    landing = tmp_path / "landing"
-    for rec_id in ("rec_dead", "rec_next"):
-        session = write_session(landing, rec_id, {"eeg_0": [1000]})
-        (session / ACTIVE_MARKER).write_text("")  # the rig records: the run waits, alive
     log = tmp_path / "daemon.log"
     with dg.DagsterInstance.from_config(str(home)) as instance:
 
