@@ -43,7 +43,7 @@ from ursa_lib import (
 from ursa_lib.catalog import Catalog
 
 from .conftest import s3_store
-from .servers import RAW_BUCKET, RcloneS3
+from .servers import RAW_BUCKET, MotoS3, RcloneS3
 
 NFD_NAME = unicodedata.normalize("NFD", "Messung_Ärger_öl.bin")
 assert unicodedata.normalize("NFC", NFD_NAME) != NFD_NAME
@@ -52,7 +52,7 @@ assert unicodedata.normalize("NFC", NFD_NAME) != NFD_NAME
 @dataclass
 class Bucket:
     raw: Store
-    server: RcloneS3 | None
+    server: RcloneS3 | MotoS3 | None
 
     def plant(self, key: str, body: bytes, metadata: dict[str, str] | None) -> None:
         """Write an object as someone with write access and another tool would."""
@@ -64,11 +64,11 @@ class Bucket:
             )
 
 
-@pytest.fixture(params=["local", "rclone"])
+@pytest.fixture(params=["local", "rclone", "moto"])
 def bucket(request: pytest.FixtureRequest, tmp_path: Path) -> Bucket:
     if request.param == "local":
         return Bucket(open_store(LocalProfile(root=tmp_path / "ursa"), "raw_rw"), None)
-    server: RcloneS3 = request.getfixturevalue("rclone_s3")
+    server: RcloneS3 | MotoS3 = request.getfixturevalue(f"{request.param}_s3")
     return Bucket(s3_store(server.rw, supports_create=server.conditional_writes), server)
 
 
