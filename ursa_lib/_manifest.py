@@ -67,7 +67,8 @@ class FileEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     rel_path: str = Field(min_length=1)
-    """Path relative to the session directory, ``/``-separated."""
+    """Path relative to the session directory, ``/``-separated, in the bytes the
+    filesystem stores (never Unicode-normalised); also the object key's tail."""
     size: int = Field(ge=0)
     """Size in bytes."""
     sha256: Sha256
