@@ -205,14 +205,14 @@ class S3Profile(BaseModel):
     @classmethod
     def _name(cls, name: str) -> str:
         if not _NAME.match(name):
-            raise ValueError("must be letters, digits, '_' or '-' (at most 63)")
+            raise ConfigError("must be letters, digits, '_' or '-' (at most 63)")
         return name
 
     @field_validator("raw_bucket", "assets_bucket")
     @classmethod
     def _bucket(cls, bucket: str) -> str:
         if not _BUCKET.match(bucket):
-            raise ValueError(
+            raise ConfigError(
                 "must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' or '-'"
             )
         return bucket
@@ -250,7 +250,7 @@ class S3Profile(BaseModel):
 
 def _check_endpoint(endpoint: str) -> str:
     if not re.match(r"^https?://[^/\s]+/?$", endpoint):
-        raise ValueError("must be a URL like https://host[:port] with no path")
+        raise ConfigError("must be a URL like https://host[:port] with no path")
     return endpoint.rstrip("/")
 
 

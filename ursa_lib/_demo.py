@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._config import LocalProfile
+from ._errors import ChecksumMismatchError, ObjectStoreError
 from ._layout import SessionPrefix
 from .store import open_store
 
@@ -91,7 +92,10 @@ def run_demo(profile: LocalProfile, *, segments: int = 12, segment_bytes: int = 
     raw_ro = open_store(profile, "raw_ro")
     listed = list(raw_ro.list(session_prefix.key))
     if len(listed) != len(files):
-        raise RuntimeError(f"uploaded {len(files)} files but the listing shows {len(listed)}")
+        raise ObjectStoreError(
+            f"uploaded {len(files)} files but the listing shows {len(listed)}",
+            uri=raw_ro.base_uri + session_prefix.key,
+        )
     dest = profile.root / "demo-download" / rec_id
     started = time.perf_counter()
     with ThreadPoolExecutor(4) as pool:
@@ -105,10 +109,10 @@ def run_demo(profile: LocalProfile, *, segments: int = 12, segment_bytes: int = 
     for path in files:
         copy = dest / path.relative_to(session)
         if _sha256(copy) != digests[path]:
-            raise RuntimeError(f"{copy} does not match {path}")
+            raise ChecksumMismatchError(f"{copy} does not match {path}", uri=str(copy))
     for info in infos:
         if (info.metadata or {}).get("sha256") is None:
-            raise RuntimeError(f"{info.key} lost its sha256 metadata")
+            raise ObjectStoreError(f"{info.key} lost its sha256 metadata", uri=info.key)
     return DemoSummary(
         rec_id=rec_id,
         files=len(files),

@@ -7,6 +7,16 @@ The tree::
     ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
     ├── ManifestError (ValueError)           a manifest cannot be trusted; says what to fix
     ├── SourceChangedError (ValueError)      a local file changed while being uploaded
+    ├── InvalidValueError (ValueError)       an argument or field breaks a documented rule
+    ├── MissingParticipantError (ValueError, LookupError)
+    │                                        no participant given nor in the manifest
+    ├── DeliveryError                        a download/materialize refused before any byte
+    │   ├── NotDeliverableError (ValueError) a row that cannot be delivered as asked
+    │   ├── IncompleteRecordingError (FileNotFoundError)  the bucket lacks a file of the
+    │   │                                    recording's manifest, or holds it at another size
+    │   ├── UnsafeDestinationError (ValueError, NotADirectoryError)
+    │   │                                    a key or symbolic link would lead outside dest
+    │   └── DestinationExistsError (FileExistsError)  destination files already there
     ├── WritesNotEnabledError (PermissionError)  a write verb of a DataInterface
     │                                        before enable_writes()
     ├── CatalogError                         the catalog could not do it
@@ -44,11 +54,17 @@ __all__ = [
     "CatalogRowExists",
     "ChecksumMismatchError",
     "ConfigError",
+    "DeliveryError",
+    "DestinationExistsError",
+    "IncompleteRecordingError",
     "InvalidKeyError",
     "InvalidRowError",
     "InvalidTransitionError",
     "InvalidUriError",
+    "InvalidValueError",
     "ManifestError",
+    "MissingParticipantError",
+    "NotDeliverableError",
     "ObjectChangedError",
     "ObjectExistsError",
     "ObjectNotFoundError",
@@ -56,6 +72,7 @@ __all__ = [
     "ObjectStoreTransientError",
     "PrimaryKeyConflict",
     "SourceChangedError",
+    "UnsafeDestinationError",
     "UrsaError",
     "WriteRefusedError",
     "WritesNotEnabledError",
@@ -83,6 +100,39 @@ class SourceChangedError(UrsaError, ValueError):
 
     The upload was abandoned; nothing was stored.
     """
+
+
+class InvalidValueError(UrsaError, ValueError):
+    """An argument or field value breaks a documented rule; the message names it and the rule."""
+
+
+class MissingParticipantError(UrsaError, ValueError, LookupError):
+    """No participant was passed and the manifest names none."""
+
+
+class DeliveryError(UrsaError):
+    """A download or materialize was refused while planning, before any byte moved."""
+
+
+class NotDeliverableError(DeliveryError, ValueError):
+    """A row cannot be delivered as asked (its status, the source chosen, the layout)."""
+
+
+class IncompleteRecordingError(DeliveryError, FileNotFoundError):
+    """The bucket does not hold every file of the recording's manifest with its listed
+    size. Found while planning; nothing was written."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
+class UnsafeDestinationError(DeliveryError, ValueError, NotADirectoryError):
+    """A key or a symbolic link would lead a write outside the destination folder."""
+
+
+class DestinationExistsError(DeliveryError, FileExistsError):
+    """Destination files already exist; all of them are named in the message."""
 
 
 class WritesNotEnabledError(UrsaError, PermissionError):

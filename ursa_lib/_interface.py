@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
-from ._errors import WritesNotEnabledError
+from ._errors import InvalidValueError, WritesNotEnabledError
 from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class DataInterface:
     ) -> None:
         if isinstance(profile, LocalProfile | S3Profile):
             if local_root is not None or config_file is not None:
-                raise ValueError("local_root and config_file apply only to a profile name")
+                raise InvalidValueError("local_root and config_file apply only to a profile name")
             self.profile: LocalProfile | S3Profile = profile
         elif profile is None or isinstance(profile, str):
             self.profile = load_profile(
@@ -65,7 +65,7 @@ class DataInterface:
                 f"profile must be a name or a profile object, got {type(profile).__name__}"
             )
         if max_concurrent_files < 1:
-            raise ValueError("max_concurrent_files must be at least 1")
+            raise InvalidValueError("max_concurrent_files must be at least 1")
         self.max_concurrent_files = max_concurrent_files
         self.retry = retry
         self._credentials = dict(credentials or {})

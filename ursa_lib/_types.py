@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
+from ._errors import InvalidValueError
+
 __all__ = ["EpochNs", "Identifier", "Metadata", "RecordingHash", "StorageUri"]
 
 Identifier = Annotated[
@@ -32,12 +34,12 @@ def _json_only(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise InvalidValueError(
                 f"metadata must hold only JSON values (str, number, bool, null, list, dict): {exc}"
             ) from None
     for key in value:
         if not key:
-            raise ValueError("metadata keys must be non-empty strings")
+            raise InvalidValueError("metadata keys must be non-empty strings")
     return value
 
 
@@ -48,9 +50,9 @@ for pushed-down equality filters on top-level keys."""
 
 def _storage_uri(value: str) -> str:
     if not (value.startswith("s3://") or value.startswith("file:///")):
-        raise ValueError("must be an s3://bucket/key or file:///abs/path URI")
+        raise InvalidValueError("must be an s3://bucket/key or file:///abs/path URI")
     if ".." in value.split("/") or "\\" in value:
-        raise ValueError("must not contain '..' segments or backslashes")
+        raise InvalidValueError("must not contain '..' segments or backslashes")
     return value
 
 

@@ -27,6 +27,7 @@ from .._errors import (
     InvalidKeyError,
     InvalidRowError,
     InvalidTransitionError,
+    InvalidValueError,
     PrimaryKeyConflict,
 )
 from .._layout import AssetKey
@@ -149,7 +150,7 @@ def _where_sql(model: type[Row], where: Where) -> str | None:
                 clauses.append(f"array_has({LABELS_COLUMN}, {sql_literal(label)})")
             continue
         if column not in model.model_fields:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{model.__table__} has no column {column!r}; columns: "
                 + ", ".join(model.model_fields)
             )
@@ -200,7 +201,7 @@ def _empty(columns: Sequence[str]) -> pa.Table:
 
 def _key_sql(model: type[Row], key: Sequence[Any]) -> str:
     if len(key) != len(model.__key__):
-        raise ValueError(f"{model.__table__} key is {model.__key__}, got {tuple(key)!r}")
+        raise InvalidValueError(f"{model.__table__} key is {model.__key__}, got {tuple(key)!r}")
     return " AND ".join(f"{c} = {sql_literal(v)}" for c, v in zip(model.__key__, key, strict=True))
 
 
@@ -525,7 +526,7 @@ class Catalog:
         """Rows whose ``column`` is one of ``values`` (and that match the SQL ``where``):
         indexed IN-queries run side by side (see `_in_clauses`)."""
         if column not in model.model_fields:
-            raise ValueError(f"{model.__table__} has no column {column!r}")
+            raise InvalidValueError(f"{model.__table__} has no column {column!r}")
         clauses = _in_clauses(column, set(values))
         if where:
             clauses = [f"{clause} AND ({where})" for clause in clauses]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .._errors import InvalidRowError
 from .._types import EpochNs, Identifier, Metadata, RecordingHash, StorageUri
 
 __all__ = [
@@ -72,7 +73,7 @@ class Interval(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Interval:
         if not (math.isfinite(self.start) and math.isfinite(self.end)) or self.end < self.start:
-            raise ValueError("interval needs finite start <= end")
+            raise InvalidRowError("interval needs finite start <= end")
         return self
 
 
@@ -163,9 +164,9 @@ class Modality(Row):
     def _processed_has_asset(self) -> Modality:
         processed = self.ingestion_status is IngestionStatus.PROCESSED
         if processed and (self.storage_uri is None or self.format is None):
-            raise ValueError("a processed modality needs storage_uri and format")
+            raise InvalidRowError("a processed modality needs storage_uri and format")
         if not processed and self.storage_uri is not None:
-            raise ValueError(
+            raise InvalidRowError(
                 f"storage_uri is set only once a modality is processed "
                 f"(status is {self.ingestion_status.value})"
             )

@@ -2,7 +2,17 @@
 
 `download` plans the whole transfer before any byte moves, then fetches files in
 parallel, each to a ``.part`` sibling that is verified (sha256 for raw
-segments), flushed and renamed into place. Nothing is ever written outside
+segments), flushed and renamed into place.
+
+For raw data the recording's stored manifest is the truth: the plan holds
+exactly its files, each present in one listing with its listed size, and each
+is verified against the manifest's sha256 (an object's own sha256 metadata is a
+second opinion, never the only one). An object under the prefix that the
+manifest does not list is not delivered and is named in a WARNING. A session
+backfilled without a file listing is the exception: its objects' sha256
+metadata must rebuild the registered ``recording_hash``.
+
+Nothing is ever written outside
 ``dest``: every destination is built from validated key segments, and any
 symbolic link met between ``dest`` and a destination file — the file itself or
 any parent directory — is refused, at planning time and again just before the
@@ -34,10 +44,25 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from .._errors import ChecksumMismatchError, ObjectNotFoundError
+from .._errors import (
+    ChecksumMismatchError,
+    DestinationExistsError,
+    IncompleteRecordingError,
+    InvalidValueError,
+    NotDeliverableError,
+    ObjectNotFoundError,
+    UnsafeDestinationError,
+)
 from .._text import listed
 from ..catalog import IngestionStatus, Modality
-from ..ingestion._manifest import MANIFEST_NAME, parse_manifest
+from ..ingestion._manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    ManifestError,
+    parse_manifest,
+    recording_hash,
+)
 from ..store import Store
 from ._query import QueryResult
 
@@ -89,7 +114,7 @@ class _File:
     size: int
     dest: Path
     sha256: str | None
-    """Digest to verify before the rename; ``"metadata"`` for the object's own."""
+    """Digest to verify before the rename: the manifest's for a raw file, None for an asset."""
 
 
 @dataclass(slots=True)
@@ -104,7 +129,7 @@ def _one_of(name: str, value: object, choices: object) -> None:
     """Refuse a value outside a ``Literal`` type, naming the choices."""
     allowed = typing.get_args(choices)
     if value not in allowed:
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
         )
 
@@ -122,7 +147,7 @@ def _results(target: QueryResult | Iterable[QueryResult]) -> list[QueryResult]:
 def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
     status = mod.ingestion_status
     if status in (IngestionStatus.INGESTING, IngestionStatus.FAILED):
-        raise ValueError(
+        raise NotDeliverableError(
             f"modality {mod.modality!r} of recording {mod.recording_hash} is {status.value}; "
             "only raw and processed modalities can be delivered (wait, or re-run processing)"
         )
@@ -130,7 +155,7 @@ def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
         return "raw"
     if source == "processed":
         if status is not IngestionStatus.PROCESSED:
-            raise ValueError(
+            raise NotDeliverableError(
                 f"source='processed' but modality {mod.modality!r} of recording "
                 f"{mod.recording_hash} is raw; query status='ingested' or use source='raw'"
             )
@@ -142,7 +167,7 @@ def _split(uri: str, stores: Iterable[Store | None]) -> tuple[Store, str]:
     for store in stores:
         if store is not None and uri.startswith(store.base_uri):
             return store, uri[len(store.base_uri) :]
-    raise ValueError(
+    raise NotDeliverableError(
         f"{uri} is not in a bucket this call can read "
         f"({', '.join(s.base_uri for s in stores if s is not None)})"
     )
@@ -157,7 +182,9 @@ def _safe_parts(rel: str, uri: str) -> tuple[str, ...]:
         or "\\" in rel
         or any(p in ("", ".", "..") for p in rel.split("/"))
     ):
-        raise ValueError(f"refusing {uri!r}: its key would land outside the destination")
+        raise UnsafeDestinationError(
+            f"refusing {uri!r}: its key would land outside the destination"
+        )
     return parts
 
 
@@ -167,7 +194,7 @@ def _check_no_symlinks(root: Path, dest: Path) -> None:
     for part in dest.relative_to(root).parts:
         current = current / part
         if current.is_symlink():
-            raise ValueError(
+            raise UnsafeDestinationError(
                 f"refusing to write {dest}: {current} is a symbolic link "
                 f"(-> {os.readlink(current)}); nothing is written through links under {root}"
             )
@@ -183,7 +210,7 @@ def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Pat
     if layout == "flat":
         for name in (recording_hash, modality):
             if "__" in name:
-                raise ValueError(
+                raise NotDeliverableError(
                     f"layout='flat' joins hash and modality with '__', but {name!r} contains "
                     "'__'; use layout='by_recording' or 'by_modality'"
                 )
@@ -191,27 +218,145 @@ def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Pat
     raise AssertionError(layout)  # _one_of refused it already
 
 
-class _Manifests:
-    """sha256 of raw segments from each session's stored manifest (one GET per session)."""
+class _Recordings:
+    """What each recording's raw files must be: from its stored manifest (one GET per
+    session), or, for a backfilled session without an augmented manifest, from each
+    object's sha256 metadata with the whole set checked against the registered
+    ``recording_hash``."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], dict[str, str] | None] = {}
+        self._cache: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
 
-    def digests(self, store: Store, session_prefix: str) -> dict[str, str] | None:
-        cache_key = (store.base_uri, session_prefix)
+    def files(self, store: Store, session: str, recording: str) -> dict[str, tuple[int, str]]:
+        """``key → (size, sha256)`` of every raw file of the recording."""
+        cache_key = (store.base_uri, session)
         if cache_key not in self._cache:
-            key = f"{session_prefix}/{MANIFEST_NAME}"
-            try:
-                manifest = parse_manifest(store.base_uri + key, json.loads(store.get(key)))
-                files = manifest.files if manifest.augmented else None
-                self._cache[cache_key] = (
-                    {f"{session_prefix}/{f.rel_path}": f.sha256 for f in files}
-                    if files is not None
-                    else None
-                )
-            except (ObjectNotFoundError, ValueError):
-                self._cache[cache_key] = None  # legacy session: each object's metadata
+            manifest = self._stored_manifest(store, session)
+            if manifest is not None and manifest.augmented:
+                assert manifest.files is not None
+                uri = f"{store.base_uri}{session}/{MANIFEST_NAME}"
+                if (
+                    manifest.recording_hash != recording
+                    or recording_hash(manifest.files) != recording
+                ):
+                    raise ChecksumMismatchError(
+                        f"{uri} does not hash to recording {recording} registered for it (the "
+                        "stored manifest was replaced or edited); nothing was written",
+                        uri=uri,
+                    )
+                found = {f"{session}/{f.rel_path}": (f.size, f.sha256) for f in manifest.files}
+            else:
+                found = self._from_metadata(store, session, recording)
+            self._cache[cache_key] = found
         return self._cache[cache_key]
+
+    @staticmethod
+    def _stored_manifest(store: Store, session: str) -> Manifest | None:
+        key = f"{session}/{MANIFEST_NAME}"
+        try:
+            data = store.get(key)
+        except ObjectNotFoundError:
+            return None
+        try:
+            return parse_manifest(store.base_uri + key, json.loads(data))
+        except json.JSONDecodeError as exc:
+            raise ManifestError(
+                f"{store.base_uri}{key} is not valid JSON ({exc.msg}); the recording cannot be "
+                "verified"
+            ) from None
+
+    @staticmethod
+    def _from_metadata(store: Store, session: str, recording: str) -> dict[str, tuple[int, str]]:
+        """A backfilled session without a file listing (see `ingest_from_store`)."""
+        entries, bare = [], []
+        for info in store.list(session):
+            if info.key == f"{session}/{MANIFEST_NAME}":
+                continue
+            sha = (store.head(info.key).metadata or {}).get("sha256")
+            if sha is None:
+                bare.append(info.key)
+            else:
+                entries.append(
+                    FileEntry(rel_path=info.key[len(session) + 1 :], size=info.size, sha256=sha)
+                )
+        uri = f"{store.base_uri}{session}/"
+        if bare:
+            raise ChecksumMismatchError(
+                f"{uri} has no file listing in its manifest, and these objects carry no sha256 "
+                f"metadata to verify them against: {listed(bare)}; nothing was written",
+                uri=uri,
+            )
+        if recording_hash(entries) != recording:
+            raise ChecksumMismatchError(
+                f"the objects under {uri} no longer hash to recording {recording} (an object "
+                "was added, removed or replaced since it was registered); nothing was written",
+                uri=uri,
+            )
+        return {f"{session}/{e.rel_path}": (e.size, e.sha256) for e in entries}
+
+
+def _raw_files(
+    store: Store, prefix: str, mod: Modality, base: Path, recordings: _Recordings
+) -> list[_File]:
+    """The plan of one raw modality: exactly the recording's files under ``prefix``,
+    each checked against one listing (present, with its size) before any byte moves."""
+    uri = store.base_uri + prefix + "/"
+    listing = {info.key: info for info in store.list(prefix)}
+    if not listing:
+        raise ObjectNotFoundError(
+            f"{uri} lists no objects, but modality {mod.modality!r} of "
+            f"recording {mod.recording_hash} is registered there",
+            uri=uri,
+        )
+    session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
+    wanted = {
+        key: size_sha
+        for key, size_sha in recordings.files(store, session, mod.recording_hash).items()
+        if key.startswith(prefix + "/")
+    }
+    problems = []
+    for key, (size, _) in sorted(wanted.items()):
+        info = listing.get(key)
+        if info is None:
+            problems.append(f"{key} (missing)")
+        elif info.size != size:
+            problems.append(f"{key} ({info.size} bytes, the manifest says {size})")
+    if problems:
+        raise IncompleteRecordingError(
+            f"{uri} does not hold recording {mod.recording_hash}'s {mod.modality!r} files as "
+            f"its manifest lists them: {listed(problems)}; nothing was written",
+            uri=uri,
+        )
+    unlisted = sorted(set(listing) - set(wanted))
+    if unlisted:
+        log.warning(
+            "not delivering %d object(s) under %s that recording %s does not list: %s",
+            len(unlisted),
+            uri,
+            mod.recording_hash,
+            listed(unlisted),
+            extra={
+                "phase": "plan",
+                "recording_hash": mod.recording_hash,
+                "modality": mod.modality,
+                "worker_id": mod.worker_id,
+                "key": None,
+                "bytes_done": 0,
+                "bytes_total": None,
+                "elapsed_s": 0.0,
+                "unlisted_keys": unlisted,
+            },
+        )
+    return [
+        _File(
+            store,
+            key,
+            size,
+            base.joinpath(*_safe_parts(key[len(prefix) + 1 :], store.base_uri + key)),
+            sha,
+        )
+        for key, (size, sha) in sorted(wanted.items())
+    ]
 
 
 def _plan(
@@ -223,7 +368,7 @@ def _plan(
     assets: Store | None,
 ) -> list[_Group]:
     groups: list[_Group] = []
-    manifests = _Manifests()
+    recordings = _Recordings()
     for result in results:
         for name, mod in result.modalities.items():
             kind = _kind(mod, source)
@@ -231,20 +376,7 @@ def _plan(
             group = _Group(mod.recording_hash, name, mod.worker_id)
             if kind == "raw":
                 store, prefix = _split(mod.raw_storage_uri, (raw,))
-                prefix = prefix.rstrip("/")
-                listing = list(store.list(prefix))
-                if not listing:
-                    raise FileNotFoundError(
-                        f"{mod.raw_storage_uri} lists no objects, but modality {name!r} of "
-                        f"recording {mod.recording_hash} is registered there"
-                    )
-                session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
-                digests = manifests.digests(store, session)
-                for info in listing:
-                    rel = info.key[len(prefix) + 1 :]
-                    dest = base.joinpath(*_safe_parts(rel, store.base_uri + info.key))
-                    sha = digests.get(info.key) if digests is not None else None
-                    group.files.append(_File(store, info.key, info.size, dest, sha or "metadata"))
+                group.files.extend(_raw_files(store, prefix.rstrip("/"), mod, base, recordings))
             else:
                 assert mod.storage_uri is not None
                 store, key = _split(mod.storage_uri, (assets, raw))
@@ -256,9 +388,10 @@ def _plan(
                         listing.insert(0, store.head(asset))
                     listing += list(store.list(f"{asset}.lance"))  # a video's frame index
                 if not listing:
-                    raise FileNotFoundError(
+                    raise ObjectNotFoundError(
                         f"{mod.storage_uri} lists no objects, but modality {name!r} of "
-                        f"recording {mod.recording_hash} is registered there"
+                        f"recording {mod.recording_hash} is registered there",
+                        uri=mod.storage_uri,
                     )
                 parent = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
                 for info in listing:
@@ -372,12 +505,14 @@ def download(
     if existing is None:
         existing = "overwrite" if overwrite else "error"
     elif overwrite and existing != "overwrite":
-        raise ValueError(f"overwrite=True contradicts existing={existing!r}; pass one of them")
+        raise InvalidValueError(
+            f"overwrite=True contradicts existing={existing!r}; pass one of them"
+        )
     _one_of("existing", existing, Existing)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
     if max_concurrent_files < 1:
-        raise ValueError("max_concurrent_files must be at least 1")
+        raise InvalidValueError("max_concurrent_files must be at least 1")
     results = _results(target)
     root = Path(dest).resolve()  # dest itself may be a link the user chose
     report = _Reporter(progress)
@@ -388,7 +523,7 @@ def download(
     seen: dict[Path, _File] = {}
     for file in files:
         if file.dest in seen:
-            raise ValueError(
+            raise NotDeliverableError(
                 f"two objects would be written to {file.dest}: {seen[file.dest].key} and "
                 f"{file.key}; choose layout='by_recording' or download them separately"
             )
@@ -396,7 +531,7 @@ def download(
         _check_no_symlinks(root, file.dest)
     present = [f for f in files if os.path.lexists(f.dest)]
     if present and existing == "error":
-        raise FileExistsError(
+        raise DestinationExistsError(
             f"{len(present)} destination file(s) already exist: "
             f"{listed(f.dest for f in present)}; pass "
             "existing='skip' to keep identical ones or existing='overwrite' to replace them"
@@ -487,7 +622,7 @@ def materialize(
     names = [tuple(r.modalities) for r in results]
     for result, these in zip(results, names, strict=True):
         if these != names[0]:
-            raise ValueError(
+            raise NotDeliverableError(
                 "results can be concatenated only when their modality sets align: "
                 f"{results[0].recording_hash} has {list(names[0])}, "
                 f"{result.recording_hash} has {list(these)}"
@@ -506,15 +641,18 @@ def materialize(
         rows, segments = out.setdefault(group.modality, ([], []))
         rows.append(result.modalities[group.modality])
         for file in group.files:
-            data = file.store.get(file.key)
-            expected = file.sha256
-            if expected == "metadata":
-                expected = (file.store.head(file.key).metadata or {}).get("sha256")
-            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-                raise ChecksumMismatchError(
-                    f"{file.store.base_uri}{file.key} does not match its recorded sha256",
-                    uri=file.store.base_uri + file.key,
-                )
+            with file.store.open(file.key) as reader:
+                data = reader.read()
+                recorded = (reader.info.metadata or {}).get("sha256")
+            actual = hashlib.sha256(data).hexdigest()
+            # The manifest's digest decides; the object's metadata is a second opinion.
+            for expected in (file.sha256, recorded):
+                if expected is not None and actual != expected:
+                    raise ChecksumMismatchError(
+                        f"{file.store.base_uri}{file.key} is corrupt or was replaced: its "
+                        f"bytes hash to {actual}, but {expected} was recorded for it",
+                        uri=file.store.base_uri + file.key,
+                    )
             segments.append((file.key, data))
     return {name: RawSegments(tuple(rows), tuple(segs)) for name, (rows, segs) in out.items()}
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .._errors import InvalidValueError
 from ..catalog import Catalog, IngestionStatus, Modality, Recording, sql_in, sql_literal
 from ..catalog._schema import LABELS_COLUMN, metadata_label
 
@@ -74,17 +75,17 @@ class QuerySpec(BaseModel):
         if self.time_range is not None:
             start, end = self.time_range
             if end <= start:
-                raise ValueError(
+                raise InvalidValueError(
                     f"time_range must be (start_ns, end_ns) with start < end, got {self.time_range}"
                 )
             if self.status != "ingested":
-                raise ValueError(
+                raise InvalidValueError(
                     f"time_range filters processed data only; raw bytes have no time index "
                     f"(status={self.status!r}). Drop time_range or query status='ingested'"
                 )
         for name in ("participants", "modalities", "recording_hash"):
             if getattr(self, name) == ():
-                raise ValueError(f"{name} is empty; pass None to not filter on it")
+                raise InvalidValueError(f"{name} is empty; pass None to not filter on it")
         return self
 
 
@@ -189,7 +190,7 @@ def _spec(spec: QuerySpec | None, filters: Mapping[str, Any]) -> QuerySpec:
             f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
             for u, h in zip(unknown, hints, strict=True)
         )
-        raise ValueError(
+        raise InvalidValueError(
             f"unknown query filter {said}; filters are: {', '.join(QuerySpec.model_fields)}"
         )
     return QuerySpec(**filters)

@@ -47,7 +47,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._errors import ObjectExistsError, ObjectNotFoundError, PrimaryKeyConflict
+from .._errors import (
+    InvalidValueError,
+    MissingParticipantError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    PrimaryKeyConflict,
+)
 from .._layout import SessionPrefix
 from .._text import listed
 from ..catalog import Catalog, IngestionStatus, Modality, Participant, Recording
@@ -184,11 +190,11 @@ def ingest(
     assert manifest.recording_hash is not None
     participant = participant_id or manifest.participant_id
     if participant is None:
-        raise ValueError(
+        raise MissingParticipantError(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
     if max_concurrent_files < 1:
-        raise ValueError("max_concurrent_files must be at least 1")
+        raise InvalidValueError("max_concurrent_files must be at least 1")
 
     def paused_result(prefix: str, tally: _Tally | None = None) -> IngestResult:
         t = tally or _Tally()
@@ -425,7 +431,9 @@ def ingest_from_store(
         )
     participant = participant_id or manifest.participant_id
     if participant is None:
-        raise ValueError("no participant: pass participant_id or set it in the manifest")
+        raise MissingParticipantError(
+            "no participant: pass participant_id or set it in the manifest"
+        )
     assert manifest.files is not None
     assert manifest.recording_hash is not None
     modalities, recording = _register(catalog, raw, manifest, session, participant)

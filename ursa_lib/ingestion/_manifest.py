@@ -5,11 +5,18 @@ every file under the session directory (the manifest itself excepted), its
 ``rel_path``, ``size`` and ``sha256``, and the content-addressed
 ``recording_hash``: the sha256 of the canonical listing, one line per file,
 
-    <rel_path>\\t<size>\\t<sha256>\\n
+    <NFC(rel_path)>\\t<size>\\t<sha256>\\n
 
-sorted by ``rel_path`` (compared as UTF-8 bytes), paths in Unicode NFC with ``/``
-separators. Same bytes give the same hash on any machine; any byte changed gives
-a new one.
+sorted by that NFC path (compared as UTF-8 bytes), with ``/`` separators. Same
+bytes give the same hash on any machine, whichever Unicode form the machine
+stored the names in; any byte changed gives a new one.
+
+``rel_path`` records each name exactly as the filesystem stores it: a name that
+macOS wrote in NFD stays NFD, so ingest opens the very file augment hashed, and
+the object key (``recordings/<rec_id>/<rel_path>``) and a downloaded file carry
+the same name bytes again. Names are never normalised on the way; two names that
+differ only in their Unicode form are refused, because object stores such as R2
+would merge them.
 
 `load_manifest` refuses, before anything is uploaded or registered, every
 manifest that cannot be trusted, with a message that says what to fix.
@@ -65,7 +72,8 @@ class FileEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     rel_path: str = Field(min_length=1)
-    """Path relative to the session directory, ``/``-separated."""
+    """Path relative to the session directory, ``/``-separated, in the bytes the
+    filesystem stores (never Unicode-normalised); also the object key's tail."""
     size: int = Field(ge=0)
     """Size in bytes."""
     sha256: Sha256
@@ -121,8 +129,11 @@ class Manifest(BaseModel):
 def recording_hash(files: Iterable[FileEntry]) -> str:
     """sha256 of the canonical listing (see the module docstring)."""
     digest = hashlib.sha256()
-    for entry in sorted(files, key=lambda f: f.rel_path.encode("utf-8")):
-        digest.update(f"{entry.rel_path}\t{entry.size}\t{entry.sha256}\n".encode())
+    lines = sorted(
+        (unicodedata.normalize("NFC", f.rel_path).encode("utf-8"), f.size, f.sha256) for f in files
+    )
+    for name, size, sha256 in lines:
+        digest.update(name + f"\t{size}\t{sha256}\n".encode())
     return digest.hexdigest()
 
 
@@ -259,7 +270,7 @@ def augment(session_dir: Path, *, workers: int | None = None) -> Manifest:
     with ThreadPoolExecutor(workers or os.cpu_count() or 1, "ursa-hash") as pool:
         digests = list(pool.map(lambda item: _hash_file(item[1]), files))
     entries = [
-        FileEntry(rel_path=unicodedata.normalize("NFC", rel), size=size, sha256=digest)
+        FileEntry(rel_path=rel, size=size, sha256=digest)
         for (rel, _), (size, digest) in zip(files, digests, strict=True)
     ]
     entries.sort(key=lambda e: e.rel_path.encode("utf-8"))
@@ -268,6 +279,22 @@ def augment(session_dir: Path, *, workers: int | None = None) -> Manifest:
     manifest = parse_manifest(manifest_path, data)
     _write_atomic(manifest_path, data)
     return manifest
+
+
+def _other_form_hint(path: Path, session: Path) -> str:
+    """A hint when the file is there under another Unicode form of its name."""
+    wanted = unicodedata.normalize("NFC", path.name)
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return ""
+    for name in names:
+        if name != path.name and unicodedata.normalize("NFC", name) == wanted:
+            return (
+                f" (a file {name!r} is there, the same name in another Unicode form: the "
+                f"manifest was written elsewhere; re-run `ursa manifest augment {session}`)"
+            )
+    return ""
 
 
 def _check_rel_path(rel: str) -> str | None:
@@ -327,6 +354,7 @@ def load_manifest(manifest_path: Path, source_dir: Path | None = None) -> Manife
         if not path.exists():
             raise ManifestError(
                 f"{manifest_path}: listed file {entry.rel_path!r} is missing from {session}"
+                + _other_form_hint(path, session)
             )
         _check_regular(path, root, entry.rel_path)
         size = path.stat().st_size
@@ -341,12 +369,8 @@ def load_manifest(manifest_path: Path, source_dir: Path | None = None) -> Manife
             f"{manifest_path}: recording_hash does not match the file listing (edited by hand?); "
             f"re-run `ursa manifest augment {session}`"
         )
-    in_manifest = set(seen)
-    extra = [
-        rel
-        for rel, _ in _session_files(session)
-        if unicodedata.normalize("NFC", rel) not in in_manifest
-    ]
+    in_manifest = set(seen.values())
+    extra = [rel for rel, _ in _session_files(session) if rel not in in_manifest]
     if extra:
         shown = listed((repr(r) for r in extra), limit=5)
         raise ManifestError(

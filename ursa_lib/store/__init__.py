@@ -4,7 +4,7 @@ from ._backend import Backend
 from ._error_map import OBSTORE_ERROR_MAP
 from ._info import ObjectInfo
 from ._keys import join_key, validate_key, validate_prefix
-from ._local import LocalBackend
+from ._local import STAGING_DIR, LocalBackend
 from ._multipart import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend, TimeoutSettings
 from ._open import open_store
@@ -19,6 +19,7 @@ __all__ = [
     "MAX_PART_SIZE",
     "MIN_PART_SIZE",
     "OBSTORE_ERROR_MAP",
+    "STAGING_DIR",
     "Backend",
     "LocalBackend",
     "ObjectInfo",

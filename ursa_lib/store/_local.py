@@ -4,15 +4,25 @@ User metadata lives in the file's extended attributes (``user.ursa.meta``), set
 on a staged file before it is renamed into place, so an object and its metadata
 appear together or not at all. Staged files live in ``.ursa-staging/`` at the
 bucket root, which listings skip and keys may not enter.
+
+Staging never fills the disk with debris. Each upload holds an exclusive
+``flock`` on its staged file from creation until the rename; the kernel drops
+it when the process ends, however it ends (``kill -9`` included). Every write
+to a bucket (at most every `SWEEP_INTERVAL` seconds per backend) and
+`LocalBackend.clean_staging` remove each staged file that no process holds,
+so a live upload's file, in this process or another, is never touched. Staged
+files named before this scheme carry no lock; they go once an hour old.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import errno
+import fcntl
 import json
 import os
 import stat
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -29,10 +39,15 @@ from ._backend import SourceFailed, pull
 from ._info import ObjectInfo
 from ._multipart import UploadPlan
 
-__all__ = ["STAGING_DIR", "LocalBackend"]
+__all__ = ["STAGING_DIR", "SWEEP_INTERVAL", "LocalBackend"]
 
 STAGING_DIR = ".ursa-staging"
 _XATTR = "user.ursa.meta"
+_STAGED_SUFFIX = ".staged"
+SWEEP_INTERVAL = 30.0
+"""Seconds between two sweeps of the staging folder by one backend's writes."""
+_UNLOCKED_GRACE = 3600.0
+"""Age after which a staged file of the older, lock-less naming is debris."""
 
 
 def _etag(st: os.stat_result) -> str:
@@ -48,6 +63,7 @@ class LocalBackend:
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
         self.base_uri = self.root.as_uri() + "/"
+        self._swept_at: float | None = None
 
     def __repr__(self) -> str:
         return f"LocalBackend({self.base_uri!r})"
@@ -185,10 +201,66 @@ class LocalBackend:
 
     # -- writing -----------------------------------------------------------
 
-    def _stage(self) -> Path:
+    def _stage(self) -> tuple[Path, int]:
+        """A new staged file and a descriptor holding its exclusive lock."""
         staging = self.root / STAGING_DIR
         staging.mkdir(parents=True, exist_ok=True)
-        return staging / uuid.uuid4().hex
+        now = time.monotonic()
+        if self._swept_at is None or now - self._swept_at >= SWEEP_INTERVAL:
+            self._swept_at = now
+            self.clean_staging()
+        while True:
+            path = staging / f"{os.getpid()}-{uuid.uuid4().hex}{_STAGED_SUFFIX}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # A sweep may have taken the lock between open and flock and removed
+            # the file: then it is not ours any more, start again.
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    return path, fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+    def clean_staging(self) -> int:
+        """Remove staged files that no live upload holds; return how many.
+
+        Safe at any time, from any process: a staged file is removed only while
+        this call holds its lock, which a live upload never lets go of.
+        """
+        staging = self.root / STAGING_DIR
+        try:
+            entries = list(os.scandir(staging))
+        except FileNotFoundError:
+            return 0
+        removed = 0
+        for entry in entries:
+            if not entry.name.endswith(_STAGED_SUFFIX):
+                try:
+                    old = time.time() - entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:
+                    continue
+                if old < _UNLOCKED_GRACE:
+                    continue
+            try:
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue  # gone already, or not a file
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live upload
+                try:
+                    if os.stat(entry.path).st_ino != os.fstat(fd).st_ino:
+                        continue
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue  # renamed into place, or removed by another sweep
+                removed += 1
+            finally:
+                os.close(fd)
+        return removed
 
     def put(
         self,
@@ -202,9 +274,10 @@ class LocalBackend:
     ) -> None:
         target = self._path(key)
         try:
-            staged = self._stage()
+            staged, lock = self._stage()
             try:
-                with open(staged, "wb") as out:
+                # A second descriptor writes; ``lock`` keeps the lock until the rename.
+                with os.fdopen(os.dup(lock), "wb") as out:
                     if isinstance(data, bytes | bytearray | memoryview):
                         out.write(data)
                     else:
@@ -226,6 +299,7 @@ class LocalBackend:
                     os.replace(staged, target)
             finally:
                 staged.unlink(missing_ok=True)
+                os.close(lock)
         except SourceFailed as failed:
             # The caller's source broke, not the store: re-raise its own error.
             raise (failed.__cause__ or failed) from None

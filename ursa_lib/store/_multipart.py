@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._errors import InvalidValueError
+
 __all__ = [
     "MAX_OBJECT_SIZE",
     "MAX_PARTS",
@@ -56,9 +58,9 @@ def plan_upload(
     most 5 GiB. Raises `ValueError` for a negative size or one above 5 TiB.
     """
     if size < 0:
-        raise ValueError(f"object size must be >= 0, got {size}")
+        raise InvalidValueError(f"object size must be >= 0, got {size}")
     if size > MAX_OBJECT_SIZE:
-        raise ValueError(f"object of {size} bytes exceeds S3's 5 TiB object limit")
+        raise InvalidValueError(f"object of {size} bytes exceeds S3's 5 TiB object limit")
     single_put_limit = min(single_put_limit, MAX_PART_SIZE)
     if size <= single_put_limit:
         return UploadPlan(size=size, multipart=False, part_size=size, parts=1)

@@ -21,6 +21,7 @@ from .._config import Role
 from .._errors import (
     ChecksumMismatchError,
     InvalidKeyError,
+    InvalidValueError,
     ObjectChangedError,
     ObjectStoreError,
     ObjectStoreTransientError,
@@ -31,7 +32,7 @@ from ._backend import Backend
 from ._error_map import RangeUnsupported, TransientFailure
 from ._info import ObjectInfo
 from ._keys import validate_key, validate_prefix
-from ._local import LocalBackend
+from ._local import STAGING_DIR, LocalBackend
 from ._multipart import DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_LIMIT, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend
 from ._retry import RetryPolicy, call_with_retries
@@ -84,14 +85,16 @@ def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     total = 0
     for key, value in metadata.items():
         if not isinstance(key, str) or not _META_KEY.match(key):
-            raise ValueError(
+            raise InvalidValueError(
                 f"metadata key {key!r} is not allowed: use 1-64 lowercase letters, digits or '-'"
             )
         if not isinstance(value, str) or not value.isascii() or not value.isprintable():
-            raise ValueError(f"metadata value for {key!r} must be printable ASCII text")
+            raise InvalidValueError(f"metadata value for {key!r} must be printable ASCII text")
         total += len(key) + len(value)
     if total > _MAX_METADATA_BYTES:
-        raise ValueError(f"metadata is {total} bytes; S3 allows {_MAX_METADATA_BYTES} in total")
+        raise InvalidValueError(
+            f"metadata is {total} bytes; S3 allows {_MAX_METADATA_BYTES} in total"
+        )
     return dict(metadata)
 
 
@@ -412,7 +415,9 @@ class Store:
         bounded memory; a failed multipart upload is aborted, so nothing is left
         behind. ``metadata`` becomes the object's user metadata (e.g. sha256).
         ``size``, if given, must match the bytes the source yields, else the
-        upload is abandoned with `ValueError`. ``on_chunk`` sees every chunk as it
+        upload is abandoned with `SourceChangedError`. A file source that is
+        modified while it is read (size, mtime or inode) also raises
+        `SourceChangedError`, naming the file. ``on_chunk`` sees every chunk as it
         is sent (for hashing or cancellation; an exception from it abandons the
         upload). With ``verify_sha256`` the bytes are hashed as they are sent and
         the upload is abandoned with `SourceChangedError` if they do not match, so
@@ -424,14 +429,14 @@ class Store:
         self._require_write(key, "writing")
         meta = _check_metadata(metadata)
         if mode not in ("overwrite", "create"):
-            raise ValueError(f"mode must be 'overwrite' or 'create', got {mode!r}")
+            raise InvalidValueError(f"mode must be 'overwrite' or 'create', got {mode!r}")
         uri = self.base_uri + key
         attempt = _Attempts(self.retry, uri)
         start = _tell(source)
         while True:
             body, plan, replayable = self._prepare(source, size, on_chunk, verify_sha256)
             if mode == "create" and plan.multipart:
-                raise ValueError(
+                raise InvalidValueError(
                     f"mode='create' needs a single PUT; {uri} is {plan.size} bytes, above "
                     f"the {self.transfer.single_put_limit}-byte single-PUT limit"
                 )
@@ -471,7 +476,9 @@ class Store:
         if isinstance(source, bytes | bytearray | memoryview):
             data = bytes(source)
             if size is not None and size != len(data):
-                raise ValueError(f"size={size} but the source holds {len(data)} bytes")
+                raise SourceChangedError(
+                    f"size={size} but the source holds {len(data)} bytes; nothing was stored"
+                )
             if verify_sha256 is not None and hashlib.sha256(data).hexdigest() != verify_sha256:
                 raise SourceChangedError("the bytes do not match the expected sha256")
             plan = plan_upload(
@@ -481,13 +488,16 @@ class Store:
                 on_chunk(data)
             return data, plan, True
         if isinstance(source, Path):
-            actual = source.stat().st_size
+            st = source.stat()
+            actual = st.st_size
             if size is not None and size != actual:
-                raise ValueError(f"size={size} but {source} holds {actual} bytes")
+                raise SourceChangedError(
+                    f"{source} is {actual} bytes, expected {size} (it changed); nothing was stored"
+                )
             plan = plan_upload(actual, single_put_limit=t.single_put_limit, part_size=t.part_size)
             return (
                 _Counted(
-                    _file_chunks(source, t.file_read_size),
+                    _file_chunks(source, t.file_read_size, st),
                     actual,
                     on_chunk,
                     str(source),
@@ -530,6 +540,19 @@ class Store:
         validate_key(dst)
         self._require_write(dst, "copying to")
         self._retry(lambda: self._backend.copy(src, dst), self.base_uri + src)
+
+    def clean_staging(self) -> int:
+        """Remove what killed uploads left in a local bucket's staging folder.
+
+        Returns how many staged files were removed. Only a local-profile bucket
+        stages files; a live upload's file, in any process, is never removed.
+        Every write to a local bucket does the same on its own, so this is for
+        a bucket no one writes to any more. Other backends: 0.
+        """
+        self._require_write(STAGING_DIR, "cleaning")
+        if isinstance(self._backend, LocalBackend):
+            return self._backend.clean_staging()
+        return 0
 
 
 _END = object()
@@ -629,10 +652,40 @@ class _Attempts:
         time.sleep(_delay(self.policy, self.failures, exc.retry_after))
 
 
-def _file_chunks(path: Path, chunk: int) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
+def _file_chunks(path: Path, chunk: int, expected: os.stat_result) -> Iterator[bytes]:
+    """The file's bytes; `SourceChangedError` if it is modified (size, mtime or inode)
+    between the first stat and the last byte read."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the last check
+    except FileNotFoundError:
+        raise _removed(path) from None
+    with handle:
+        _same_file(path, expected, os.fstat(handle.fileno()))
         while block := handle.read(chunk):
             yield block
+        _same_file(path, expected, os.fstat(handle.fileno()))
+        try:
+            now = path.stat()
+        except FileNotFoundError:
+            raise _removed(path) from None
+        _same_file(path, expected, now)  # not replaced under its name either
+
+
+def _removed(path: Path) -> SourceChangedError:
+    return SourceChangedError(f"{path} was removed while being uploaded; nothing was stored")
+
+
+def _same_file(path: Path, before: os.stat_result, now: os.stat_result) -> None:
+    if (before.st_ino, before.st_size, before.st_mtime_ns) != (
+        now.st_ino,
+        now.st_size,
+        now.st_mtime_ns,
+    ):
+        raise SourceChangedError(
+            f"{path} changed while being uploaded (size {before.st_size} → {now.st_size}, "
+            f"mtime {before.st_mtime_ns} → {now.st_mtime_ns} ns); nothing was stored — "
+            "let the writer finish, then re-augment and ingest again"
+        )
 
 
 class _Counted:
@@ -661,12 +714,15 @@ class _Counted:
                 digest.update(chunk)
             self.total += len(chunk)
             if self._size is not None and self.total > self._size:
-                raise ValueError(f"{self._what} grew beyond the expected {self._size} bytes")
+                raise SourceChangedError(
+                    f"{self._what} grew beyond the expected {self._size} bytes while being "
+                    "uploaded; nothing was stored"
+                )
             if self._on_chunk is not None:
                 self._on_chunk(chunk)
             yield chunk
         if self._size is not None and self.total != self._size:
-            raise ValueError(
+            raise SourceChangedError(
                 f"{self._what} yielded {self.total} bytes, expected {self._size} "
                 "(it changed or was cut short); nothing was stored"
             )
