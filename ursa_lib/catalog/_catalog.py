@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from .._config import LocalProfile, Role, S3Credentials, S3Profile
+from ..store import RetryPolicy
 from ._indexes import ensure_indexes
 from ._models import ROW_TYPES, IngestionStatus, Modality
 from ._status import StatusMachine
@@ -37,11 +38,12 @@ class Catalog(StatusMachine, TypedVerbs):
         *,
         writable: bool = False,
         credentials: S3Credentials | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Catalog:
         """The profile's catalog; S3 catalogs use the ``assets_ro``/``assets_rw`` keys
         (from the environment, unless ``credentials`` gives them)."""
         if isinstance(profile, LocalProfile):
-            return cls(profile.catalog_uri, writable=writable, profile=profile)
+            return cls(profile.catalog_uri, writable=writable, profile=profile, retry=retry)
         role: Role = "assets_rw" if writable else "assets_ro"
         creds = credentials or profile.credentials_for(role)
         options = {
@@ -60,6 +62,7 @@ class Catalog(StatusMachine, TypedVerbs):
             writable=writable,
             storage_options=options,
             profile=profile,
+            retry=retry,
         )
 
     # -- maintenance -------------------------------------------------------

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import random
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -21,6 +19,7 @@ import pyarrow as pa
 from .._config import LocalProfile, S3Profile
 from .._errors import CatalogError, CatalogReadOnlyError
 from .._secrets import redact
+from ..store import RetryPolicy, retrying
 from ._indexes import PREWARM, prewarm
 from ._loop import EventLoop
 from ._models import Row
@@ -42,8 +41,18 @@ def _empty(columns: Sequence[str]) -> pa.Table:
     return pa.table({name: pa.array([], pa.string()) for name in columns})
 
 
-def _is_commit_conflict(exc: BaseException) -> bool:
+CATALOG_RETRY = RetryPolicy(
+    attempts=12, timeout=30.0, wait_initial=0.02, wait_max=2.0, wait_jitter=0.05
+)
+"""The catalog's default: a lost commit race is tried again at once and then
+less and less often, and a table another writer is creating gets ~10 s to
+appear."""
+
+
+def _is_commit_conflict(exc: Exception) -> bool:
     """Whether LanceDB refused a commit because another writer committed first."""
+    if isinstance(exc, CatalogError):
+        return False
     text = str(exc).lower()
     return (
         "conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text)
@@ -60,10 +69,14 @@ class TableAccess:
         writable: bool,
         storage_options: Mapping[str, str] | None = None,
         profile: LocalProfile | S3Profile | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.uri = uri
         self.writable = writable
         self.profile = profile
+        # How long commits that lose a race, and tables another writer is
+        # creating, are tried again.
+        self.retry = retry or CATALOG_RETRY
         self._storage_options = dict(storage_options or {})
         self._db: Any = None
         self._adb: Any = None
@@ -114,28 +127,23 @@ class TableAccess:
             self._tables[name] = table
             return table
 
-    @staticmethod
-    def _create(db: Any, model: type[Row]) -> Any:
+    def _create(self, db: Any, model: type[Row]) -> Any:
         # Create-only (never overwrite): when several writers create the same
         # table at once, Lance's commit lets exactly one succeed; the others
         # open the winner's table. An overwrite here could drop rows.
         try:
             return db.create_table(model.__table__, schema=arrow_schema(model), mode="create")
         except Exception:  # noqa: BLE001 - lost the creation race, or it already exists
-            return TableAccess._open_settled(db, model.__table__)
+            return self._open_settled(db, model.__table__)
 
-    @staticmethod
-    def _open_settled(db: Any, name: str) -> Any:
-        # A table another writer is creating can be listed a moment before its
-        # first version is committed; give that commit a moment to land.
-        for attempt in range(40):
-            try:
+    def _open_settled(self, db: Any, name: str) -> Any:
+        """Open the listed table ``name``, retried under the policy: a table
+        another writer is creating can be listed a moment before its first
+        version is committed. The last failure is raised as it is."""
+        for attempt in retrying(self.retry, on=Exception):
+            with attempt:
                 return db.open_table(name)
-            except Exception:
-                if attempt == 39:
-                    raise
-                time.sleep(min(0.5, 0.02 * (attempt + 1)))
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: retry_context always runs at least once")
 
     def _writable_table(self, model: type[Row]) -> Any:
         table = self._table(model, create=True)
@@ -150,16 +158,18 @@ class TableAccess:
             )
 
     def _with_conflict_retries(self, fn: Callable[[], T], what: str) -> T:
-        for attempt in range(8):
-            try:
-                return fn()
-            except CatalogError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
-                if not _is_commit_conflict(exc) or attempt == 7:
-                    raise CatalogError(f"{what} failed: {redact(str(exc))}") from None
-                time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
-        raise AssertionError("unreachable")
+        """Run the commit ``fn``, again under the policy while it loses a race to
+        another writer; any other failure (or the last conflict) is a
+        `CatalogError` saying ``what`` failed."""
+        try:
+            for attempt in retrying(self.retry, on=_is_commit_conflict):
+                with attempt:
+                    return fn()
+        except CatalogError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - LanceDB's errors are mapped here
+            raise CatalogError(f"{what} failed: {redact(str(exc))}") from None
+        raise AssertionError("unreachable: retry_context always runs at least once")
 
     def _read_columns(self, model: type[Row]) -> tuple[str, ...]:
         """What to read to build whole rows: ``row_json`` where the table has it."""

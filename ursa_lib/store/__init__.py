@@ -8,7 +8,7 @@ from ._local import LocalBackend
 from ._multipart import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend, TimeoutSettings
 from ._open import open_store
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, retrying
 from ._store import ObjectReader, PutMode, Source, Store, TransferSettings
 from ._uri import StorageLocation, parse_storage_uri
 
@@ -34,6 +34,7 @@ __all__ = [
     "open_store",
     "parse_storage_uri",
     "plan_upload",
+    "retrying",
     "validate_key",
     "validate_prefix",
 ]
