@@ -1,6 +1,7 @@
 """The catalog: typed rows in LanceDB tables."""
 
 from ._catalog import Catalog
+from ._formats import register_storage_format, storage_formats
 from ._models import (
     ROW_TYPES,
     BenchmarkResult,
@@ -41,9 +42,11 @@ __all__ = [
     "arrow_schema",
     "diff_rows",
     "from_records",
+    "register_storage_format",
     "sql_array_has",
     "sql_in",
     "sql_literal",
     "sql_metadata_equals",
+    "storage_formats",
     "to_table",
 ]

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._types import EpochNs, Identifier, Metadata, RecordingHash, StorageUri
+from ._formats import StorageFormat
 
 __all__ = [
     "ROW_TYPES",
@@ -44,19 +45,6 @@ class IngestionStatus(StrEnum):
     INGESTING = "ingesting"
     PROCESSED = "processed"
     FAILED = "failed"
-
-
-class StorageFormat(StrEnum):
-    """Format of a processed asset; it fixes the asset's file suffix."""
-
-    ZARR = "zarr"
-    LANCE = "lance"
-    MP4 = "mp4"
-    PARQUET = "parquet"
-
-    @property
-    def suffix(self) -> str:
-        return f".{self.value}"
 
 
 class Interval(BaseModel):
