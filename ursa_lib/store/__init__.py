@@ -1,6 +1,7 @@
 """The object-store layer: one bucket through one role, over obstore."""
 
 from ._backend import Backend
+from ._digest import SHA256_METADATA_KEY, expected_sha256, recorded_sha256
 from ._error_map import OBSTORE_ERROR_MAP
 from ._info import ObjectInfo
 from ._keys import join_key, validate_key, validate_prefix
@@ -17,6 +18,7 @@ __all__ = [
     "MAX_PART_SIZE",
     "MIN_PART_SIZE",
     "OBSTORE_ERROR_MAP",
+    "SHA256_METADATA_KEY",
     "Backend",
     "LocalBackend",
     "ObjectInfo",
@@ -30,10 +32,12 @@ __all__ = [
     "TimeoutSettings",
     "TransferSettings",
     "UploadPlan",
+    "expected_sha256",
     "join_key",
     "open_store",
     "parse_storage_uri",
     "plan_upload",
+    "recorded_sha256",
     "retrying",
     "validate_key",
     "validate_prefix",

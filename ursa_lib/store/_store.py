@@ -26,6 +26,7 @@ from .._errors import (
     WriteRefusedError,
 )
 from ._backend import Backend
+from ._digest import expected_sha256, recorded_sha256
 from ._error_map import RangeUnsupported, TransientFailure
 from ._info import ObjectInfo
 from ._keys import validate_key, validate_prefix
@@ -306,8 +307,9 @@ class Store:
 
     def _check_digest(self, key: str, actual: str, wanted: str | None, info: ObjectInfo) -> None:
         uri = self.base_uri + key
-        recorded = (info.metadata or {}).get("sha256")
-        expected = [d for d in (wanted if wanted != "metadata" else None, recorded) if d]
+        # The manifest's digest (if given) and the object's own must both match.
+        candidates = (expected_sha256(info, wanted), recorded_sha256(info))
+        expected = list(dict.fromkeys(d for d in candidates if d))
         if not expected:
             raise ChecksumMismatchError(
                 f"{uri} carries no sha256 metadata to verify it against", uri=uri
