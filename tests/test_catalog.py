@@ -31,7 +31,7 @@ from ursa_lib.catalog import (
     from_records,
     to_table,
 )
-from ursa_lib.catalog._catalog import _in_clauses
+from ursa_lib.catalog._sql import in_clauses
 from ursa_lib.testing import MotoS3, modality, participant, recording, rhash
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "catalog_schemas.txt"
@@ -336,7 +336,7 @@ def test_large_in_lists_are_split_and_every_row_comes_back(tmp_path: Path) -> No
     catalog = Catalog(str(tmp_path / "catalog"), writable=True)
     catalog.add_many([modality(n) for n in range(2_500)])
     hashes = [rhash(n) for n in range(2_600)]  # 100 of them stored nowhere
-    assert len(_in_clauses("recording_hash", hashes)) >= 3  # a thousand values at most each
+    assert len(in_clauses("recording_hash", hashes)) >= 3  # a thousand values at most each
     found = catalog.rows_in(Modality, "recording_hash", hashes)
     assert sorted(m.recording_hash for m in found) == sorted(hashes[:2_500])
     assert len(catalog.rows_in(Modality, "recording_hash", hashes[:150], "worker_id = '0'")) == 150
@@ -351,7 +351,7 @@ def test_in_clauses_cover_each_value_once_within_the_size_bounds(
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     for n in (0, 1, 100, 101, 250, 1_000, 2_345):
         values = [f"v{i:05d}" for i in range(n)]
-        clauses = _in_clauses("c", reversed(values))
+        clauses = in_clauses("c", reversed(values))
         got = [
             v.strip("'") for c in clauses for v in c.removeprefix("c IN (").rstrip(")").split(", ")
         ]

@@ -1,6 +1,7 @@
 """The catalog: typed rows in LanceDB tables."""
 
-from ._catalog import Catalog, Where, diff_rows, sql_in, sql_literal
+from ._catalog import Catalog
+from ._formats import register_storage_format, storage_formats
 from ._models import (
     ROW_TYPES,
     BenchmarkResult,
@@ -17,7 +18,9 @@ from ._models import (
     Row,
     StorageFormat,
 )
+from ._rows import diff_rows
 from ._schema import arrow_schema, from_records, to_table
+from ._sql import Where, sql_array_has, sql_in, sql_literal, sql_metadata_equals
 
 __all__ = [
     "ROW_TYPES",
@@ -39,7 +42,11 @@ __all__ = [
     "arrow_schema",
     "diff_rows",
     "from_records",
+    "register_storage_format",
+    "sql_array_has",
     "sql_in",
     "sql_literal",
+    "sql_metadata_equals",
+    "storage_formats",
     "to_table",
 ]

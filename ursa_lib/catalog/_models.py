@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._errors import InvalidRowError
 from .._types import EpochNs, Identifier, Metadata, RecordingHash, StorageUri
+from ._formats import StorageFormat
 
 __all__ = [
     "ROW_TYPES",
@@ -45,19 +46,6 @@ class IngestionStatus(StrEnum):
     INGESTING = "ingesting"
     PROCESSED = "processed"
     FAILED = "failed"
-
-
-class StorageFormat(StrEnum):
-    """Format of a processed asset; it fixes the asset's file suffix."""
-
-    ZARR = "zarr"
-    LANCE = "lance"
-    MP4 = "mp4"
-    PARQUET = "parquet"
-
-    @property
-    def suffix(self) -> str:
-        return f".{self.value}"
 
 
 class Interval(BaseModel):

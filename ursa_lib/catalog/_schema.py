@@ -33,6 +33,7 @@ import pydantic_core
 from pydantic import BaseModel, TypeAdapter
 
 from .._types import DECODED_JSON
+from ._formats import STORED_ROW
 from ._models import Interval, Row
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
 PRIMARY_KEY_META = b"lance-schema:unenforced-primary-key"
 LABELS_COLUMN = "metadata_labels"
 ROW_JSON_COLUMN = "row_json"
+_STORED = {DECODED_JSON: True, STORED_ROW: True}
+"""Validation context of rows read back from the catalog."""
 _INTERVAL = pa.struct([("start", pa.float64()), ("end", pa.float64())])
 
 
@@ -93,7 +96,7 @@ def _arrow_type(model: type[BaseModel], name: str, annotation: Any) -> pa.DataTy
         if item is Interval:
             return pa.list_(_INTERVAL)
     if isinstance(annotation, type):
-        if issubclass(annotation, Enum) or annotation is str:
+        if issubclass(annotation, Enum | str):  # str: also `StorageFormat`
             return pa.string()
         if annotation is bool:
             return pa.bool_()
@@ -217,7 +220,7 @@ def from_records(model: type[Row], records: Iterable[Mapping[str, Any]]) -> list
                 data[name] = _loads(value)
         rows.append(data)
     # Metadata columns were just decoded from JSON text: skip re-encoding them.
-    return _list_adapter(model).validate_python(rows, context={DECODED_JSON: True})
+    return _list_adapter(model).validate_python(rows, context=_STORED)
 
 
 def from_json_rows(model: type[Row], texts: Sequence[str]) -> list[Row]:
@@ -225,6 +228,4 @@ def from_json_rows(model: type[Row], texts: Sequence[str]) -> list[Row]:
     validation in pydantic-core for all of them."""
     if not texts:
         return []
-    return _list_adapter(model).validate_json(
-        "[" + ",".join(texts) + "]", context={DECODED_JSON: True}
-    )
+    return _list_adapter(model).validate_json("[" + ",".join(texts) + "]", context=_STORED)

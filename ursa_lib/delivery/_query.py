@@ -29,8 +29,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._errors import InvalidValueError
-from ..catalog import Catalog, IngestionStatus, Modality, Recording, sql_in, sql_literal
-from ..catalog._schema import LABELS_COLUMN, metadata_label
+from ..catalog import (
+    Catalog,
+    IngestionStatus,
+    Modality,
+    Recording,
+    sql_array_has,
+    sql_in,
+    sql_literal,
+    sql_metadata_equals,
+)
 
 if TYPE_CHECKING:
     import pyarrow
@@ -210,16 +218,12 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
     recording_clauses = []
     if q.participants is not None:
         recording_clauses.append(
-            "("
-            + " OR ".join(f"array_has(participant_ids, {sql_literal(p)})" for p in q.participants)
-            + ")"
+            "(" + " OR ".join(sql_array_has("participant_ids", p) for p in q.participants) + ")"
         )
     if q.recording_hash is not None:
         recording_clauses.append(sql_in("recording_hash", q.recording_hash))
     for key, value in (q.metadata or {}).items():
-        recording_clauses.append(
-            f"array_has({LABELS_COLUMN}, {sql_literal(metadata_label(key, value))})"
-        )
+        recording_clauses.append(sql_metadata_equals(key, value))
     if q.time_range is not None:
         start, end = q.time_range
         recording_clauses.append(

@@ -6,10 +6,8 @@ import hashlib
 import io
 import os
 import queue
-import random
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,13 +27,14 @@ from .._errors import (
     WriteRefusedError,
 )
 from ._backend import Backend
+from ._digest import expected_sha256, recorded_sha256
 from ._error_map import RangeUnsupported, TransientFailure
 from ._info import ObjectInfo
 from ._keys import validate_key, validate_prefix
 from ._local import STAGING_DIR, LocalBackend
 from ._multipart import DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_LIMIT, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend
-from ._retry import RetryPolicy, call_with_retries
+from ._retry import RetryPolicy, call_with_retries, resumable
 
 __all__ = ["ObjectReader", "PutMode", "Source", "Store", "TransferSettings"]
 
@@ -96,11 +95,6 @@ def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
             f"metadata is {total} bytes; S3 allows {_MAX_METADATA_BYTES} in total"
         )
     return dict(metadata)
-
-
-def _delay(policy: RetryPolicy, failures: int, floor: float | None) -> float:
-    base = min(policy.wait_max, policy.wait_initial * 2 ** (failures - 1))
-    return float(max(base, floor or 0.0) + random.uniform(0, policy.wait_jitter))
 
 
 class Store:
@@ -195,32 +189,25 @@ class Store:
         """
         validate_prefix(prefix)
         last: str | None = None
-        failures = 0
-        while True:
-            try:
-                for info in self._backend.list(prefix):
-                    if last is not None and info.key <= last:
-                        continue
-                    try:
-                        validate_key(info.key)
-                    except InvalidKeyError as exc:
-                        raise InvalidKeyError(
-                            f"listing {self.base_uri}{prefix} found a foreign key that breaks "
-                            f"Ursa's key rules: {exc}; rename or delete that object with "
-                            "another S3 tool, then list again",
-                            uri=self.base_uri + info.key,
-                        ) from None
-                    last = info.key
-                    yield info
-                return
-            except TransientFailure as exc:
-                failures += 1
-                if failures >= self.retry.attempts:
-                    raise ObjectStoreTransientError(
-                        f"{exc} (gave up after {failures} attempts)",
-                        uri=self.base_uri + prefix,
+
+        def listing() -> Iterator[ObjectInfo]:
+            for info in self._backend.list(prefix):
+                if last is not None and info.key <= last:
+                    continue  # yielded before the listing broke
+                try:
+                    validate_key(info.key)
+                except InvalidKeyError as exc:
+                    raise InvalidKeyError(
+                        f"listing {self.base_uri}{prefix} found a foreign key that breaks "
+                        f"Ursa's key rules: {exc}; rename or delete that object with "
+                        "another S3 tool, then list again",
+                        uri=self.base_uri + info.key,
                     ) from None
-                time.sleep(_delay(self.retry, failures, exc.retry_after))
+                yield info
+
+        for info in resumable(listing, policy=self.retry, uri=self.base_uri + prefix):
+            last = info.key
+            yield info
 
     def head(self, key: str) -> ObjectInfo:
         """Size, etag and user metadata of ``key``; `ObjectNotFoundError` if absent."""
@@ -349,8 +336,9 @@ class Store:
 
     def _check_digest(self, key: str, actual: str, wanted: str | None, info: ObjectInfo) -> None:
         uri = self.base_uri + key
-        recorded = (info.metadata or {}).get("sha256")
-        expected = [d for d in (wanted if wanted != "metadata" else None, recorded) if d]
+        # The manifest's digest (if given) and the object's own must both match.
+        candidates = (expected_sha256(info, wanted), recorded_sha256(info))
+        expected = list(dict.fromkeys(d for d in candidates if d))
         if not expected:
             raise ChecksumMismatchError(
                 f"{uri} carries no sha256 metadata to verify it against", uri=uri
@@ -431,9 +419,14 @@ class Store:
         if mode not in ("overwrite", "create"):
             raise InvalidValueError(f"mode must be 'overwrite' or 'create', got {mode!r}")
         uri = self.base_uri + key
-        attempt = _Attempts(self.retry, uri)
         start = _tell(source)
-        while True:
+        sent = 0
+
+        def send() -> ObjectInfo:
+            nonlocal sent
+            if sent and start is not None:
+                source.seek(start)  # type: ignore[union-attr]
+            sent += 1
             body, plan, replayable = self._prepare(source, size, on_chunk, verify_sha256)
             if mode == "create" and plan.multipart:
                 raise InvalidValueError(
@@ -449,11 +442,6 @@ class Store:
                     create=mode == "create",
                     concurrency=self.transfer.part_concurrency,
                 )
-                return ObjectInfo(
-                    key=key,
-                    size=body.total if isinstance(body, _Counted) else len(body),
-                    metadata=meta,
-                )
             except TransientFailure as exc:
                 if not replayable:
                     raise ObjectStoreTransientError(
@@ -461,9 +449,14 @@ class Store:
                         "pass a file path or a seekable file to get retries",
                         uri=uri,
                     ) from None
-                attempt.failed(exc)
-                if start is not None:
-                    source.seek(start)  # type: ignore[union-attr]
+                raise
+            return ObjectInfo(
+                key=key,
+                size=body.total if isinstance(body, _Counted) else len(body),
+                metadata=meta,
+            )
+
+        return self._retry(send, uri)
 
     def _prepare(
         self,
@@ -633,25 +626,6 @@ def _tell(source: Source) -> int | None:
     return None
 
 
-class _Attempts:
-    def __init__(self, policy: RetryPolicy, uri: str) -> None:
-        self.policy = policy
-        self.uri = uri
-        self.failures = 0
-        self.started = time.monotonic()
-
-    def failed(self, exc: TransientFailure) -> None:
-        self.failures += 1
-        elapsed = time.monotonic() - self.started
-        if self.failures >= self.policy.attempts or elapsed >= self.policy.timeout:
-            raise ObjectStoreTransientError(
-                f"{exc} (gave up after {self.failures} attempts)",
-                uri=self.uri,
-                retry_after=exc.retry_after,
-            ) from None
-        time.sleep(_delay(self.policy, self.failures, exc.retry_after))
-
-
 def _file_chunks(path: Path, chunk: int, expected: os.stat_result) -> Iterator[bytes]:
     """The file's bytes; `SourceChangedError` if it is modified (size, mtime or inode)
     between the first stat and the last byte read."""
@@ -742,7 +716,6 @@ class ObjectReader(io.RawIOBase):
         self._key = key
         self._uri = store.base_uri + key
         self._pos = 0
-        self._failures = 0
         self._buffer = b""
         etag = expect.etag if expect is not None else None
         info, body = store._retry(lambda: self._fetch(0, etag), self._uri)
@@ -750,15 +723,12 @@ class ObjectReader(io.RawIOBase):
             raise ObjectChangedError(f"{self._uri} changed while being read", uri=self._uri)
         self.info = info
         self._body: Iterator[bytes] | None = body
-        self._chunks = self._generate()
+        self._chunks = resumable(self._stream, policy=store.retry, uri=self._uri)
 
     def _fetch(self, offset: int, etag: str | None) -> tuple[ObjectInfo, Iterator[bytes]]:
         return self._store._backend.get_stream(
             self._key, offset=offset, etag=etag, chunk_size=self._store.transfer.read_chunk
         )
-
-    def _resume(self) -> tuple[ObjectInfo, Iterator[bytes]]:
-        return self._fetch(self._pos, self.info.etag)
 
     def readable(self) -> bool:
         return True
@@ -782,33 +752,23 @@ class ObjectReader(io.RawIOBase):
                 uri=self._uri,
             )
 
-    def _generate(self) -> Iterator[bytes]:
+    def _stream(self) -> Iterator[bytes]:
+        """The body from byte ``_pos`` on: the body fetched when the reader opened,
+        then a GET of the same version from where the last one broke. A body that
+        ends short is a `TransientFailure`, so that `resumable` picks it up."""
+        body, self._body = self._body, None
+        if body is None:
+            _, body = self._fetch(self._pos, self.info.etag)
         size = self.info.size
-        while self._pos < size or self._body is not None:
-            try:
-                if self._body is None:
-                    _, self._body = self._store._retry(self._resume, self._uri)
-                for chunk in self._body:
-                    self._pos += len(chunk)
-                    if self._pos > size:
-                        raise ObjectStoreError(
-                            f"reading {self._uri} returned more than its {size} bytes",
-                            uri=self._uri,
-                        )
-                    yield chunk
-                self._body = None
-                if self._pos < size:
-                    raise TransientFailure(
-                        f"reading {self._uri}: body ended at byte {self._pos} of {size}"
-                    )
-            except TransientFailure as exc:
-                self._body = None
-                self._failures += 1
-                if self._failures >= self._store.retry.attempts:
-                    raise ObjectStoreTransientError(
-                        f"{exc} (gave up after {self._failures} attempts)", uri=self._uri
-                    ) from None
-                time.sleep(_delay(self._store.retry, self._failures, exc.retry_after))
+        for chunk in body:
+            self._pos += len(chunk)
+            if self._pos > size:
+                raise ObjectStoreError(
+                    f"reading {self._uri} returned more than its {size} bytes", uri=self._uri
+                )
+            yield chunk
+        if self._pos < size:
+            raise TransientFailure(f"reading {self._uri}: body ended at byte {self._pos} of {size}")
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         view = memoryview(buffer).cast("B")
@@ -826,4 +786,7 @@ class ObjectReader(io.RawIOBase):
 
     def close(self) -> None:
         self._body = None
+        chunks = getattr(self, "_chunks", None)
+        if chunks is not None:
+            chunks.close()
         super().close()
