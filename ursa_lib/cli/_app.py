@@ -52,6 +52,8 @@ app = typer.Typer(
     help="Ursa: recording sessions in object storage, catalogued, and back.",
     epilog=EXIT_CODES_HELP,
     pretty_exceptions_enable=False,
+    # Plain help: typer's rich help imports markdown and pygments (~0.25 s).
+    rich_markup_mode=None,
 )
 
 
