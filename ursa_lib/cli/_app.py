@@ -38,6 +38,8 @@ class _Root(TyperGroup):
         cut = args.index("--") if "--" in args else len(args)
         flags = [a for a in args[:cut] if a in _GLOBAL_FLAGS]
         rest = [a for a in args[:cut] if a not in _GLOBAL_FLAGS] + args[cut:]
+        # A fresh state, so a parse error already knows --debug (the callback runs later).
+        STATE.reset(debug="--debug" in flags, quiet=False, verbose=0)
         with handled():
             return list(super().parse_args(ctx, flags + rest))
 

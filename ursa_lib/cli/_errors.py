@@ -190,8 +190,8 @@ def handled() -> Iterator[None]:
     """Turn a user-fixable error raised inside into one line and an exit code."""
     try:
         yield
-    except typer.Exit:
-        raise
+    except (typer.Exit, BrokenPipeError):
+        raise  # an exit code already chosen; a closed pipe (`| head`) is typer's to quiet
     except typer.TyperException as exc:
         # Usage errors (exit code 2) become one line; help requests pass through.
         if getattr(exc, "exit_code", 1) != ExitCode.USAGE or "NoArgsIsHelp" in type(exc).__name__:

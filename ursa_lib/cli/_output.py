@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Transfer",
     "emit_json",
-    "hint",
     "human_bytes",
     "human_duration",
     "human_time",
@@ -44,12 +43,6 @@ def say(text: str) -> None:
     """A human summary line on stdout (silent with ``--quiet``)."""
     if not STATE.quiet:
         _console().print(text, highlight=False, markup=False)
-
-
-def hint(text: str) -> None:
-    """Advice on stderr (silent with ``--quiet``)."""
-    if not STATE.quiet:
-        print(text, file=sys.stderr, flush=True)
 
 
 def emit_json(value: Any) -> None:
