@@ -25,6 +25,8 @@ from ursa_lib.catalog import Catalog
 from ursa_lib.cli import app
 from ursa_lib.cli._options import Existing, Layout, Source, Status
 
+from .servers import ASSETS_BUCKET, RAW_BUCKET, RcloneS3
+
 T0 = 1_790_000_000_000_000_000
 
 
@@ -143,7 +145,12 @@ def test_an_unreachable_endpoint_is_one_fast_line(tmp_path: Path) -> None:
     for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
         env[f"URSA_LAB_{role}_ACCESS_KEY_ID"] = "key"
         env[f"URSA_LAB_{role}_SECRET_ACCESS_KEY"] = "do-not-print"
-    for command in (["query"], ["catalog", "status"], ["backfill", "rec_x"]):
+    for command in (
+        ["query"],
+        ["catalog", "status"],
+        ["download", str(tmp_path / "dl"), "--status", "raw"],
+        ["backfill", "rec_x"],
+    ):
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "ursa_lib.cli", *command],
@@ -202,3 +209,28 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Traceback" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+@pytest.mark.s3
+def test_wrong_keys_name_the_profile_and_the_variables(rclone_s3: RcloneS3, tmp_path: Path) -> None:
+    env = {
+        "HOME": str(tmp_path),
+        "URSA_PROFILE": "lab",
+        "URSA_PROFILES__LAB__ENDPOINT": rclone_s3.rw.url,
+        "URSA_PROFILES__LAB__REGION": "us-east-1",
+        "URSA_PROFILES__LAB__RAW_BUCKET": RAW_BUCKET,
+        "URSA_PROFILES__LAB__ASSETS_BUCKET": ASSETS_BUCKET,
+    }
+    for role in ("RAW_RO", "ASSETS_RO"):
+        env[f"URSA_LAB_{role}_ACCESS_KEY_ID"] = "not-a-key"
+        env[f"URSA_LAB_{role}_SECRET_ACCESS_KEY"] = "not-a-secret-either"
+    started = time.monotonic()
+    for command in (
+        ["query", "--status", "raw"],
+        ["catalog", "status"],
+        ["download", str(tmp_path / "dl"), "--status", "raw"],
+    ):
+        line = one_error(ursa(*command, env=env), 1, "profile 'lab'", "URSA_LAB_")
+        assert "not-a-secret-either" not in line
+        assert len(line) < 400
+    assert time.monotonic() - started < 30

@@ -97,6 +97,13 @@ class CommandFailed(SystemExit):
 
 _PY_KWARG = re.compile(r"\b(existing|source|status|layout)=(['\"])([a-z_]+)\2")
 _MAX_CHARS = 300
+_S3_CODE = re.compile(r"<Code>(\w+)</Code>")
+_REFUSED_MARKERS = (
+    "status: 403",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+)
 _CONNECT_MARKERS = (
     "connection refused",
     "error trying to connect",
@@ -129,6 +136,16 @@ def _short(message: str) -> str:
     return first
 
 
+def _refused_line(text: str, profile: str) -> str:
+    code = _S3_CODE.search(text)
+    what = _short(text).split(" failed", 1)[0]
+    return (
+        f"{what}: the server refused profile {profile!r}'s keys"
+        f"{f' ({code.group(1)})' if code else ''}; check the URSA_{profile.upper()}_<ROLE>_* "
+        f"variables that `ursa profile show -p {profile}` names"
+    )
+
+
 def _endpoint_hint(profile: LocalProfile | S3Profile | None) -> str:
     if profile is None or profile.kind != "s3":
         return "check the profile's endpoint and your network"
@@ -150,13 +167,11 @@ def describe(exc: BaseException) -> tuple[str, ExitCode] | None:
     connect = any(marker in text.lower() for marker in _CONNECT_MARKERS)
     if connect and isinstance(exc, ObjectStoreTransientError | CatalogError):
         return _endpoint_hint(STATE.profile), ExitCode.FAILURE
-    if isinstance(exc, AccessDeniedError) and STATE.profile is not None:
-        who = STATE.profile.name
-        return (
-            f"{_short(text)} — the server refused profile {who!r}'s keys; check the "
-            f"URSA_{who.upper()}_<ROLE>_* variables that `ursa profile show -p {who}` names",
-            ExitCode.FAILURE,
-        )
+    refused = isinstance(exc, AccessDeniedError) or (
+        isinstance(exc, CatalogError) and any(m in text for m in _REFUSED_MARKERS)
+    )
+    if refused and STATE.profile is not None:
+        return _refused_line(text, STATE.profile.name), ExitCode.FAILURE
     if isinstance(exc, UrsaError):
         return cli_words(_short(text)), ExitCode.FAILURE
     if isinstance(exc, OSError) and not isinstance(exc, ObjectStoreError):
