@@ -133,3 +133,9 @@ def test_commands_off_the_catalog_import_nothing_heavy(tmp_path: Path, args: lis
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_verbose_logs_the_library_steps(lab: Path, tmp_path: Path) -> None:
+    done = ursa("download", str(tmp_path / "dl"), "--status", "raw", "--root", str(lab), "-v")
+    assert done.exit_code == 0, done.output
+    assert "ursa.download INFO download plan_done" in done.stderr

@@ -9,6 +9,8 @@ and ``ursa profile show`` never load LanceDB or Arrow.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -87,13 +89,21 @@ def _root(
     """Ursa: recording sessions in object storage, catalogued, and back."""
     STATE.reset(debug=debug, quiet=quiet, verbose=verbose)
     if verbose and not quiet:
-        import logging
+        _log_to_stderr(logging.DEBUG if verbose > 1 else logging.INFO)
 
-        logging.basicConfig(
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        )
-        logging.getLogger("ursa").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+class _CliLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``-v`` puts on the ``ursa`` logger (one, whatever the invocations)."""
+
+
+def _log_to_stderr(level: int) -> None:
+    logger = logging.getLogger("ursa")
+    for old in [h for h in logger.handlers if isinstance(h, _CliLogHandler)]:
+        logger.removeHandler(old)
+    handler = _CliLogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 app.command("demo", epilog=EXIT_CODES_HELP)(demo)
