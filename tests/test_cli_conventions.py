@@ -139,3 +139,20 @@ def test_verbose_logs_the_library_steps(lab: Path, tmp_path: Path) -> None:
     done = ursa("download", str(tmp_path / "dl"), "--status", "raw", "--root", str(lab), "-v")
     assert done.exit_code == 0, done.output
     assert "ursa.download INFO download plan_done" in done.stderr
+
+
+def test_json_summaries_of_augment_ingest_and_backfill(tmp_path: Path) -> None:
+    from ursa_lib._demo import make_synthetic_session
+
+    session = make_synthetic_session(tmp_path / "rigs", "rec_json", segments=1, segment_bytes=500)
+    rig = {"rec_id": "rec_json", "start_time": 1, "duration": 1.0, "participant_id": "p1"}
+    (session / "manifest.json").write_text(json.dumps(rig))
+    root = ["--root", str(tmp_path / "ursa")]
+    augmented = json.loads(ursa("manifest", "augment", str(session), "--json").stdout)
+    assert (augmented["files"], augmented["bytes"]) == (4, 2000)
+    ingested = json.loads(ursa("ingest", str(session), "--json", *root).stdout)
+    assert ingested["recording_hash"] == augmented["recording_hash"]
+    assert (ingested["files_uploaded"], ingested["bytes_uploaded"]) == (4, 2000)
+    assert ingested["modalities"] == ["audio", "camera", "eeg", "events"]
+    again = json.loads(ursa("backfill", "rec_json", "--json", *root).stdout)
+    assert again == {**again, "rec_id": "rec_json", "files": 4}
