@@ -138,7 +138,7 @@ class Transfer:
             self._bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                DownloadColumn(),
+                DownloadColumn(binary_units=True),
                 TransferSpeedColumn(),
                 TextColumn("{task.fields[files]}"),
                 TimeRemainingColumn(),
