@@ -118,8 +118,11 @@ def test_nothing_matched_after_a_raw_only_ingest_names_status_raw(lab: Path) -> 
 
 
 def test_nothing_matched_other_filters(lab: Path) -> None:
-    result = ursa("query", "--status", "all", "--participant", "nobody", "--root", str(lab))
-    one_error(result, 3, "nothing matched", "4 modalities")
+    root = ("--status", "all", "--root", str(lab))
+    one_error(ursa("query", "--modality", "eeg_0", *root), 3, "no modality 'eeg_0' (--modality)")
+    one_error(ursa("query", "--participant", "nobody", *root), 3, "'nobody' (--participant)")
+    together = ursa("query", "--participant", "p1", "--meta", "task=x", *root)
+    one_error(together, 3, "nothing matched these filters together", "4 modalities")
 
 
 def test_an_unknown_profile(tmp_path: Path) -> None:

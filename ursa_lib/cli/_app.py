@@ -88,18 +88,24 @@ def _root(
 ) -> None:
     """Ursa: recording sessions in object storage, catalogued, and back."""
     STATE.reset(debug=debug, quiet=quiet, verbose=verbose)
-    if verbose and not quiet:
-        _log_to_stderr(logging.DEBUG if verbose > 1 else logging.INFO)
+    _log_to_stderr(None if quiet or not verbose else logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 class _CliLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The handler ``-v`` puts on the ``ursa`` logger (one, whatever the invocations)."""
+    """The handler ``-v`` puts on the ``ursa`` logger; writes to the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
 
 
-def _log_to_stderr(level: int) -> None:
+def _log_to_stderr(level: int | None) -> None:
+    """One handler on the ``ursa`` logger while ``-v`` is given, none otherwise."""
     logger = logging.getLogger("ursa")
     for old in [h for h in logger.handlers if isinstance(h, _CliLogHandler)]:
         logger.removeHandler(old)
+    if level is None:
+        return
     handler = _CliLogHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.addHandler(handler)

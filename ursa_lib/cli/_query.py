@@ -59,6 +59,14 @@ def nothing_matched(ursa: DataInterface, spec: QuerySpec) -> CliError:
                 f"{found} modalities match otherwise: add {flag} (or --status all)",
                 ExitCode.NOTHING_MATCHED,
             )
+    unknown = _unknown_values(ursa, spec)
+    if unknown:
+        return CliError(
+            f"nothing matched: the catalog of profile {ursa.profile.name!r} holds no "
+            f"{' and no '.join(unknown)}; check the flag (ursa query --status all lists "
+            "what it holds)",
+            ExitCode.NOTHING_MATCHED,
+        )
     total = int(ursa.status().get("modalities", 0))
     if total == 0:
         return CliError(
@@ -67,10 +75,29 @@ def nothing_matched(ursa: DataInterface, spec: QuerySpec) -> CliError:
             ExitCode.NOTHING_MATCHED,
         )
     return CliError(
-        f"nothing matched these filters; the catalog holds {total} modalities "
+        f"nothing matched these filters together; the catalog holds {total} modalities "
         "(ursa query --status all lists them all)",
         ExitCode.NOTHING_MATCHED,
     )
+
+
+def _unknown_values(ursa: DataInterface, spec: QuerySpec) -> list[str]:
+    """The filter values no row has at all (``--modality eeg_0`` where rows say ``eeg``)."""
+    from ..catalog import Modality, Participant, Recording, Row
+
+    catalog = ursa.catalog()
+    checks: list[tuple[str, type[Row], str, tuple[str, ...] | None]] = [
+        ("modality", Modality, "modality", spec.modalities),
+        ("participant", Participant, "participant_id", spec.participants),
+        ("recording", Recording, "recording_hash", spec.recording_hash),
+    ]
+    unknown = []
+    for noun, model, field, values in checks:
+        absent = [v for v in values or () if catalog.count(model, {field: v}) == 0]
+        if values and len(absent) == len(values):
+            flag = "--hash" if noun == "recording" else f"--{noun}"
+            unknown.append(f"{noun} {' or '.join(map(repr, absent))} ({flag})")
+    return unknown
 
 
 def _raw_sizes(ursa: DataInterface, results: QueryResults) -> dict[str, tuple[int, int]]:
