@@ -91,8 +91,9 @@ def test_a_second_download_into_the_same_folder_names_the_flag(lab: Path, tmp_pa
 def test_a_destination_that_is_a_file(lab: Path, tmp_path: Path) -> None:
     target = tmp_path / "notes.txt"
     target.write_text("mine")
-    result = ursa("download", str(target), "--status", "raw", "--root", str(lab))
-    one_error(result, 2, "DEST", "is a file")
+    for dest in (target, target / "inside"):
+        result = ursa("download", str(dest), "--status", "raw", "--root", str(lab))
+        one_error(result, 2, "DEST", f"{target} is a file")
     assert target.read_text() == "mine"
 
 

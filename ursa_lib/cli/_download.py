@@ -36,11 +36,15 @@ __all__ = ["download"]
 
 
 def _folder(dest: Path) -> Path:
-    if dest.exists() and not dest.is_dir():
-        raise typer.BadParameter(
-            f"{dest} is a file; DEST must be a folder (it is created if missing)",
-            param_hint="'DEST'",
-        )
+    """DEST, or its nearest existing parent, must be a folder."""
+    for path in (dest, *dest.absolute().parents):
+        if path.exists():
+            if not path.is_dir():
+                raise typer.BadParameter(
+                    f"{path} is a file; DEST must be a folder (it is created if missing)",
+                    param_hint="'DEST'",
+                )
+            break
     return dest
 
 

@@ -25,7 +25,6 @@ from .._errors import (
     AccessDeniedError,
     CatalogError,
     ConfigError,
-    ObjectStoreError,
     ObjectStoreTransientError,
     UrsaError,
 )
@@ -174,12 +173,9 @@ def describe(exc: BaseException) -> tuple[str, ExitCode] | None:
         return _refused_line(text, STATE.profile.name), ExitCode.FAILURE
     if isinstance(exc, UrsaError):
         return cli_words(_short(text)), ExitCode.FAILURE
-    if isinstance(exc, OSError) and not isinstance(exc, ObjectStoreError):
-        if exc.filename is not None and exc.strerror:
-            line = f"{exc.strerror}: {exc.filename}"
-            return cli_words(_short(f"{line} ({text})" if line not in text else text)), (
-                ExitCode.FAILURE
-            )
+    if isinstance(exc, OSError):
+        # FileExistsError, NotADirectoryError, PermissionError, disk full …: the
+        # message names the path (and, from the library, the flag to change).
         return cli_words(_short(text)), ExitCode.FAILURE
     if isinstance(exc, ValueError):
         return cli_words(_short(text)), ExitCode.USAGE
