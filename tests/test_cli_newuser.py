@@ -187,6 +187,7 @@ def test_an_unreachable_endpoint_is_one_fast_line(tmp_path: Path) -> None:
         ["download"],
         ["download", "dl", "--concurrency", "0"],
         ["catalog", "status", "--bogus"],
+        ["catalog", "status", "--root", __file__],
         ["profile", "show", "--bogus"],
         ["profile", "list", "extra"],
         ["qury"],

@@ -62,9 +62,20 @@ ProfileOption = Annotated[
     str | None,
     typer.Option("--profile", "-p", help="Profile name (default $URSA_PROFILE or local)."),
 ]
+
+
+def _root_folder(root: Path | None) -> Path | None:
+    if root is not None and root.exists() and not root.is_dir():
+        raise typer.BadParameter(f"{root} is a file; --root names the local profile's folder")
+    return root
+
+
 RootOption = Annotated[
     Path | None,
-    typer.Option(help="Local profile directory (default $URSA_LOCAL_ROOT or ./.ursa)."),
+    typer.Option(
+        help="Local profile directory (default $URSA_LOCAL_ROOT or ./.ursa).",
+        callback=_root_folder,
+    ),
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Machine-readable output on stdout (JSON).")
