@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._options import JsonOption
+from ._options import JsonOption, RootOption
 from ._output import emit_json, human_bytes, human_duration, print_table
 
 __all__ = ["demo"]
 
 
 def demo(
-    root: Annotated[
-        Path | None,
-        typer.Option(help="Local profile directory (default $URSA_LOCAL_ROOT or ./.ursa)."),
-    ] = None,
+    root: RootOption = None,
     segments: Annotated[int, typer.Option(min=1, help="Segments per stream.")] = 12,
     as_json: JsonOption = False,
 ) -> None:
