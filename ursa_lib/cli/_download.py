@@ -113,7 +113,12 @@ def download(
             existing=existing.value,
             progress=update,
         )
-    seconds = time.perf_counter() - started
+    _summary(dest, paths, skipped, len(results), time.perf_counter() - started, as_json)
+
+
+def _summary(
+    dest: Path, paths: list[Path], skipped: int, recordings: int, seconds: float, as_json: bool
+) -> None:
     size = sum(p.stat().st_size for p in paths)
     if as_json:
         emit_json(
@@ -123,7 +128,7 @@ def download(
                 "bytes": size,
                 "written": len(paths) - skipped,
                 "skipped": skipped,
-                "recordings": len(results),
+                "recordings": recordings,
                 "seconds": round(seconds, 3),
             }
         )
