@@ -33,11 +33,16 @@ if TYPE_CHECKING:
 
 __all__ = ["nothing_matched", "query"]
 
+AUTO_SIZES_MAX = 200
+"""Without --sizes/--no-sizes, sizes are read for at most this many recordings."""
+
 SizesOption = Annotated[
-    bool,
+    bool | None,
     typer.Option(
         "--sizes/--no-sizes",
-        help="Read each session's stored manifest for file counts and sizes (one GET each).",
+        help="Read each session's stored manifest for file counts and sizes (one GET each; "
+        f"default: when at most {AUTO_SIZES_MAX} recordings match).",
+        show_default=False,
     ),
 ]
 
@@ -150,7 +155,7 @@ def query(
     start_ns: StartOption = None,
     end_ns: EndOption = None,
     limit: LimitOption = None,
-    sizes: SizesOption = True,
+    sizes: SizesOption = None,
     as_json: JsonOption = False,
     profile: ProfileOption = None,
     root: RootOption = None,
@@ -168,6 +173,8 @@ def query(
     results = ursa.query(spec)
     if not results:
         raise nothing_matched(ursa, spec)
+    if sizes is None:
+        sizes = len(results) <= AUTO_SIZES_MAX
     rows = list(_rows(results, _raw_sizes(ursa, results) if sizes else {}))
     if as_json:
         for row in rows:
