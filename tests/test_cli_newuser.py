@@ -136,41 +136,69 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_an_unreachable_endpoint_is_one_fast_line(tmp_path: Path) -> None:
-    port = _closed_port()
+def _lab_env(tmp_path: Path, endpoint: str) -> dict[str, str]:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "URSA_PROFILE": "lab",
-        "URSA_PROFILES__LAB__ENDPOINT": f"http://127.0.0.1:{port}",
+        "URSA_PROFILES__LAB__ENDPOINT": endpoint,
         "URSA_PROFILES__LAB__RAW_BUCKET": "lab-raw",
         "URSA_PROFILES__LAB__ASSETS_BUCKET": "lab-assets",
     }
     for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
         env[f"URSA_LAB_{role}_ACCESS_KEY_ID"] = "key"
         env[f"URSA_LAB_{role}_SECRET_ACCESS_KEY"] = "do-not-print"
+    return env
+
+
+def _one_line_soon(env: dict[str, str], cwd: Path, command: list[str], *needles: str) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "ursa_lib.cli", *command],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    assert "do-not-print" not in done.stdout + done.stderr
+    assert time.monotonic() - started < 20  # the library alone took 13 s, or hung
+
+
+def test_an_unreachable_endpoint_is_one_fast_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    env = _lab_env(tmp_path, url)
     for command in (
         ["query"],
         ["catalog", "status"],
         ["download", str(tmp_path / "dl"), "--status", "raw"],
         ["backfill", "rec_x"],
     ):
-        started = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-m", "ursa_lib.cli", *command],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
+        _one_line_soon(
+            env,
+            tmp_path,
+            command,
+            f"error: cannot reach {url} (profile 'lab'): connection refused",
+            "URSA_PROFILES__LAB__ENDPOINT",
         )
-        assert done.returncode == 1, done.stderr
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1, done.stderr
-        assert lines[0].startswith(f"error: cannot reach http://127.0.0.1:{port} (profile 'lab')")
-        assert "URSA_PROFILES__LAB__ENDPOINT" in lines[0]
-        assert "do-not-print" not in done.stdout + done.stderr
-        assert time.monotonic() - started < 20  # the library alone took 13 s
+
+
+def test_a_silent_endpoint_is_one_line_too(tmp_path: Path) -> None:
+    with socket.socket() as server:  # accepts connections (backlog), never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        _one_line_soon(
+            _lab_env(tmp_path, url),
+            tmp_path,
+            ["catalog", "status"],
+            f"error: cannot reach {url} (profile 'lab'): connected, but no HTTP answer",
+        )
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@
 
 Read commands never create a catalog: on the local profile a missing catalog
 folder is an error naming the profile, the path and how to create one. Before
-a command talks to an S3 endpoint, one TCP connection with a short timeout
-checks that the endpoint answers at all, so an unreachable server is one
-line after seconds, not a retry storm after a minute. The check is skipped
-when an HTTP(S) proxy is configured (the proxy decides what is reachable).
+a command talks to an S3 endpoint, one anonymous ``HEAD /`` with a short
+timeout checks that the endpoint answers at all (any HTTP status will do), so
+an unreachable or silent server is one line after seconds, not a retry storm
+after a minute or a hang. No credential is sent. The check is skipped when an
+HTTP(S) proxy is configured (the proxy decides what is reachable).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from ._errors import STATE, CliError
 __all__ = ["CONNECT_TIMEOUT_S", "catalog_location", "config_file", "known_profiles", "open_profile"]
 
 CONNECT_TIMEOUT_S = 3.0
-"""Bound on the reachability check of an S3 endpoint."""
+"""Bound on connecting to an S3 endpoint in the reachability check."""
+ANSWER_TIMEOUT_S = 5.0
+"""Bound on the endpoint's answer to the check's ``HEAD /``."""
 
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
@@ -48,35 +51,64 @@ def catalog_location(profile: LocalProfile | S3Profile) -> str:
     return profile.catalog_uri
 
 
-def _endpoints(profile: S3Profile, roles: tuple[Role, ...]) -> dict[str, tuple[str, int]]:
+def _endpoints(profile: S3Profile, roles: tuple[Role, ...]) -> dict[str, tuple[str, str, int]]:
     found = {}
     for role in roles:
         endpoint = profile.endpoint_for(role)
         if endpoint is None:
             region = "" if profile.region in ("auto", "us-east-1") else f".{profile.region}"
-            found[f"https://s3{region}.amazonaws.com"] = (f"s3{region}.amazonaws.com", 443)
+            host = f"s3{region}.amazonaws.com"
+            found[f"https://{host}"] = ("https", host, 443)
             continue
         parts = urlsplit(endpoint)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        found[endpoint] = (parts.hostname or "", port)
+        found[endpoint] = (parts.scheme, parts.hostname or "", port)
     return found
 
 
+def _probe(scheme: str, host: str, port: int) -> str | None:
+    """Why ``HEAD /`` got no HTTP answer, or None when it got one (any status)."""
+    import http.client
+    import ssl
+
+    try:
+        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
+    except OSError as exc:
+        return "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)).lower()
+    try:
+        sock.settimeout(ANSWER_TIMEOUT_S)
+        if scheme == "https":
+            # Reachability only, no credential sent: the real client verifies the certificate.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            sock = context.wrap_socket(sock, server_hostname=host)
+        connection = http.client.HTTPConnection(host, port, timeout=ANSWER_TIMEOUT_S)
+        connection.sock = sock
+        connection.request("HEAD", "/")
+        connection.getresponse().close()
+        return None
+    except TimeoutError:
+        return f"connected, but no HTTP answer within {ANSWER_TIMEOUT_S:.0f} s"
+    except (OSError, http.client.HTTPException) as exc:
+        return f"connected, but {exc}"
+    finally:
+        sock.close()
+
+
 def check_reachable(profile: S3Profile, roles: tuple[Role, ...] = ROLES) -> None:
-    """One TCP connection per endpoint the roles use; `CliError` naming it if none answers."""
+    """One ``HEAD /`` per endpoint the roles use; `CliError` naming one that does not answer."""
     if any(os.environ.get(var) for var in _PROXY_VARS):
         return
-    for endpoint, (host, port) in _endpoints(profile, roles).items():
-        try:
-            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
-        except OSError as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+    for endpoint, (scheme, host, port) in _endpoints(profile, roles).items():
+        reason = _probe(scheme, host, port)
+        if reason is not None:
             env = f"URSA_PROFILES__{profile.name.upper()}__ENDPOINT"
             raise CliError(
-                f"cannot reach {endpoint} (profile {profile.name!r}): {reason.lower()}; check "
+                f"cannot reach {endpoint} (profile {profile.name!r}): {reason}; check "
                 f"that the server is up, your network or VPN, and profiles.{profile.name}."
                 f"endpoint in {config_file() or 'the config file'} (or {env})"
-            ) from None
+            )
 
 
 def open_profile(
