@@ -156,3 +156,38 @@ def test_json_summaries_of_augment_ingest_and_backfill(tmp_path: Path) -> None:
     assert ingested["modalities"] == ["audio", "camera", "eeg", "events"]
     again = json.loads(ursa("backfill", "rec_json", "--json", *root).stdout)
     assert again == {**again, "rec_id": "rec_json", "files": 4}
+
+
+def test_a_terminal_gets_a_live_bar(lab: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    main, secondary = pty.openpty()
+    args = ["download", str(tmp_path / "dl"), "--status", "raw", "--root", str(lab)]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ursa_lib.cli", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
+        text=True,
+    )
+    os.close(secondary)
+    chunks = []
+    try:
+        while True:  # read as it comes, so the child never blocks on a full terminal
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(main)
+    stdout, _ = child.communicate(timeout=120)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert child.returncode == 0, shown
+    assert "8/8 files" in shown  # the bar's file column
+    assert "download: " not in shown  # no plain progress lines on a terminal
+    assert "8 written" in stdout
