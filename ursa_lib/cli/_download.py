@@ -1,0 +1,139 @@
+"""``ursa download``: what a query matches, onto local disk."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ._options import (
+    EndOption,
+    Existing,
+    HashOption,
+    JsonOption,
+    Layout,
+    LimitOption,
+    MetaOption,
+    ModalitiesOption,
+    ParticipantsOption,
+    ProfileOption,
+    RootOption,
+    Source,
+    StartOption,
+    Status,
+    StatusOption,
+    filters,
+)
+from ._output import Transfer, emit_json, human_bytes, human_duration, say
+from ._profiles import open_profile
+
+if TYPE_CHECKING:
+    from ..delivery._download import DownloadProgress
+
+__all__ = ["download"]
+
+
+def _folder(dest: Path) -> Path:
+    """DEST, or its nearest existing parent, must be a folder."""
+    for path in (dest, *dest.absolute().parents):
+        if path.exists():
+            if not path.is_dir():
+                raise typer.BadParameter(
+                    f"{path} is a file; DEST must be a folder (it is created if missing)",
+                    param_hint="'DEST'",
+                )
+            break
+    return dest
+
+
+def download(
+    dest: Annotated[
+        Path,
+        typer.Argument(help="Destination folder (created if missing).", callback=_folder),
+    ],
+    participant: ParticipantsOption = None,
+    modality: ModalitiesOption = None,
+    hash_: HashOption = None,
+    meta: MetaOption = None,
+    status: StatusOption = Status.ingested,
+    start_ns: StartOption = None,
+    end_ns: EndOption = None,
+    limit: LimitOption = None,
+    layout: Annotated[
+        Layout, typer.Option(help="Folders: by_recording, by_modality or flat.")
+    ] = Layout.by_recording,
+    source: Annotated[
+        Source, typer.Option(help="Bytes to fetch: auto (processed if any), raw or processed.")
+    ] = Source.auto,
+    existing: Annotated[
+        Existing,
+        typer.Option(help="Files already there: error, skip (if identical) or overwrite."),
+    ] = Existing.error,
+    concurrency: Annotated[int, typer.Option(min=1, help="Files downloaded at once.")] = 4,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """Download what a query matches, with live progress.
+
+    Nothing matched exits 3; a file already there is an error unless --existing
+    says otherwise.
+    """
+    from .._interface import DataInterface
+    from ._query import nothing_matched
+
+    spec = filters(participant, modality, hash_, meta, status, start_ns, end_ns, limit)
+    loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"), needs_catalog=True)
+    ursa = DataInterface(loaded, max_concurrent_files=concurrency)
+    results = ursa.query(spec)
+    if not results:
+        raise nothing_matched(ursa, spec)
+    skipped = 0
+    started = time.perf_counter()
+    with Transfer("download") as bar:
+
+        def update(event: DownloadProgress) -> None:
+            nonlocal skipped
+            skipped += event.skipped
+            bar.update(
+                event.bytes_done,
+                event.bytes_total,
+                event.files_done,
+                event.files_total,
+                event.modality,
+            )
+
+        paths = ursa.download(
+            results,
+            dest,
+            layout=layout.value,
+            source=source.value,
+            existing=existing.value,
+            progress=update,
+        )
+    _summary(dest, paths, skipped, len(results), time.perf_counter() - started, as_json)
+
+
+def _summary(
+    dest: Path, paths: list[Path], skipped: int, recordings: int, seconds: float, as_json: bool
+) -> None:
+    size = sum(p.stat().st_size for p in paths)
+    if as_json:
+        emit_json(
+            {
+                "dest": str(dest),
+                "files": len(paths),
+                "bytes": size,
+                "written": len(paths) - skipped,
+                "skipped": skipped,
+                "recordings": recordings,
+                "seconds": round(seconds, 3),
+            }
+        )
+        return
+    say(
+        f"{len(paths)} files ({human_bytes(size)}, {size:,} bytes) in {dest}: "
+        f"{len(paths) - skipped} written, {skipped} already there, {human_duration(seconds)}"
+    )

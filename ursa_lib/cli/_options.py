@@ -1,0 +1,152 @@
+"""Options shared by several commands, and the choices checked while parsing.
+
+The choice enums mirror the library's ``Literal`` types (a test keeps them
+equal); they live here so that parsing a command line never imports the
+catalog.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ..delivery._query import QuerySpec
+
+__all__ = [
+    "Existing",
+    "Layout",
+    "Source",
+    "Status",
+    "filters",
+]
+
+
+class Status(StrEnum):
+    """Which modalities a query returns (``QuerySpec.status``)."""
+
+    ingested = "ingested"
+    raw = "raw"
+    all = "all"
+
+
+class Layout(StrEnum):
+    """Folder layout of a download (``delivery.Layout``)."""
+
+    by_recording = "by_recording"
+    by_modality = "by_modality"
+    flat = "flat"
+
+
+class Source(StrEnum):
+    """Which bytes a download fetches (``delivery.SourceKind``)."""
+
+    auto = "auto"
+    raw = "raw"
+    processed = "processed"
+
+
+class Existing(StrEnum):
+    """What a download does with files already there (``delivery.Existing``)."""
+
+    error = "error"
+    skip = "skip"
+    overwrite = "overwrite"
+
+
+ProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Profile name (default $URSA_PROFILE or local)."),
+]
+
+
+def _root_folder(root: Path | None) -> Path | None:
+    if root is not None and root.exists() and not root.is_dir():
+        raise typer.BadParameter(f"{root} is a file; --root names the local profile's folder")
+    return root
+
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Local profile directory (default $URSA_LOCAL_ROOT or ./.ursa).",
+        callback=_root_folder,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output on stdout (JSON).")
+]
+ParticipantsOption = Annotated[
+    list[str] | None, typer.Option("--participant", help="Participant id (repeatable).")
+]
+ModalitiesOption = Annotated[
+    list[str] | None, typer.Option("--modality", help="Modality name (repeatable).")
+]
+HashOption = Annotated[
+    list[str] | None, typer.Option("--hash", help="recording_hash (repeatable).")
+]
+MetaOption = Annotated[
+    list[str] | None,
+    typer.Option("--meta", help="Recording metadata KEY=VALUE (VALUE as JSON or text)."),
+]
+StatusOption = Annotated[
+    Status,
+    typer.Option(help="ingested (processed modalities), raw, or all.", case_sensitive=False),
+]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="At most this many recordings.")]
+StartOption = Annotated[
+    int | None, typer.Option("--start-ns", help="Time window start (epoch ns).")
+]
+EndOption = Annotated[int | None, typer.Option("--end-ns", help="Time window end (epoch ns).")]
+
+
+def filters(
+    participants: list[str] | None,
+    modalities: list[str] | None,
+    hashes: list[str] | None,
+    meta: list[str] | None,
+    status: Status,
+    start_ns: int | None,
+    end_ns: int | None,
+    limit: int | None,
+) -> QuerySpec:
+    """The `QuerySpec` of the filter options; a bad combination is a usage error."""
+    from pydantic import ValidationError
+
+    from ..delivery._query import QuerySpec
+
+    given: dict[str, object] = {"status": status.value}
+    if participants:
+        given["participants"] = tuple(participants)
+    if modalities:
+        given["modalities"] = tuple(modalities)
+    if hashes:
+        given["recording_hash"] = tuple(hashes)
+    if meta:
+        metadata: dict[str, object] = {}
+        for item in meta:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise typer.BadParameter(f"--meta takes KEY=VALUE, got {item!r}")
+            try:
+                metadata[key] = json.loads(value)
+            except json.JSONDecodeError:
+                metadata[key] = value
+        given["metadata"] = metadata
+    if start_ns is not None or end_ns is not None:
+        if start_ns is None or end_ns is None:
+            raise typer.BadParameter("--start-ns and --end-ns go together")
+        given["time_range"] = (start_ns, end_ns)
+    if limit is not None:
+        given["limit"] = limit
+    try:
+        return QuerySpec.model_validate(given)
+    except ValidationError as exc:
+        from ._errors import cli_words
+
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise typer.BadParameter(cli_words(problems)) from None

@@ -1,0 +1,197 @@
+"""What the commands print: tables, JSON, human sizes and times, progress.
+
+Results go to stdout (a table, or JSON with ``--json``); progress, hints and
+errors go to stderr, so ``--json`` output can be piped as is. On a terminal,
+progress is a live bar; elsewhere (CI logs, pipes) it is a plain line every
+few seconds (``URSA_PROGRESS_INTERVAL_S``, default 5) and one at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._errors import STATE
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "Transfer",
+    "emit_json",
+    "human_bytes",
+    "human_duration",
+    "human_time",
+    "print_table",
+    "say",
+]
+
+
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def say(text: str) -> None:
+    """A human summary line on stdout (silent with ``--quiet``)."""
+    if not STATE.quiet:
+        _console().print(text, highlight=False, markup=False)
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document on one line of stdout (printed even with ``--quiet``)."""
+    sys.stdout.write(json.dumps(value, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_table(
+    rows: Iterable[Mapping[str, str]],
+    columns: Iterable[str],
+    *,
+    title: str | None = None,
+    right: Iterable[str] = (),
+    header: bool = True,
+) -> None:
+    """A rich table on stdout (silent with ``--quiet``)."""
+    if STATE.quiet:
+        return
+    from rich.table import Table
+
+    table = Table(title=title, show_header=header, box=None, header_style="bold underline")
+    aligned = set(right)
+    for column in columns:
+        table.add_column(column, overflow="fold", justify="right" if column in aligned else "left")
+    names = list(table.columns)
+    for row in rows:
+        table.add_row(*(row.get(str(c.header), "") for c in names))
+    _console().print(table)
+
+
+def human_bytes(size: int | None) -> str:
+    """``1536`` → ``1.5 KiB``; None → ``?``."""
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError(size)
+
+
+def human_duration(seconds: float) -> str:
+    """``0.084`` → ``84 ms``, ``75`` → ``1m15s``, ``7260`` → ``2h01m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def human_time(epoch_ns: int) -> str:
+    """Epoch nanoseconds as ``2026-11-21 10:15:00 UTC``."""
+    moment = dt.datetime.fromtimestamp(epoch_ns / 1e9, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _interval() -> float:
+    try:
+        return max(0.0, float(os.environ.get("URSA_PROGRESS_INTERVAL_S", "5")))
+    except ValueError:
+        return 5.0
+
+
+class Transfer:
+    """Progress of an ingest or download: a rich bar on a terminal, else plain lines."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._started = time.monotonic()
+        self._last_line = self._started
+        self._bar: Any = None
+        self._task: Any = None
+        self._state: tuple[int, int | None, int, int | None] = (0, None, 0, None)
+        self._err = None if STATE.quiet else _console(stderr=True)
+
+    def __enter__(self) -> Transfer:
+        if self._err is not None and self._err.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+                TextColumn("{task.fields[files]}"),
+                TimeRemainingColumn(),
+                console=self._err,
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.label, total=None, files="")
+        return self
+
+    def update(
+        self,
+        done: int,
+        total: int | None,
+        files_done: int,
+        files_total: int | None,
+        description: str | None = None,
+    ) -> None:
+        self._state = (done, total, files_done, files_total)
+        if self._bar is not None:
+            self._bar.update(
+                self._task,
+                total=total,
+                completed=done,
+                files=f"{files_done}/{files_total if files_total is not None else '?'} files",
+                description=description or self.label,
+            )
+        elif self._err is not None:
+            now = time.monotonic()
+            if now - self._last_line >= _interval():
+                self._last_line = now
+                self._line()
+
+    def _line(self) -> None:
+        done, total, files_done, files_total = self._state
+        elapsed = time.monotonic() - self._started
+        share = f" ({done / total:.0%})" if total else ""
+        rate = human_bytes(int(done / elapsed)) + "/s" if elapsed > 0 else "?"
+        print(
+            f"{self.label}: {human_bytes(done)} / {human_bytes(total)}{share}, "
+            f"{files_done}/{files_total if files_total is not None else '?'} files, "
+            f"{rate}, {human_duration(elapsed)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(kind, exc, tb)
+        elif self._err is not None and kind is None:
+            self._line()
