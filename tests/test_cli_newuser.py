@@ -24,11 +24,7 @@ from ursa_lib._demo import make_synthetic_session
 from ursa_lib.catalog import Catalog
 from ursa_lib.cli import app
 from ursa_lib.cli._options import Existing, Layout, Source, Status
-
-try:  # the test kit's home once ursa_lib.testing has landed
-    from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, RcloneS3
-except ImportError:
-    from .servers import ASSETS_BUCKET, RAW_BUCKET, RcloneS3
+from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, RcloneS3
 
 T0 = 1_790_000_000_000_000_000
 
