@@ -147,7 +147,7 @@ def test_the_cli_reports_a_growing_source_in_one_line(tmp_path: Path) -> None:
     finally:
         stop.set()
         writer.join()
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Traceback" not in result.stderr
     assert "seg_00000.bin" in result.stderr

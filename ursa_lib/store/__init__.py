@@ -10,8 +10,9 @@ from ._multipart import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, UploadPlan, pla
 from ._obstore_backend import ObstoreBackend, TimeoutSettings
 from ._open import open_store
 from ._options import lance_storage_options
+from ._reader import ObjectReader
 from ._retry import RetryPolicy, retrying
-from ._store import ObjectReader, PutMode, Source, Store, TransferSettings
+from ._store import PutMode, Source, Store, TransferSettings
 from ._uri import StorageLocation, parse_storage_uri
 from ._zarr import zarr_store
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import stamina
 
@@ -66,7 +66,7 @@ def transient(exc: Exception) -> bool | float:
     return False
 
 
-def retrying(policy: RetryPolicy, *, on: RetryOn = transient) -> Any:
+def retrying(policy: RetryPolicy, *, on: RetryOn = transient) -> Iterable[stamina.Attempt]:
     """``policy`` as a stamina retry context: ``for attempt in retrying(p): with
     attempt: ...`` runs the block until it succeeds, raises something ``on`` does
     not retry, or the policy's tries or timeout run out (the last error is then

@@ -5,35 +5,29 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import queue
 import re
-import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import BinaryIO, Literal, TypeVar
 
 from .._config import Role
 from .._errors import (
-    ChecksumMismatchError,
     InvalidKeyError,
     InvalidValueError,
-    ObjectChangedError,
-    ObjectStoreError,
     ObjectStoreTransientError,
     SourceChangedError,
     WriteRefusedError,
 )
 from ._backend import Backend
-from ._digest import expected_sha256, recorded_sha256
 from ._error_map import RangeUnsupported, TransientFailure
+from ._file_download import download_file
 from ._info import ObjectInfo
 from ._keys import validate_key, validate_prefix
 from ._local import STAGING_DIR, LocalBackend
 from ._multipart import DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_LIMIT, UploadPlan, plan_upload
 from ._obstore_backend import ObstoreBackend
+from ._reader import ObjectReader
 from ._retry import RetryPolicy, call_with_retries, resumable
 
 __all__ = ["ObjectReader", "PutMode", "Source", "Store", "TransferSettings"]
@@ -282,107 +276,7 @@ class Store:
         carries one, both must match. A mismatch raises `ChecksumMismatchError`
         and nothing appears at ``dest``.
         """
-        validate_key(key)
-        dest = Path(dest)
-        info = expect if expect is not None and expect.key == key else self.head(key)
-        hasher = hashlib.sha256() if sha256 is not None else None
-        part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(part, "wb") as out:
-                ranged = (
-                    self._backend.supports_ranges
-                    and info.size >= self.transfer.parallel_download_threshold
-                )
-                try:
-                    if ranged:
-                        self._download_ranges(key, info, out)
-                except RangeUnsupported:
-                    ranged = False
-                    out.seek(0)
-                    out.truncate()
-                if not ranged:
-                    with ObjectReader(self, key, expect=info) as reader:
-                        if info.size > 2 * self.transfer.read_chunk:
-                            behind = _WriteBehind(out) if fsync else None
-                            _write_overlapped(reader.iter_chunks(), out, hasher, behind)
-                        else:
-                            for chunk in reader.iter_chunks():
-                                out.write(chunk)
-                                if hasher is not None:
-                                    hasher.update(chunk)
-                        info = reader.info
-                out.flush()
-                if fsync:
-                    os.fsync(out.fileno())
-            written = part.stat().st_size
-            if written != info.size:
-                raise ObjectStoreError(
-                    f"reading {self.base_uri}{key} produced {written} bytes, expected {info.size}",
-                    uri=self.base_uri + key,
-                )
-            if hasher is not None:
-                if ranged:  # ranges arrive out of order: hash the finished file
-                    with open(part, "rb") as done:
-                        hasher = hashlib.file_digest(done, "sha256")
-                    if info.metadata is None and sha256 == "metadata":
-                        info = self.head(key)
-                self._check_digest(key, hasher.hexdigest(), sha256, info)
-            os.replace(part, dest)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
-        return info
-
-    def _check_digest(self, key: str, actual: str, wanted: str | None, info: ObjectInfo) -> None:
-        uri = self.base_uri + key
-        # The manifest's digest (if given) and the object's own must both match.
-        candidates = (expected_sha256(info, wanted), recorded_sha256(info))
-        expected = list(dict.fromkeys(d for d in candidates if d))
-        if not expected:
-            raise ChecksumMismatchError(
-                f"{uri} carries no sha256 metadata to verify it against", uri=uri
-            )
-        for digest in expected:
-            if digest != actual:
-                raise ChecksumMismatchError(
-                    f"{uri} is corrupt or was replaced: its bytes hash to {actual}, "
-                    f"but {digest} was recorded for it",
-                    uri=uri,
-                )
-
-    def _download_ranges(self, key: str, info: ObjectInfo, out: BinaryIO) -> None:
-        size = info.size
-        out.truncate(size)
-        fd = out.fileno()
-        step = self.transfer.range_size
-        ranges = [(start, min(start + step, size)) for start in range(0, size, step)]
-        uri = self.base_uri + key
-        stop = threading.Event()
-
-        def fetch(bounds: tuple[int, int]) -> None:
-            if stop.is_set():
-                return
-            start, end = bounds
-            data = self._retry(
-                lambda: self._backend.get_range(key, start=start, end=end, etag=info.etag), uri
-            )
-            if len(data) != end - start:
-                raise ObjectStoreError(
-                    f"reading {uri} bytes {start}-{end} returned {len(data)} bytes", uri=uri
-                )
-            os.pwrite(fd, data, start)
-
-        with ThreadPoolExecutor(self.transfer.range_concurrency, "ursa-range") as pool:
-            futures = [pool.submit(fetch, r) for r in ranges]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                stop.set()
-                for future in futures:
-                    future.cancel()
-                raise
+        return download_file(self, key, dest, fsync=fsync, expect=expect, sha256=sha256)
 
     # -- writing -----------------------------------------------------------
 
@@ -548,74 +442,6 @@ class Store:
         return 0
 
 
-_END = object()
-_WRITE_BEHIND = 8 * MiB
-
-
-class _WriteBehind:
-    """Has the kernel start writing a file to disk every 8 MiB while the
-    download goes on, so the closing fsync waits for the last few MiB instead
-    of the whole file. ``POSIX_FADV_DONTNEED`` starts write-back of the range
-    (and drops pages already written, which the download does not read again);
-    where ``posix_fadvise`` does not exist nothing is done."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self._written = 0
-        self._started = 0
-
-    def wrote(self, size: int) -> None:
-        self._written += size
-        if self._written - self._started < _WRITE_BEHIND or not hasattr(os, "posix_fadvise"):
-            return
-        self._out.flush()
-        length = self._written - self._started
-        os.posix_fadvise(self._out.fileno(), self._started, length, os.POSIX_FADV_DONTNEED)
-        self._started = self._written
-
-
-def _write_overlapped(
-    chunks: Iterator[bytes],
-    out: BinaryIO,
-    hasher: Any = None,
-    behind: _WriteBehind | None = None,
-    depth: int = 2,
-) -> None:
-    """Write ``chunks`` to ``out`` on a helper thread while the next chunks arrive.
-
-    obstore reads the socket only while a chunk is being awaited, so writing on
-    the same thread would stall the connection for every disk write. At most
-    ``depth`` chunks wait in between, which bounds memory.
-    """
-    pending: queue.Queue[object] = queue.Queue(maxsize=depth)
-    failure: list[BaseException] = []
-
-    def writer() -> None:
-        while (item := pending.get()) is not _END:
-            if not failure:
-                try:
-                    out.write(item)  # type: ignore[call-overload]
-                    if hasher is not None:
-                        hasher.update(item)
-                    if behind is not None:
-                        behind.wrote(len(item))  # type: ignore[arg-type]
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                    failure.append(exc)
-
-    thread = threading.Thread(target=writer, name="ursa-writer", daemon=True)
-    thread.start()
-    try:
-        for chunk in chunks:
-            if failure:
-                break
-            pending.put(chunk)
-    finally:
-        pending.put(_END)
-        thread.join()
-    if failure:
-        raise failure[0]
-
-
 def _tell(source: Source) -> int | None:
     """Start position of a seekable stream (to re-send from), else None."""
     if isinstance(source, bytes | bytearray | memoryview | Path):
@@ -705,88 +531,3 @@ class _Counted:
                 f"{self._what} does not match its expected sha256 (it changed while being "
                 "read); nothing was stored"
             )
-
-
-class ObjectReader(io.RawIOBase):
-    """Forward-only reader of one object version; see `Store.open`."""
-
-    def __init__(self, store: Store, key: str, *, expect: ObjectInfo | None = None) -> None:
-        super().__init__()
-        self._store = store
-        self._key = key
-        self._uri = store.base_uri + key
-        self._pos = 0
-        self._buffer = b""
-        etag = expect.etag if expect is not None else None
-        info, body = store._retry(lambda: self._fetch(0, etag), self._uri)
-        if expect is not None and info.size != expect.size:
-            raise ObjectChangedError(f"{self._uri} changed while being read", uri=self._uri)
-        self.info = info
-        self._body: Iterator[bytes] | None = body
-        self._chunks = resumable(self._stream, policy=store.retry, uri=self._uri)
-
-    def _fetch(self, offset: int, etag: str | None) -> tuple[ObjectInfo, Iterator[bytes]]:
-        return self._store._backend.get_stream(
-            self._key, offset=offset, etag=etag, chunk_size=self._store.transfer.read_chunk
-        )
-
-    def readable(self) -> bool:
-        return True
-
-    def iter_chunks(self) -> Iterator[bytes]:
-        """The remaining bytes as chunks of about ``TransferSettings.read_chunk``.
-
-        Abandoning this iterator part-way does not end the reader: a later call
-        (or ``read``) continues from where it stopped.
-        """
-        if self._buffer:
-            buffered, self._buffer = self._buffer, b""
-            yield buffered
-        # next() rather than `yield from`, so that closing this iterator does not
-        # close the shared one underneath (which would end the object early).
-        while (chunk := next(self._chunks, None)) is not None:
-            yield chunk
-        if self._pos != self.info.size:
-            raise ObjectStoreError(
-                f"reading {self._uri} stopped at byte {self._pos} of {self.info.size}",
-                uri=self._uri,
-            )
-
-    def _stream(self) -> Iterator[bytes]:
-        """The body from byte ``_pos`` on: the body fetched when the reader opened,
-        then a GET of the same version from where the last one broke. A body that
-        ends short is a `TransientFailure`, so that `resumable` picks it up."""
-        body, self._body = self._body, None
-        if body is None:
-            _, body = self._fetch(self._pos, self.info.etag)
-        size = self.info.size
-        for chunk in body:
-            self._pos += len(chunk)
-            if self._pos > size:
-                raise ObjectStoreError(
-                    f"reading {self._uri} returned more than its {size} bytes", uri=self._uri
-                )
-            yield chunk
-        if self._pos < size:
-            raise TransientFailure(f"reading {self._uri}: body ended at byte {self._pos} of {size}")
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        if not self._buffer:
-            self._buffer = next(self._chunks, b"")
-            if not self._buffer:
-                return 0
-        n = min(len(view), len(self._buffer))
-        view[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
-
-    def readall(self) -> bytes:
-        return b"".join(self.iter_chunks())
-
-    def close(self) -> None:
-        self._body = None
-        chunks = getattr(self, "_chunks", None)
-        if chunks is not None:
-            chunks.close()
-        super().close()
