@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"processing"}),
     frozenset({"delivery"}),
     frozenset({"lifecycle"}),
-    frozenset({"_interface", "_demo", "cli", "testing", "__init__"}),
+    frozenset({"_interface", "_facade_data", "_demo", "cli", "testing", "__init__"}),
 )
 
 

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
 from ._errors import InvalidValueError, WritesNotEnabledError
+from ._facade_data import DataVerbs, TimeRange
 from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .delivery._download import DownloadProgress, Existing, Layout, RawSegments, SourceKind
+    from .delivery._download import DownloadProgress, Existing, Layout, SourceKind
     from .delivery._query import QueryResult, QueryResults, QuerySpec
     from .ingestion._ingest import IngestResult
 
@@ -37,7 +38,7 @@ __all__ = ["DataInterface"]
 _READ_PREFIXES = ("list_", "get_")
 
 
-class DataInterface:
+class DataInterface(DataVerbs):
     """The library's entry point for one profile."""
 
     def __init__(
@@ -163,19 +164,40 @@ class DataInterface:
         )
 
     def materialize(
-        self, target: QueryResult | Iterable[QueryResult], *, source: SourceKind = "auto"
-    ) -> dict[str, RawSegments]:
-        """See `ursa_lib.materialize`."""
-        from .delivery._download import materialize
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        time_range: TimeRange | None = None,
+        modalities: Iterable[str] | None = None,
+        *,
+        source: SourceKind = "auto",
+    ) -> Any:
+        """In-memory data of ``target``: processed rows as time-indexed ``temporaldata.Data``
+        (see `read`), raw rows (or ``source="raw"``) as their verified segments by
+        modality (``dict[str, RawSegments]``, see `ursa_lib.materialize`)."""
+        from .catalog import IngestionStatus
+        from .delivery._download import _results, materialize
 
-        return materialize(target, raw=self.store("raw_ro"), source=source)
+        results = _results(target)
+        names = None if modalities is None else set(modalities)
+        rows = [m for r in results for n, m in r.modalities.items() if names is None or n in names]
+        processed = [m for m in rows if m.ingestion_status is IngestionStatus.PROCESSED]
+        if source != "raw" and processed and len(processed) == len(rows):
+            return self.read(results, time_range, modalities)
+        if time_range is not None:
+            raise InvalidValueError(
+                "time_range needs processed data: raw segments have no time index "
+                "(query status='ingested', or process the recording first)"
+            )
+        if names is not None:
+            results = [
+                r.model_copy(
+                    update={"modalities": {n: m for n, m in r.modalities.items() if n in names}}
+                )
+                for r in results
+            ]
+        return materialize(results, raw=self.store("raw_ro"), source=source)
 
     get = materialize
-
-    def stream(self, target: QueryResult | Iterable[QueryResult], window: float) -> Any:
-        from .delivery._download import stream
-
-        return stream(target, window)
 
     def status(self) -> dict[str, Any]:
         """Row counts by table and modality counts by ingestion status."""

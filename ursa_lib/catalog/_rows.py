@@ -127,6 +127,61 @@ class RowVerbs(TableAccess):
             return 0
         return int(table.count_rows(where_sql(model, where)))
 
+    def upsert_many(self, rows: Iterable[R]) -> int:
+        """Insert or replace rows of one table by key, in one commit; returns how many.
+
+        For rows a process derives again identically when it is re-run (a
+        processed asset's lineage, the events parsed from a stream): a re-run
+        after a crash replaces its own earlier rows instead of conflicting.
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        model = type(rows[0])
+        self._require_write(f"writing {model.__table__} rows")
+        keys = [r.key() for r in rows]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            raise PrimaryKeyConflict(
+                f"{model.__table__}: keys repeated in one batch: {listed(dupes)}"
+            )
+        for row in rows:
+            self.check(row)
+        table = self._writable_table(model)
+        data = to_table(model, rows, row_json=self._row_json[model.__table__])
+        on = list(model.__key__)
+
+        def upsert() -> int:
+            table.checkout_latest()
+            result = (
+                table.merge_insert(on)
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute(data)
+            )
+            return int(result.num_inserted_rows) + int(result.num_updated_rows)
+
+        return self._with_conflict_retries(upsert, f"writing {model.__table__} rows")
+
+    def delete_where(self, model: type[Row], where: Where) -> int:
+        """Delete the rows matching ``where`` (never everything: a filter is required);
+        returns how many were deleted."""
+        self._require_write(f"deleting {model.__table__} rows")
+        sql = where_sql(model, where)
+        if not sql:
+            raise InvalidValueError(f"deleting {model.__table__} rows needs a filter")
+        table = self._table(model, create=False)
+        if table is None:
+            return 0
+        before = int(table.count_rows(sql))
+
+        def delete() -> int:
+            table.checkout_latest()
+            table.delete(sql)
+            return before
+
+        return self._with_conflict_retries(delete, f"deleting {model.__table__} rows")
+
     def register(self, row: R) -> R:
         """Idempotent insert: the stored row if identical, `CatalogRowExists` if not."""
         model = type(row)

@@ -15,7 +15,13 @@ from ._download import (
     materialize,
     stream,
 )
-from ._processed import StreamWindow, read_modality, read_recording, stream_windows
+from ._processed import (
+    StreamWindow,
+    misaligned,
+    read_modality,
+    read_recording,
+    stream_windows,
+)
 from ._query import QueryResult, QueryResults, QuerySpec, query
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "WindowOutsideDomainError",
     "download",
     "materialize",
+    "misaligned",
     "query",
     "read_modality",
     "read_recording",

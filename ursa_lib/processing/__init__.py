@@ -31,6 +31,7 @@ from ._errors import (
     StreamDescriptionError,
 )
 from ._lease import lease_for, lease_is_dead
+from ._publish import ModalityOutcome, ProcessingResult, process_recording
 from ._registry import (
     ENTRY_POINT_GROUP,
     Converter,
@@ -54,7 +55,9 @@ __all__ = [
     "EventParseError",
     "EventRow",
     "FunctionConverter",
+    "ModalityOutcome",
     "ProcessingError",
+    "ProcessingResult",
     "Segment",
     "SegmentMismatchError",
     "SegmentOverlapError",
@@ -70,5 +73,6 @@ __all__ = [
     "lease_for",
     "lease_is_dead",
     "parse_description",
+    "process_recording",
     "register_converter",
 ]

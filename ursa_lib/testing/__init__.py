@@ -42,6 +42,7 @@ from ._stores import FAST_RETRY, SMALL_TRANSFER, MiB, s3_store
 if TYPE_CHECKING:
     from ._converter_contract import ConverterContract
     from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab
+    from ._recordings import RecordingSpec, write_recording
     from ._rows import modality, participant, recording, rhash
     from ._store_contract import StoreContract
 
@@ -56,6 +57,8 @@ _LAZY = {
     "rhash": "._rows",
     "StoreContract": "._store_contract",
     "ConverterContract": "._converter_contract",
+    "RecordingSpec": "._recordings",
+    "write_recording": "._recordings",
 }
 
 
@@ -88,6 +91,7 @@ __all__ = [
     "Postgres",
     "ProxyEvent",
     "RcloneS3",
+    "RecordingSpec",
     "StoreContract",
     "build_lab",
     "free_port",
@@ -98,6 +102,7 @@ __all__ = [
     "s3_store",
     "stop_process",
     "wait_for_port",
+    "write_recording",
     "write_rig_session",
     "write_session",
 ]

@@ -1,0 +1,207 @@
+"""`DataInterface` verbs over processed data: process, read by time window, look, keep true.
+
+A mixin of `DataInterface`, kept apart so each file stays one concern; it
+uses the interface's handles (stores, catalog) and its write guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._config import LocalProfile, Role, S3Credentials, S3Profile
+from ._errors import InvalidValueError
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .delivery import AssetSource, QueryResult, StreamWindow
+    from .delivery._look import RecordingSummary
+    from .lifecycle import ProcessedReport, RigCleanResult, ScrubReport
+    from .processing import ProcessingResult
+    from .store import Store
+
+__all__ = ["DataVerbs", "TimeRange"]
+
+TimeRange = tuple[float, float]
+"""``(start, end)`` in seconds from the session start; the window is ``[start, end)``."""
+
+
+class DataVerbs:
+    """Processing, windowed reads and lifecycle checks for `DataInterface`."""
+
+    profile: LocalProfile | S3Profile
+    _credentials: dict[Role, S3Credentials]
+
+    def store(self, role: Role) -> Store:
+        raise NotImplementedError  # provided by DataInterface
+
+    def catalog(self, *, writable: bool = False) -> Catalog:
+        raise NotImplementedError  # provided by DataInterface
+
+    def _require_writes(self, verb: str) -> None:
+        raise NotImplementedError  # provided by DataInterface
+
+    def asset_source(self) -> AssetSource:
+        """The assets bucket as processed-data readers see it (its read-only role)."""
+        from .delivery import AssetSource
+        from .store import lance_storage_options
+
+        options = lance_storage_options(
+            self.profile, "assets_ro", self._credentials.get("assets_ro")
+        )
+        return AssetSource(self.store("assets_ro"), options)
+
+    # -- processing ---------------------------------------------------------------
+
+    def process(
+        self,
+        recording_hash: str | None = None,
+        *,
+        rec_id: str | None = None,
+        modalities: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        workdir: str | Path | None = None,
+    ) -> list[ProcessingResult]:
+        """Turn raw segments into processed assets (`ursa_lib.processing.process_recording`).
+
+        Give a ``recording_hash``, or a ``rec_id`` (then every recording of that id).
+        """
+        self._require_writes("process")
+        from .catalog import Recording
+        from .processing import process_recording
+
+        if (recording_hash is None) == (rec_id is None):
+            raise InvalidValueError("process needs exactly one of recording_hash or rec_id")
+        catalog = self.catalog(writable=True)
+        hashes = (
+            [recording_hash]
+            if recording_hash is not None
+            else sorted(r.recording_hash for r in catalog.rows(Recording, {"rec_id": rec_id}))
+        )
+        return [
+            process_recording(
+                h,
+                raw=self.store("raw_ro"),
+                assets=self.store("assets_rw"),
+                catalog=catalog,
+                modalities=modalities,
+                kinds=kinds,
+                workdir=Path(workdir) if workdir is not None else None,
+            )
+            for h in hashes
+        ]
+
+    def check_processed(self, recording_hash: str, modality: str) -> ProcessedReport:
+        """Open one processed asset and compare it with what publication recorded."""
+        from .lifecycle import check_processed
+
+        return check_processed(self.asset_source(), self.catalog(), recording_hash, modality)
+
+    # -- processed reads ---------------------------------------------------------------
+
+    def read(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        time_range: TimeRange | None = None,
+        modalities: Iterable[str] | None = None,
+    ) -> Any:
+        """Processed data of ``target`` in ``time_range`` as ``temporaldata.Data``.
+
+        One ``Data`` for one result. Several results come as a list, and only
+        when their modality sets and time domains align (else `InvalidValueError`
+        says how they differ). See `ursa_lib.delivery.read_recording` for what
+        a ``Data`` holds.
+        """
+        from .delivery import Window, misaligned, read_recording
+        from .delivery._download import _results
+
+        results = _results(target)
+        names = None if modalities is None else list(modalities)
+        why = misaligned(results, names)
+        if why is not None:
+            raise InvalidValueError(f"results can be concatenated only when they align: {why}")
+        source, window = self.asset_source(), Window.of(time_range)
+        data = [read_recording(source, r, window, names) for r in results]
+        return data[0] if len(data) == 1 else data
+
+    def stream(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        window: float,
+        step: float | None = None,
+        modalities: Iterable[str] | None = None,
+    ) -> Iterator[StreamWindow]:
+        """Fixed windows of ``window`` seconds every ``step`` (default ``window``) seconds.
+
+        See `ursa_lib.delivery.stream_windows`: aligned across modalities, the
+        next window prefetched, gaps reported in each window's ``gaps``.
+        """
+        from .delivery import stream_windows
+        from .delivery._download import _results
+
+        return stream_windows(self.asset_source(), _results(target), window, step, modalities)
+
+    # -- a look before a read -------------------------------------------------------------
+
+    def show(self, target: QueryResult | str) -> RecordingSummary:
+        """What a recording holds: modalities, formats, channels, rates, domains, status.
+
+        ``target`` is a query result, a recording hash, or a ``rec_id``.
+        """
+        from .delivery._look import summarize
+
+        return summarize(self._one(target))
+
+    def plot(self, target: QueryResult | str, time_range: TimeRange, *, channels: int = 4) -> Any:
+        """One aligned window drawn (a matplotlib ``Figure``): EEG, audio envelope,
+        event markers and the video frame at the window's start."""
+        from .delivery import Window
+        from .delivery._look import plot_window
+
+        result = self._one(target)
+        return plot_window(self.asset_source(), result, Window.of(time_range), channels=channels)
+
+    def _one(self, target: QueryResult | str) -> QueryResult:
+        from .catalog import Recording
+        from .delivery import QueryResult, query
+
+        if isinstance(target, QueryResult):
+            return target
+        text = str(target)
+        catalog = self.catalog()
+        hashes = [r.recording_hash for r in catalog.rows(Recording, {"rec_id": text})]
+        if len(text) == 64 and not hashes:
+            hashes = [text]
+        found = [r for h in hashes for r in query(catalog, recording_hash=h, status="all")]
+        if len(found) != 1:
+            what = "no recording" if not found else f"{len(found)} recordings"
+            raise InvalidValueError(f"{what} match {text!r}; give a recording hash")
+        return found[0]
+
+    # -- keeping the archive true -----------------------------------------------------
+
+    def scrub(
+        self, *, sample: float = 0.0, repair: bool = False, seed: int | None = None
+    ) -> ScrubReport:
+        """Walk both buckets against the catalog (`ursa_lib.lifecycle.scrub`); never deletes."""
+        from .lifecycle import scrub
+
+        if repair:
+            self._require_writes("scrub --repair")
+        return scrub(
+            raw=self.store("raw_ro"),
+            assets=self.asset_source(),
+            catalog=self.catalog(writable=repair),
+            sample=sample,
+            repair=repair,
+            seed=seed,
+        )
+
+    def clean_rig(self, session: str | Path, *, dry_run: bool = False) -> RigCleanResult:
+        """Delete a rig's session folder once the archive provably holds all of it."""
+        from .lifecycle import clean_session
+
+        return clean_session(
+            Path(session), raw=self.store("raw_ro"), catalog=self.catalog(), dry_run=dry_run
+        )

@@ -1,0 +1,454 @@
+"""Publication: a recording's raw segments → processed assets, atomically.
+
+For each modality of a recording, in this order:
+
+1. The stream is described (the manifest's ``streams`` section, else its
+   file extensions) and its converter resolved. An undescribed stream whose
+   format cannot be inferred is reported and left ``raw``.
+2. If the modality is already processed by this converter version from the
+   same inputs (its ``pipeline_assets`` row says so), nothing happens.
+3. The row takes a lease: ``raw``/``failed`` → ``ingesting``. A row left
+   ``ingesting`` by a process that died (same host, pid gone), by this same
+   process (a retried step), or whose lease is older than ``stale_after_s``
+   is taken over. A processed row being re-made by a new converter version
+   stays ``processed`` — readers keep the old asset — until step 6.
+4. The segments are fetched into a scratch folder, each verified against the
+   manifest's sha256, and the converter writes the asset there.
+5. Every output file is uploaded under
+   ``processed/<hash>/<modality>/<converter>-<version>/`` — a folder per
+   converter version, so an older asset that readers may be reading is never
+   touched — each object carrying its sha256.
+6. Only then a ``pipeline_assets`` row records converter, version, input
+   digest and every output object (key, size, sha256), the events of an
+   events stream become catalog rows, and the modality row flips to
+   ``processed`` pointing at the new asset.
+
+A permanent error (an `UrsaError` that is not transient) marks the modality
+``failed`` with its message and removes what step 5 uploaded; the other
+modalities go on. A transient store error propagates (after the store's own
+retries) so the orchestrator can run the step again; the lease is this
+process's, so the retry takes it over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from .._errors import ObjectStoreTransientError, UrsaError
+from .._layout import AssetKey, SessionPrefix
+from ..catalog import Catalog, Event, IngestionStatus, Interval, Modality, PipelineAsset
+from ..ingestion import FileEntry, Manifest, load_stored_manifest
+from ..store import Store
+from ._conversion import ConversionOutput, ConversionRequest, Segment
+from ._describe import StreamDescription, infer_description, parse_description
+from ._lease import lease_for, lease_is_dead
+from ._registry import Converter, ConverterRegistry, default_registry
+
+__all__ = ["ModalityOutcome", "ProcessingResult", "process_recording"]
+
+log = logging.getLogger("ursa.processing")
+
+Outcome = Literal["processed", "unchanged", "failed", "undescribed", "busy"]
+
+LEASE_KEY = "processing_lease"
+"""Key of a modality row's metadata that names the process working on it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModalityOutcome:
+    """What processing did to one modality, with the figures Dagster records."""
+
+    modality: str
+    outcome: Outcome
+    reason: str | None = None
+    kind: str | None = None
+    converter: str | None = None
+    converter_version: str | None = None
+    storage_uri: str | None = None
+    input_bytes: int = 0
+    output_bytes: int = 0
+    output_objects: int = 0
+    count: int = 0
+    unit: str | None = None
+    channels: int = 0
+    seconds_covered: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def compression_ratio(self) -> float | None:
+        return self.input_bytes / self.output_bytes if self.output_bytes else None
+
+    @property
+    def throughput_mb_s(self) -> float | None:
+        return self.input_bytes / 1e6 / self.seconds if self.seconds > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingResult:
+    """Every modality of one recording that was looked at, in name order."""
+
+    recording_hash: str
+    outcomes: tuple[ModalityOutcome, ...] = field(default_factory=tuple)
+
+    def by_outcome(self, *outcomes: Outcome) -> tuple[ModalityOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.outcome in outcomes)
+
+
+def process_recording(
+    recording_hash: str,
+    *,
+    raw: Store,
+    assets: Store,
+    catalog: Catalog,
+    registry: ConverterRegistry | None = None,
+    modalities: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    workdir: Path | None = None,
+    stale_after_s: float = 6 * 3600,
+) -> ProcessingResult:
+    """Process the recording's modalities (all, those named, or those of ``kinds``).
+
+    Promises: no reader ever sees a modality row that points at a partly
+    written asset; running it again with the same converter versions changes
+    nothing; ``raw_storage_uri`` is never changed. See the module docstring.
+    """
+    registry = registry or default_registry()
+    wanted = set(modalities) if modalities is not None else None
+    kind_filter = {str(k) for k in kinds} if kinds is not None else None
+    recording = catalog.get_recording(recording_hash)
+    start = (
+        datetime.fromtimestamp(recording.start_time / 1e9, tz=UTC)
+        if recording is not None
+        else None
+    )
+    manifests: dict[SessionPrefix, Manifest] = {}
+    outcomes = []
+    for row in sorted(catalog.list_modalities({"recording_hash": recording_hash}), key=_name):
+        if wanted is not None and row.modality not in wanted:
+            continue
+        session, worker_dir = _raw_home(raw, row)
+        if session not in manifests:
+            manifests[session] = load_stored_manifest(raw, session)
+        job = _Job(row, session, worker_dir, manifests[session], raw, assets, catalog, start)
+        try:
+            described = job.describe()
+        except UrsaError as exc:
+            outcomes.append(job.fail(None, None, str(exc), stale_after_s))
+            continue
+        if kind_filter is not None and (
+            described is None or str(described.kind) not in kind_filter
+        ):
+            continue
+        outcomes.append(job.run(described, registry, workdir, stale_after_s))
+    return ProcessingResult(recording_hash, tuple(outcomes))
+
+
+def _name(row: Modality) -> str:
+    return row.modality
+
+
+def _raw_home(raw: Store, row: Modality) -> tuple[SessionPrefix, str]:
+    if not row.raw_storage_uri.startswith(raw.base_uri):
+        raise UrsaError(
+            f"modality {row.modality} of {row.recording_hash}: {row.raw_storage_uri} is not "
+            f"in the raw bucket this call reads ({raw.base_uri})"
+        )
+    key = row.raw_storage_uri[len(raw.base_uri) :].rstrip("/")
+    session = SessionPrefix.parse(key)
+    return session, session.rel_path(key)
+
+
+def _version_folder(converter: Converter) -> str:
+    return f"{converter.name}-{converter.version}"
+
+
+def _asset_id(row: Modality, converter: Converter) -> str:
+    return f"{row.recording_hash[:16]}.{row.modality}.{_version_folder(converter)}"[:128]
+
+
+@dataclass
+class _Job:
+    row: Modality
+    session: SessionPrefix
+    worker_dir: str
+    manifest: Manifest
+    raw: Store
+    assets: Store
+    catalog: Catalog
+    session_start: datetime | None
+
+    @property
+    def files(self) -> list[FileEntry]:
+        head = self.worker_dir + "/"
+        found = (f for f in self.manifest.files or () if f.rel_path.startswith(head))
+        return sorted(found, key=lambda f: f.rel_path)
+
+    def describe(self) -> StreamDescription | None:
+        declared = self.manifest.streams.get(self.worker_dir)
+        if declared is not None:
+            return parse_description(declared, where=self.worker_dir)
+        return infer_description(self.worker_dir, [f.rel_path for f in self.files])
+
+    def input_digest(self, converter: Converter, described: StreamDescription) -> str:
+        digest = hashlib.sha256()
+        digest.update(f"{converter.name}\0{converter.version}\0".encode())
+        digest.update(described.model_dump_json().encode())
+        for f in self.files:
+            digest.update(f"{f.rel_path}\0{f.size}\0{f.sha256}\n".encode())
+        return digest.hexdigest()
+
+    def current(self) -> Modality:
+        return self.catalog.get_modality(self.row.recording_hash, self.row.modality) or self.row
+
+    def run(
+        self,
+        described: StreamDescription | None,
+        registry: ConverterRegistry,
+        workdir: Path | None,
+        stale_after_s: float,
+    ) -> ModalityOutcome:
+        name = self.row.modality
+        if described is None:
+            reason = (
+                f"{self.worker_dir}/ has no stream description and its format cannot be "
+                "inferred from its file names; describe it in the manifest's streams section"
+            )
+            log.warning("modality %s of %s left raw: %s", name, self.row.recording_hash, reason)
+            return ModalityOutcome(modality=name, outcome="undescribed", reason=reason)
+        try:
+            converter = registry.resolve(described.kind, described.format)
+        except UrsaError as exc:
+            return self.fail(described, None, str(exc), stale_after_s)
+        digest = self.input_digest(converter, described)
+        current = self.current()
+        if self._already_published(current, converter, digest):
+            return ModalityOutcome(
+                modality=name,
+                outcome="unchanged",
+                kind=str(described.kind),
+                converter=converter.name,
+                converter_version=converter.version,
+                storage_uri=current.storage_uri,
+            )
+        if not self._take_lease(current, stale_after_s):
+            return ModalityOutcome(
+                modality=name,
+                outcome="busy",
+                kind=str(described.kind),
+                reason="another live process holds this modality's processing lease",
+            )
+        started = time.perf_counter()
+        uploaded: list[str] = []
+        try:
+            with tempfile.TemporaryDirectory(prefix="ursa-process-", dir=workdir) as scratch:
+                out = Path(scratch) / "out"
+                out.mkdir()
+                request = ConversionRequest(
+                    segments=self._fetch(Path(scratch) / "in"),
+                    description=described,
+                    modality=name,
+                    out=out,
+                    session_start=self.session_start,
+                )
+                output = converter.convert(request)
+                asset = AssetKey(
+                    self.row.recording_hash, name, output.asset, _version_folder(converter)
+                )
+                objects = self._upload(out, output, asset, uploaded)
+        except ObjectStoreTransientError:
+            raise
+        except UrsaError as exc:
+            self._discard(uploaded)
+            return self.fail(described, converter, str(exc), stale_after_s, leased=True)
+        return self._publish(described, converter, digest, asset, output, objects, started)
+
+    def _already_published(self, current: Modality, converter: Converter, digest: str) -> bool:
+        if current.ingestion_status is not IngestionStatus.PROCESSED:
+            return False
+        stored = self.catalog.get_pipeline_asset(_asset_id(current, converter))
+        return (
+            stored is not None
+            and stored.metadata.get("input_digest") == digest
+            and stored.storage_uri == current.storage_uri
+        )
+
+    def _take_lease(self, current: Modality, stale_after_s: float) -> bool:
+        status = current.ingestion_status
+        if status is IngestionStatus.PROCESSED:
+            return True  # a new version: the row stays processed until it flips
+        metadata = {**current.metadata, LEASE_KEY: lease_for()}
+        if status is IngestionStatus.INGESTING:
+            held = current.metadata.get(LEASE_KEY)
+            if isinstance(held, dict) and not lease_is_dead(held, stale_after_s):
+                return False
+            self.catalog.take_over(current, metadata=metadata)
+            return True
+        self.catalog.start_ingesting(current.recording_hash, current.modality, metadata=metadata)
+        return True
+
+    def _fetch(self, folder: Path) -> list[Segment]:
+        segments = []
+        for entry in self.files:
+            dest = folder.joinpath(*entry.rel_path.split("/"))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            key = self.session.file_key(entry.rel_path)
+            self.raw.download(key, dest, fsync=False, sha256=entry.sha256)
+            segments.append(Segment(rel_path=entry.rel_path, path=dest, size=entry.size))
+        return segments
+
+    def _upload(
+        self, out: Path, output: ConversionOutput, asset: AssetKey, uploaded: list[str]
+    ) -> list[dict[str, Any]]:
+        objects = []
+        files = sorted(p for entry in output.entries for p in _files(out / entry))
+        for path in files:
+            key = asset.parent + path.relative_to(out).as_posix()
+            with open(path, "rb") as handle:
+                sha = hashlib.file_digest(handle, "sha256").hexdigest()
+            info = self.assets.put(key, path, metadata={"sha256": sha}, verify_sha256=sha)
+            uploaded.append(key)
+            objects.append({"key": key, "size": info.size, "sha256": sha})
+        return objects
+
+    def _discard(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                self.assets.delete(key)
+            except UrsaError:
+                log.warning("could not remove %s after a failed conversion", key, exc_info=True)
+
+    def _publish(
+        self,
+        described: StreamDescription,
+        converter: Converter,
+        digest: str,
+        asset: AssetKey,
+        output: ConversionOutput,
+        objects: list[dict[str, Any]],
+        started: float,
+    ) -> ModalityOutcome:
+        uri = self.assets.base_uri + asset.key
+        current = self.current()
+        self.catalog.upsert_many(
+            [
+                PipelineAsset(
+                    asset_id=_asset_id(current, converter),
+                    recording_hash=current.recording_hash,
+                    modality=current.modality,
+                    storage_uri=uri,
+                    format=converter.storage_format,
+                    pipeline_version=_version_folder(converter),
+                    created_at=time.time_ns(),
+                    metadata={
+                        "converter": converter.name,
+                        "converter_version": converter.version,
+                        "input_digest": digest,
+                        "input_bytes": output.input_bytes,
+                        "count": output.count,
+                        "unit": str(output.unit),
+                        "objects": objects,
+                    },
+                )
+            ]
+        )
+        if output.events:
+            self.catalog.upsert_many(_events(current, output))
+        metadata = {k: v for k, v in current.metadata.items() if k not in (LEASE_KEY, "failure")}
+        self.catalog.mark_processed(
+            current.recording_hash,
+            current.modality,
+            storage_uri=uri,
+            format=converter.storage_format,
+            sampling_rate=output.sampling_rate,
+            domain_intervals=[Interval(start=a, end=b) for a, b in output.domain_intervals],
+            channel_spec=dict(output.channel_spec or {}),
+            metadata=metadata,
+        )
+        return ModalityOutcome(
+            modality=current.modality,
+            outcome="processed",
+            kind=str(described.kind),
+            converter=converter.name,
+            converter_version=converter.version,
+            storage_uri=uri,
+            input_bytes=output.input_bytes,
+            output_bytes=sum(int(o["size"]) for o in objects),
+            output_objects=len(objects),
+            count=output.count,
+            unit=str(output.unit),
+            channels=len((output.channel_spec or {}).get("names", ()) or ()),
+            seconds_covered=sum(b - a for a, b in output.domain_intervals),
+            seconds=time.perf_counter() - started,
+        )
+
+    def fail(
+        self,
+        described: StreamDescription | None,
+        converter: Converter | None,
+        reason: str,
+        stale_after_s: float,
+        *,
+        leased: bool = False,
+    ) -> ModalityOutcome:
+        current = self.current()
+        if current.ingestion_status is IngestionStatus.PROCESSED:
+            log.error(
+                "modality %s: a new asset failed, the old one stays: %s", current.modality, reason
+            )
+        elif leased or self._take_lease(current, stale_after_s):
+            self.catalog.mark_failed(current.recording_hash, current.modality, reason=reason)
+        else:
+            reason += " (not recorded: another live process holds the lease)"
+        return ModalityOutcome(
+            modality=current.modality,
+            outcome="failed",
+            reason=reason,
+            kind=str(described.kind) if described is not None else None,
+            converter=converter.name if converter else None,
+            converter_version=converter.version if converter else None,
+        )
+
+
+def _files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+
+
+def _events(row: Modality, output: ConversionOutput) -> list[Event]:
+    return [
+        Event(
+            event_id=f"{row.recording_hash[:16]}.{row.modality}.{i:07d}",
+            recording_hash=row.recording_hash,
+            event_time=max(0.0, e.time_s),
+            event_type=_identifier(e.type),
+            prompt=e.prompt,
+            response=e.response,
+            metadata={**dict(e.metadata), "duration_s": e.duration_s, "modality": row.modality},
+        )
+        for i, e in enumerate(output.events)
+    ]
+
+
+def _identifier(text: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "_.-" else "_" for c in text)[:128]
+    return cleaned or "event"
+
+
+def metadata_of(result: ProcessingResult) -> Mapping[str, Any]:
+    """Figures for an orchestrator to record (sums over the processed modalities)."""
+    done = result.by_outcome("processed")
+    return {
+        "processed": len(done),
+        "unchanged": len(result.by_outcome("unchanged")),
+        "failed": len(result.by_outcome("failed")),
+        "undescribed": len(result.by_outcome("undescribed")),
+        "input_bytes": sum(o.input_bytes for o in done),
+        "output_bytes": sum(o.output_bytes for o in done),
+    }
