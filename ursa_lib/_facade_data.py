@@ -33,14 +33,13 @@ class DataVerbs:
     profile: LocalProfile | S3Profile
     _credentials: dict[Role, S3Credentials]
 
-    def store(self, role: Role) -> Store:
-        raise NotImplementedError  # provided by DataInterface
+    if TYPE_CHECKING:  # provided by DataInterface
 
-    def catalog(self, *, writable: bool = False) -> Catalog:
-        raise NotImplementedError  # provided by DataInterface
+        def store(self, role: Role) -> Store: ...
 
-    def _require_writes(self, verb: str) -> None:
-        raise NotImplementedError  # provided by DataInterface
+        def catalog(self, *, writable: bool = False) -> Catalog: ...
+
+        def _require_writes(self, verb: str) -> None: ...
 
     def asset_source(self) -> AssetSource:
         """The assets bucket as processed-data readers see it (its read-only role)."""
