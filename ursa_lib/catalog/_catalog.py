@@ -28,7 +28,9 @@ class Catalog(StatusMachine, TypedVerbs):
     catalog refuses every write with `CatalogReadOnlyError` before any request.
     ``add_*`` is a strict insert (an existing key raises `PrimaryKeyConflict`,
     also when two processes race for it); ``register_*`` is idempotent.
-    Filters run inside LanceDB, never by scanning rows in Python.
+    Filters run inside LanceDB, never by scanning rows in Python. ``retry``
+    bounds how long a commit that lost a race to another writer, or a table
+    another writer is still creating, is tried again (`CATALOG_RETRY` if None).
     """
 
     @classmethod

@@ -38,7 +38,8 @@ class RetryPolicy:
 
     Waits grow as ``wait_initial * 2**n`` up to ``wait_max``, plus up to
     ``wait_jitter`` seconds of random jitter; throttling answers wait as long as
-    the server asks. Giving up raises `ObjectStoreTransientError`. A transfer
+    the server asks. Giving up raises `ObjectStoreTransientError` from the store
+    (`CatalogError` from the catalog, which retries lost commit races). A transfer
     that resumes where it broke (a listing, an object body) gets the policy's
     tries and timeout for each outage, from the failure that broke it until it
     delivers again: a long transfer is not cut off by a blip hours after it
