@@ -95,7 +95,9 @@ def test_only_the_boundary_classifies_errors() -> None:
     offenders = [
         where
         for path in sorted(PIPELINES.rglob("*.py"))
-        if path != BOUNDARY
+        # The run launcher probes worker processes and handles the OS errors of
+        # its own probes; it never sees a library outcome.
+        if path not in (BOUNDARY, PIPELINES / "launcher.py")
         for where in _classifying_handlers(path)
     ]
     assert offenders == [], "classify errors in ursa_pipelines/_boundary.py only"

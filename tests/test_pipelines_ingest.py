@@ -112,12 +112,23 @@ def test_asset_graph_snapshot() -> None:
             "partitioned": True,
             "owners": ["team:data-platform"],
         },
+        **{
+            f"processed_{kind}": {
+                "group": "processing",
+                "deps": ["catalog_registration"],
+                "checks": ["asset_opens_with_raw_count", "domain_covers_segments"],
+                "partitioned": True,
+                "owners": ["team:data-platform"],
+            }
+            for kind in ("timeseries", "audio", "video", "events", "table")
+        },
     }
     assert {j.name for j in defs.resolve_all_job_defs()} >= {
         "ingest",
         "backfill",
         "download",
         "raw_inventory",
+        "process",
     }
     assert {s.name for s in defs.sensors or ()} == {"landing_sensor", "raw_bucket_sensor"}
     assert {s.name for s in defs.schedules or ()} == {"ingestion_sweep", "daily_reconcile"}

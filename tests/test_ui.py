@@ -39,6 +39,7 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "module": "dagster.core.run_coordinator",
         "class": "DefaultRunCoordinator",
     }
+    config.get("concurrency", {}).pop("runs", None)  # queue limits need the queue
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     port = free_port()
     env = {

@@ -11,6 +11,7 @@ import dagster as dg
 __all__ = [
     "KIND_TAG",
     "OWNERS",
+    "PROCESSING_POOL",
     "RIG_TAG",
     "SESSION_TAG",
     "TRANSIENT_RETRY",
@@ -27,6 +28,9 @@ Only errors the boundary lets through reach it: a refusal by the library is a
 
 OWNERS = ["team:data-platform"]
 """Owners of every Ursa asset."""
+
+PROCESSING_POOL = "ursa_processing"
+"""The concurrency pool of every processing step; ``dagster.yaml`` bounds it."""
 
 # Run tags whose values ``dagster.yaml`` limits (tag_concurrency_limits): the
 # queue, not the code, keeps runs of one rig, one session, and downloads apart.

@@ -2,13 +2,14 @@
 
 The home of the processed assets (one per converter kind, downstream of
 ``catalog_registration``, partitioned like it), their checks (each processed
-row points at a readable asset) and any processing sensors. Each asset calls a
-converter of ``ursa_lib.processing`` inside ``ursa_errors()`` and turns its
-result into materialization metadata. Empty until the converters land.
+row points at a readable asset). Each asset calls ``DataInterface.process``
+inside ``ursa_errors()`` and turns its result into materialization metadata.
 """
 
 import dagster as dg
 
+from .assets import PROCESSED_ASSETS, processing_job
+
 __all__ = ["defs"]
 
-defs = dg.Definitions()
+defs = dg.Definitions(assets=PROCESSED_ASSETS, jobs=[processing_job])
