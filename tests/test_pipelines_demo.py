@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from ursa_lib import LocalProfile
-from ursa_lib.catalog import Catalog, Recording
+from ursa_lib.catalog import Catalog, Modality, Recording
 from ursa_pipelines.demo import main
 
 
@@ -15,13 +15,22 @@ def test_demo_runs_the_whole_path_and_records_history(
 ) -> None:
     main(["--root", str(tmp_path), "--sessions", "3", "--segments", "1"])
     out = capsys.readouterr().out
-    assert "landing_sensor: 3 new session(s)" in out
-    assert "files match the rig's sha256" in out
+    words = " ".join(
+        out.replace("│", " ").split()
+    )  # the summary table may wrap    assert "landing_sensor: 3 new session(s)" in out
+    assert "match the rig's sha256" in words
+    assert "3 processed recording(s)" in words
     assert f"DAGSTER_HOME={tmp_path / 'dagster'}" in out
-    assert Catalog.open(LocalProfile(root=tmp_path)).count(Recording) == 3
+    catalog = Catalog.open(LocalProfile(root=tmp_path))
+    assert catalog.count(Recording) == 3
+    assert catalog.count(Modality, {"ingestion_status": "processed"}) == 12
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
         runs = instance.get_runs()
-        assert sorted(r.job_name for r in runs) == ["download", "ingest", "ingest", "ingest"]
+        assert sorted(r.job_name for r in runs) == [
+            *["download"] * 2,
+            *["ingest"] * 3,
+            *["process"] * 3,
+        ]
         assert all(r.is_success for r in runs)
         assert len(instance.get_dynamic_partitions("recordings")) == 3
     # A second demo finds nothing new in the landing directory: the cursor held.

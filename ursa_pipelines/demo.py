@@ -1,14 +1,17 @@
 """The main job, end to end on the embedded default (``make demo``).
 
-1. Synthetic rig sessions land in ``<root>/landing``: EEG segments as NumPy
-   ``.npy`` (32 channels, 1 kHz, float32), audio as 16-bit PCM ``.wav``
-   (48 kHz), events as JSON lines; each session augmented by the library.
+1. Realistic rig sessions land in ``<root>/landing``, each stream written by
+   its field's own writer: EEG as EDF+ (pyedflib; 16 channels, 256 Hz), audio
+   as 16-bit WAV (soundfile), video as H.264 MP4 (PyAV), events as JSON
+   lines; 10-second segments, each session augmented by the library.
 2. The real ``landing_sensor`` is evaluated against the Dagster instance in
    ``<root>/dagster`` (``DAGSTER_HOME``, SQLite, our ``dagster.yaml``); each run
    it requests — the real ``ingest`` job: upload, then registration — executes
-   there, so the history shows in the UI afterwards.
-3. A ``download`` run pulls one recording back and its files are compared with
-   the rig's.
+   there, then the ``process`` job turns each recording into processed assets
+   (Zarr, MP4 + frame index, Lance), so the history shows in the UI afterwards.
+3. A ``download`` run with the job's defaults (processed rows) pulls one
+   recording's processed assets back, and a raw ``download`` run's files are
+   compared with the rig's.
 4. A summary prints, with the command that opens the UI on that history.
 
     python -m ursa_pipelines.demo [--root .ursa] [--sessions 10] [--segments 12]
@@ -21,16 +24,15 @@ import shutil
 import sys
 import time
 import warnings
-import wave
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ursa_lib import MANIFEST_NAME, augment
+from ursa_lib import MANIFEST_NAME, DataInterface, LocalProfile
+from ursa_lib.testing import RecordingSpec, write_recording
 
 from ._policy import kind
 from .definitions import defs
@@ -49,38 +51,24 @@ def num(value: dg.MetadataValue) -> float:
 START = 1_795_000_000_000_000_000  # 2026-11-18, epoch ns
 
 
-def write_session(landing: Path, index: int, segments: int, rng: np.random.Generator) -> Path:
+def write_session(landing: Path, index: int, segments: int) -> Path:
     rec_id = f"rec_20261118T{9 + index:02d}0000_rig{index % 3 + 1}"
     session = landing / rec_id
     if (session / MANIFEST_NAME).exists() and "files" in json.loads(
         (session / MANIFEST_NAME).read_text()
     ):
         return session  # already there from an earlier demo
-    for worker in ("eeg_0", "audio_0", "events_0"):
-        (session / worker).mkdir(parents=True, exist_ok=True)
-    for seg in range(segments):
-        eeg = rng.standard_normal((10_000, 32), dtype=np.float32) * 20.0  # 10 s at 1 kHz, µV
-        np.save(session / "eeg_0" / f"seg_{seg:05d}.npy", eeg)
-        with wave.open(str(session / "audio_0" / f"seg_{seg:05d}.wav"), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(48_000)
-            tone = np.sin(np.arange(480_000) * 2 * np.pi * 440 / 48_000) * 8000
-            noise = rng.normal(0, 500, 480_000)
-            out.writeframes((tone + noise).astype("<i2").tobytes())
-    with open(session / "events_0" / "events.jsonl", "w") as out:
-        for i in range(segments * 5):
-            out.write(json.dumps({"t": i * 2.0, "type": "prompt", "text": f"item {i}"}) + "\n")
-    rig = {
-        "rec_id": rec_id,
-        "start_time": START + index * 3_600_000_000_000,
-        "duration": segments * 10.0,
-        "device_info": {"rig": f"rig{index % 3 + 1}", "amplifier": "synthetic-32"},
-        "metadata": {"task": "rest" if index % 2 else "oddball"},
-        "participant_id": f"p{index % 4 + 1:03d}",
-    }
-    (session / MANIFEST_NAME).write_text(json.dumps(rig))
-    augment(session)
+    shutil.rmtree(session, ignore_errors=True)  # a half-written one from an interrupted demo
+    spec = RecordingSpec(
+        rec_id=rec_id,
+        start_time_ns=START + index * 3_600_000_000_000,
+        segments=segments,
+        eeg_channels=16,
+        participant_id=f"p{index % 4 + 1:03d}",
+        metadata={"task": "rest" if index % 2 else "oddball", "rig": f"rig{index % 3 + 1}"},
+        seed=index,
+    )
+    write_recording(landing, spec)
     return session
 
 
@@ -123,11 +111,37 @@ def ingest_landed(
     return totals
 
 
+def process_all(instance: dg.DagsterInstance, site: UrsaResource, console: Console) -> int:
+    """A ``process`` run per recording (what the eager automation condition
+    requests under the daemon); how many runs succeeded."""
+    job = defs.resolve_job_def("process")
+    runs = 0
+    for rec_id in sorted(instance.get_dynamic_partitions("recordings")):
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=rec_id,
+            run_config=QUIET,
+            tags=kind("process"),
+            resources={"ursa": site},
+        )
+        runs += result.success
+        assets = sum(e.event_type_value == "ASSET_MATERIALIZATION" for e in result.all_events)
+        console.print(f"  {rec_id}: {assets} processed assets materialized")
+    return runs
+
+
 def download_run(
-    instance: dg.DagsterInstance, site: UrsaResource, dest: Path, recording_hash: str
+    instance: dg.DagsterInstance,
+    site: UrsaResource,
+    dest: Path,
+    recording_hash: str,
+    source: str | None = None,
 ) -> dict[str, dg.MetadataValue]:
-    """A ``download`` run of one recording's raw files; the run's metadata."""
-    config = {"dest": str(dest), "status": "raw", "recording_hash": [recording_hash]}
+    """A ``download`` run of one recording (the job's defaults: processed rows, their
+    processed assets; ``source="raw"`` for their raw segments); its metadata."""
+    config: dict[str, Any] = {"dest": str(dest), "recording_hash": [recording_hash]}
+    if source is not None:
+        config["source"] = source
     download = defs.resolve_job_def("download").execute_in_process(
         instance=instance,
         resources={"ursa": site},
@@ -156,16 +170,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(".ursa"))
     parser.add_argument("--sessions", type=int, default=10)
-    parser.add_argument("--segments", type=int, default=12)
+    parser.add_argument("--segments", type=int, default=6)
     args = parser.parse_args(argv)
     root = args.root.resolve()
     console = Console()
 
     landing = root / "landing"
     landing.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(7)
     started = time.perf_counter()
-    sessions = [write_session(landing, i, args.segments, rng) for i in range(args.sessions)]
+    sessions = [write_session(landing, i, args.segments) for i in range(args.sessions)]
     console.print(f"{len(sessions)} sessions in {landing} ({time.perf_counter() - started:.1f} s)")
 
     home = root / "dagster"
@@ -176,8 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     dest = root / "demo-download"
     with dg.DagsterInstance.from_config(str(home)) as instance:
         totals = ingest_landed(instance, home, site, console)
-        dl = download_run(instance, site, dest, pick["recording_hash"])
-    checked = verify_download(dest, pick)
+        process_runs = process_all(instance, site, console)
+        dl = download_run(instance, site, dest / "processed", pick["recording_hash"])
+        raw = download_run(instance, site, dest / "raw", pick["recording_hash"], "raw")
+    checked = verify_download(dest / "raw", pick)
+    data = DataInterface(LocalProfile(root=root))
+    results = data.query()
+    status = data.status()["modalities_by_status"]
 
     table = Table(title="Ursa main job — embedded Dagster instance", show_header=False)
     table.add_row("sessions on the landing dirs", str(len(sessions)))
@@ -189,11 +207,17 @@ def main(argv: list[str] | None = None) -> None:
     table.add_row("bytes uploaded", f"{totals['uploaded']:,.0f} ({rate:.0f} MiB/s)")
     table.add_row("raw bucket", str(root / "raw"))
     table.add_row("catalog", str(root / "catalog"))
+    table.add_row("process runs", str(process_runs))
+    table.add_row("modality rows by status", ", ".join(f"{k} {v}" for k, v in status.items() if v))
+    table.add_row("DataInterface().query()", f"{len(results)} processed recording(s)")
     table.add_row(
-        "download run",
+        "download run (processed)",
         f"{num(dl['files_total']):.0f} files, {num(dl['bytes_total']):,.0f} bytes → {dest}",
     )
-    table.add_row("verified", f"{checked} downloaded files match the rig's sha256")
+    table.add_row(
+        "download run (raw)",
+        f"{num(raw['files_total']):.0f} files, verified: {checked} match the rig's sha256",
+    )
     console.print(table)
     landing_env = f"URSA_LANDING_DIRS={landing}"
     print(
