@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import zarr
 
 from ursa_lib import LocalProfile
 from ursa_lib.catalog import Catalog, IngestionStatus
@@ -117,3 +118,37 @@ def test_a_permanent_converter_error_fails_its_step_unretried(
         m.asset_key.to_user_string()
         for m in result.asset_materializations_for_node("processed_audio")
     } == {"processed_audio"}
+
+
+def test_the_download_job_checks_choices_at_launch_and_clips_a_window(
+    instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
+) -> None:
+    write_recording(Path(site.landing_dirs[0]), RecordingSpec(rec_id="rec_w", start_time_ns=T0))
+    assert run(instance, site, "ingest", "rec_w").success
+    assert run(instance, site, "process", "rec_w").success
+    job = defs.resolve_job_def("download")
+
+    def launch(**config: object) -> dg.ExecuteInProcessResult:
+        return job.execute_in_process(
+            instance=instance,
+            resources={"ursa": site},
+            run_config={
+                "ops": {"download_op": {"config": {"dest": str(tmp_path / "d"), **config}}}
+            },
+            raise_on_error=False,
+        )
+
+    for typo in ({"layout": "flt"}, {"existing": "skp"}, {"status": "rawx"}, {"source": "proc"}):
+        with pytest.raises(dg.DagsterInvalidConfigError):
+            launch(**typo)
+    nothing = launch(participants=["nobody"])
+    assert not nothing.success
+    assert "matched no recording" in str(
+        [e.event_specific_data for e in nothing.all_events if e.event_type_value == "STEP_FAILURE"]
+    )
+    clipped = launch(window_start_s=5.0, window_end_s=12.0)
+    assert clipped.success
+    [eeg] = (tmp_path / "d").glob("*/eeg/eeg.zarr")
+    data = zarr.open_array(str(eeg / "data"), mode="r")
+    assert data.shape == (7 * 256, 8)
+    assert dict(data.attrs)["intervals"][0]["start_s"] == pytest.approx(5.0)

@@ -5,6 +5,7 @@ The tree::
     UrsaError
     ├── ConfigError (ValueError)             bad or missing profile setting
     ├── InvalidUriError (ValueError)         not an s3:// or file:// URI of this profile
+    ├── NothingMatchedError (LookupError)    a query a verb needs matched nothing
     ├── ManifestError (ValueError)           a manifest cannot be trusted; says what to fix
     ├── SourceChangedError (ValueError)      a local file changed while being uploaded
     ├── InvalidValueError (ValueError)       an argument or field breaks a documented rule
@@ -65,6 +66,7 @@ __all__ = [
     "ManifestError",
     "MissingParticipantError",
     "NotDeliverableError",
+    "NothingMatchedError",
     "ObjectChangedError",
     "ObjectExistsError",
     "ObjectNotFoundError",
@@ -89,6 +91,10 @@ class ConfigError(UrsaError, ValueError):
 
 class InvalidUriError(UrsaError, ValueError):
     """A storage URI is malformed, of an unsupported scheme, or outside the profile's buckets."""
+
+
+class NothingMatchedError(UrsaError, LookupError):
+    """A query a verb needs matched nothing; the message shows the filters."""
 
 
 class ManifestError(UrsaError, ValueError):

@@ -141,11 +141,33 @@ class DataInterface(DataVerbs):
         *,
         existing: Existing | None = None,
         fsync: bool = True,
+        time_range: TimeRange | None = None,
     ) -> list[Path]:
-        """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys."""
+        """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys.
+
+        With ``time_range`` (session seconds, ``[start, end)``), processed assets
+        are written clipped to the window, each still openable in place: a Zarr of
+        the window, the window's events, an MP4 cut at keyframes with its index.
+        """
         from .delivery._download import _results, download
 
         results = _results(target)
+        if time_range is not None:
+            from .delivery import Window
+            from .delivery._clip import download_window
+
+            if source == "raw":
+                raise InvalidValueError(
+                    "time_range needs processed data: raw segments have no time index"
+                )
+            return download_window(
+                results,
+                Path(dest),
+                Window.of(time_range),
+                source=self.asset_source(),
+                layout=layout,
+                existing=existing or ("overwrite" if overwrite else "error"),
+            )
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
         )

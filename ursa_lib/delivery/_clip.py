@@ -26,10 +26,11 @@ import numpy as np
 from ..catalog import Modality
 from ..store import zarr_store
 from ._assets import AssetSource, Window
+from ._query import QueryResult
 from ._sampled import SampledLayout, sample_spans
 from ._video import RangedFile
 
-__all__ = ["write_clip"]
+__all__ = ["download_window", "write_clip"]
 
 
 @contextmanager
@@ -209,3 +210,50 @@ def _clip_mp4(
         schema=index.schema,
     )
     lancedb.connect(str(stage)).create_table(name, data=table)
+
+
+def download_window(
+    results: list[QueryResult],
+    dest: Path,
+    window: Window,
+    *,
+    source: AssetSource,
+    layout: str = "by_recording",
+    existing: str = "error",
+) -> list[Path]:
+    """Clipped processed assets of every result in ``window``, under the download layouts.
+
+    Every modality must be processed (raw segments have no time index). Like
+    `download`, the whole plan is checked before anything is written: with
+    ``existing="error"`` every destination already there is named in one
+    `DestinationExistsError`; ``"overwrite"`` and ``"skip"`` replace or keep it.
+    """
+    from .._errors import DestinationExistsError, NotDeliverableError
+    from ..catalog import IngestionStatus
+    from ._download import _base
+
+    plan = []
+    for result in results:
+        for name, row in result.modalities.items():
+            if row.ingestion_status is not IngestionStatus.PROCESSED or row.storage_uri is None:
+                raise NotDeliverableError(
+                    f"modality {name!r} of recording {row.recording_hash} is "
+                    f"{row.ingestion_status.value}: a time window needs processed data "
+                    "(query status='ingested', or drop time_range for raw segments)"
+                )
+            folder = _base(Path(dest), layout, row.recording_hash, name)  # type: ignore[arg-type]
+            target = folder / source.key_of(row.storage_uri).rstrip("/").rsplit("/", 1)[-1]
+            plan.append((row, folder, target))
+    there = [str(t) for _, _, t in plan if t.exists()]
+    if there and existing == "error":
+        raise DestinationExistsError(
+            f"{len(there)} destination(s) already exist ({', '.join(there[:20])}); "
+            "pass existing='overwrite' (CLI: --existing overwrite) or 'skip'"
+        )
+    written: list[Path] = []
+    for row, folder, target in plan:
+        if existing == "skip" and target.exists():
+            written.append(target)
+            continue
+        written.extend(write_clip(source, row, window, folder))
+    return written

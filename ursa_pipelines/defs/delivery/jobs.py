@@ -6,18 +6,51 @@ config.
 
 # No `from __future__ import annotations`: Dagster reads these annotations.
 
+import enum
 import time
 from dataclasses import dataclass
 
 import dagster as dg
 
-from ursa_lib import DownloadProgress, QuerySpec
+from ursa_lib import DownloadProgress, InvalidValueError, NothingMatchedError, QuerySpec
 
 from ..._boundary import ursa_errors
 from ..._policy import TRANSIENT_RETRY, kind
 from ...resources import UrsaResource
 
 __all__ = ["DownloadConfig", "download", "download_op"]
+
+
+class Status(enum.Enum):
+    """Which modality rows a query returns."""
+
+    ingested = "ingested"
+    raw = "raw"
+    all = "all"
+
+
+class Layout(enum.Enum):
+    """How recordings and modalities are laid out under the destination."""
+
+    by_recording = "by_recording"
+    by_modality = "by_modality"
+    flat = "flat"
+
+
+class Source(enum.Enum):
+    """Which bytes are delivered: processed assets of processed rows (auto), raw, processed."""
+
+    auto = "auto"
+    raw = "raw"
+    processed = "processed"
+
+
+class Existing(enum.Enum):
+    """What to do with a destination file that is already there."""
+
+    error = "error"
+    skip = "skip"
+    overwrite = "overwrite"
 
 
 class DownloadConfig(dg.Config):
@@ -27,15 +60,16 @@ class DownloadConfig(dg.Config):
     modalities: list[str] | None = None
     recording_hash: list[str] | None = None
     metadata: dict[str, str] | None = None
-    status: str = "ingested"
-    """ingested (processed rows), raw, or all."""
+    status: Status = Status.ingested
+    """ingested (processed rows), raw, or all — checked when the run is launched."""
     limit: int | None = None
-    layout: str = "by_recording"
-    """by_recording, by_modality or flat."""
-    source: str = "auto"
-    """auto, raw or processed."""
-    existing: str = "skip"
-    """What to do with files already there: error, skip (if identical) or overwrite."""
+    layout: Layout = Layout.by_recording
+    source: Source = Source.auto
+    existing: Existing = Existing.skip
+    """error, skip (keep it if identical) or overwrite."""
+    window_start_s: float | None = None
+    """With window_end_s: clipped processed assets of [start, end) session seconds."""
+    window_end_s: float | None = None
 
 
 @dataclass
@@ -70,18 +104,31 @@ def download_op(
     lib = ursa.interface()
     tally = _Tally(context.log)
     with ursa_errors():
-        spec = QuerySpec.model_validate(
-            config.model_dump(exclude={"dest", "layout", "source", "existing"}, exclude_none=True)
+        filters = config.model_dump(
+            exclude={"dest", "layout", "source", "existing", "window_start_s", "window_end_s"},
+            exclude_none=True,
         )
+        spec = QuerySpec.model_validate({**filters, "status": config.status.value})
         results = lib.query(spec)
+        if not results:
+            raise NothingMatchedError(
+                f"the query matched no recording ({spec.model_dump(exclude_none=True)}); "
+                "widen the filters (e.g. status: all)"
+            )
+        window = None
+        if (config.window_start_s is None) != (config.window_end_s is None):
+            raise InvalidValueError("give both window_start_s and window_end_s, or neither")
+        if config.window_start_s is not None and config.window_end_s is not None:
+            window = (config.window_start_s, config.window_end_s)
         started = time.perf_counter()
         paths = lib.download(
             results,
             config.dest,
-            layout=config.layout,  # type: ignore[arg-type]
-            source=config.source,  # type: ignore[arg-type]
-            existing=config.existing,  # type: ignore[arg-type]
+            layout=config.layout.value,
+            source=config.source.value,
+            existing=config.existing.value,
             progress=tally,
+            time_range=window,
         )
     seconds = time.perf_counter() - started
     return dg.Output(
