@@ -23,6 +23,7 @@ from ._download import download
 from ._errors import EXIT_CODES_HELP, STATE, handled
 from ._ingest import backfill, ingest
 from ._manifest import manifest_app
+from ._processing import plot, process, show
 from ._profile import profile_app
 from ._query import query
 
@@ -117,6 +118,9 @@ app.command("ingest", epilog=EXIT_CODES_HELP)(ingest)
 app.command("backfill", epilog=EXIT_CODES_HELP)(backfill)
 app.command("query", epilog=EXIT_CODES_HELP)(query)
 app.command("download", epilog=EXIT_CODES_HELP)(download)
+app.command("process", epilog=EXIT_CODES_HELP)(process)
+app.command("show", epilog=EXIT_CODES_HELP)(show)
+app.command("plot", epilog=EXIT_CODES_HELP)(plot)
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(profile_app, name="profile")

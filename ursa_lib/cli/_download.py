@@ -72,6 +72,13 @@ def download(
         typer.Option(help="Files already there: error, skip (if identical) or overwrite."),
     ] = Existing.error,
     concurrency: Annotated[int, typer.Option(min=1, help="Files downloaded at once.")] = 4,
+    window_from: Annotated[
+        float | None,
+        typer.Option("--from", help="Clip processed assets from this second of the session."),
+    ] = None,
+    window_to: Annotated[
+        float | None, typer.Option("--to", help="…to this second (exclusive).")
+    ] = None,
     as_json: JsonOption = False,
     profile: ProfileOption = None,
     root: RootOption = None,
@@ -84,6 +91,9 @@ def download(
     from .._interface import DataInterface
     from ._query import nothing_matched
 
+    if (window_from is None) != (window_to is None):
+        raise typer.BadParameter("give both --from and --to, or neither", param_hint="'--to'")
+    window = None if window_from is None or window_to is None else (window_from, window_to)
     spec = filters(participant, modality, hash_, meta, status, start_ns, end_ns, limit)
     loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"), needs_catalog=True)
     ursa = DataInterface(loaded, max_concurrent_files=concurrency)
@@ -112,6 +122,7 @@ def download(
             source=source.value,
             existing=existing.value,
             progress=update,
+            time_range=window,
         )
     _summary(dest, paths, skipped, len(results), time.perf_counter() - started, as_json)
 

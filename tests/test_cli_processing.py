@@ -1,0 +1,64 @@
+"""``ursa process``, ``show``, ``plot`` and ``download --from/--to`` on the local profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ursa_lib import DataInterface, LocalProfile
+from ursa_lib.cli import app
+from ursa_lib.testing import RecordingSpec, write_recording
+
+T0 = 1_795_000_000_000_000_000
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_recording(tmp_path / "rig", RecordingSpec(rec_id="rec_c", start_time_ns=T0))
+    DataInterface(LocalProfile(root=tmp_path / "ursa")).enable_writes().ingest(
+        tmp_path / "rig" / "rec_c"
+    )
+    return tmp_path / "ursa"
+
+
+def ursa(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> None:
+    code, out = ursa("process", "rec_c", "--root", str(root), "--json")
+    assert code == 0, out
+    outcomes = {o["modality"]: o["outcome"] for o in json.loads(out)}
+    assert outcomes == dict.fromkeys(("audio", "camera", "eeg", "events"), "processed")
+    code, out = ursa("process", "rec_c", "--root", str(root), "--json")
+    assert {o["outcome"] for o in json.loads(out)} == {"unchanged"}
+    code, out = ursa("show", "rec_c", "--root", str(root), "--json")
+    assert code == 0, out
+    shown = {m["modality"]: m for m in json.loads(out)["modalities"]}
+    assert shown["eeg"]["sampling_rate"] == 256.0
+    assert shown["eeg"]["channels"][:2] == ["EEG01", "EEG02"]
+    assert shown["camera"]["domain"] == [[0.0, 30.0]]
+    png = tmp_path / "w.png"
+    code, out = ursa(
+        "plot", "rec_c", "--from", "5", "--to", "15", "-o", str(png), "--root", str(root)
+    )
+    assert code == 0, out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out = ursa(
+        "download", str(tmp_path / "d"), "--from", "5", "--to", "15", "--root", str(root)
+    )
+    assert code == 0, out
+    assert len(list((tmp_path / "d").glob("*/eeg/eeg.zarr"))) == 1
+    code, out = ursa(
+        "plot", "rec_c", "--from", "15", "--to", "5", "-o", str(png), "--root", str(root)
+    )
+    assert code == 2
+    assert "Traceback" not in out
+    code, out = ursa("show", "rec_nope", "--root", str(root))
+    assert code == 1
+    assert "no recording match 'rec_nope'" in out
+    assert len(out.strip().splitlines()) == 1

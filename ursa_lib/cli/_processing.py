@@ -1,0 +1,182 @@
+"""``ursa process``, ``ursa show`` and ``ursa plot``: processed data made, described, drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._errors import CliError
+from ._options import JsonOption, ProfileOption, RootOption
+from ._output import emit_json, human_bytes, human_duration, print_table, say
+from ._profiles import open_profile
+
+__all__ = ["plot", "process", "show"]
+
+TargetArgument = Annotated[
+    str, typer.Argument(help="A recording hash, or a rec_id that names one recording.")
+]
+FromOption = Annotated[
+    float, typer.Option("--from", help="Window start, seconds from the session start.")
+]
+ToOption = Annotated[float, typer.Option("--to", help="Window end (exclusive), seconds.")]
+
+
+def process(
+    target: Annotated[
+        str, typer.Argument(help="A recording hash, or a rec_id (every recording of that id).")
+    ],
+    modality: Annotated[
+        list[str] | None, typer.Option("--modality", "-m", help="Only these modalities.")
+    ] = None,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """Turn a recording's raw segments into processed assets (Zarr, MP4 + index, Lance,
+    Parquet). Running it again changes nothing; a failed stream is reported, the
+    others are processed."""
+    from .._interface import DataInterface
+
+    loaded = open_profile(profile, root, roles=("raw_ro", "assets_rw"), needs_catalog=True)
+    ursa = DataInterface(loaded).enable_writes()
+    is_hash = len(target) == 64 and all(c in "0123456789abcdef" for c in target)
+    results = (
+        ursa.process(target, modalities=modality)
+        if is_hash
+        else ursa.process(rec_id=target, modalities=modality)
+    )
+    if not results:
+        raise CliError(
+            f"no recording {target!r} in the catalog (ursa query --status all lists them)"
+        )
+    outcomes = [(r.recording_hash, o) for r in results for o in r.outcomes]
+    if as_json:
+        emit_json(
+            [
+                {
+                    "recording_hash": h,
+                    "modality": o.modality,
+                    "outcome": o.outcome,
+                    "reason": o.reason,
+                    "converter": o.converter,
+                    "converter_version": o.converter_version,
+                    "storage_uri": o.storage_uri,
+                    "count": o.count,
+                    "unit": o.unit,
+                    "input_bytes": o.input_bytes,
+                    "output_bytes": o.output_bytes,
+                }
+                for h, o in outcomes
+            ]
+        )
+    else:
+        print_table(
+            [
+                {
+                    "recording": h[:12],
+                    "modality": o.modality,
+                    "outcome": o.outcome,
+                    "count": f"{o.count:,} {o.unit or ''}".strip() if o.count else "",
+                    "in → out": (
+                        f"{human_bytes(o.input_bytes)} → {human_bytes(o.output_bytes)}"
+                        if o.output_bytes
+                        else ""
+                    ),
+                    "time": human_duration(o.seconds) if o.seconds else "",
+                    "reason": o.reason or "",
+                }
+                for h, o in outcomes
+            ],
+            ["recording", "modality", "outcome", "count", "in → out", "time", "reason"],
+        )
+    failed = [o for _, o in outcomes if o.outcome == "failed"]
+    if failed:
+        raise CliError(
+            f"{len(failed)} stream(s) failed: "
+            + "; ".join(f"{o.modality}: {o.reason}" for o in failed)
+        )
+
+
+def show(
+    target: TargetArgument,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """A recording's modalities: status, format, channels, rate, duration, time domain."""
+    from .._interface import DataInterface
+
+    ursa = DataInterface(open_profile(profile, root, needs_catalog=True))
+    summary = ursa.show(target)
+    if as_json:
+        emit_json(
+            {
+                "recording_hash": summary.recording_hash,
+                "rec_id": summary.rec_id,
+                "participant_ids": list(summary.participant_ids),
+                "start_time": summary.start_time,
+                "duration_s": summary.duration_s,
+                "modalities": [
+                    {
+                        "modality": m.modality,
+                        "status": m.status,
+                        "format": m.format,
+                        "channels": list(m.channels),
+                        "sampling_rate": m.sampling_rate,
+                        "duration_s": m.duration_s,
+                        "domain": [list(d) for d in m.domain],
+                        "storage_uri": m.storage_uri,
+                    }
+                    for m in summary.modalities
+                ],
+            }
+        )
+        return
+    say(
+        f"{summary.rec_id} ({summary.recording_hash}), participants "
+        f"{', '.join(summary.participant_ids)}, {human_duration(summary.duration_s)}"
+    )
+    print_table(
+        [
+            {
+                "modality": m.modality,
+                "status": m.status,
+                "format": m.format or "",
+                "channels": _channels(m.channels),
+                "rate": f"{m.sampling_rate:g} Hz" if m.sampling_rate else "",
+                "duration": human_duration(m.duration_s) if m.domain else "",
+                "domain (s)": ", ".join(f"[{a:g}, {b:g})" for a, b in m.domain),
+            }
+            for m in summary.modalities
+        ],
+        ["modality", "status", "format", "channels", "rate", "duration", "domain (s)"],
+    )
+
+
+def _channels(names: tuple[str, ...]) -> str:
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])}, … ({len(names)})"
+
+
+def plot(
+    target: TargetArgument,
+    start: FromOption,
+    end: ToOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png).")],
+    channels: Annotated[int, typer.Option(min=1, help="EEG channels drawn.")] = 4,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """Draw one aligned window: EEG channels, audio envelope, event markers and the video
+    frame at the window's start."""
+    from .._interface import DataInterface
+
+    if end <= start:
+        raise typer.BadParameter("--to must be after --from", param_hint="'--to'")
+    ursa = DataInterface(open_profile(profile, root, needs_catalog=True))
+    figure = ursa.plot(target, (start, end), channels=channels)
+    figure.savefig(output, dpi=100)
+    say(f"{output}: [{start:g}, {end:g}) s of {target}")
