@@ -50,7 +50,16 @@ class DataInterface(DataVerbs):
         max_concurrent_files: int = 4,
         retry: RetryPolicy | None = None,
         credentials: Mapping[Role, S3Credentials] | None = None,
+        path: str | os.PathLike[str] | None = None,
     ) -> None:
+        """``path`` is ``local_root`` by its shorter name: the folder of the local
+        profile (``DataInterface(path=".ursa")``); with it, the profile defaults to
+        ``"local"``."""
+        if path is not None:
+            if local_root is not None:
+                raise InvalidValueError("give path or local_root (the same setting), not both")
+            local_root = path
+            profile = "local" if profile is None else profile
         if isinstance(profile, LocalProfile | S3Profile):
             if local_root is not None or config_file is not None:
                 raise InvalidValueError("local_root and config_file apply only to a profile name")
