@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
+from .._layout import SessionPrefix
 from ..catalog import IngestionStatus, Modality, Participant, Recording
 
 
@@ -49,7 +50,7 @@ def modality(
         "modality": name,
         "worker_id": "0",
         "ingestion_status": IngestionStatus.RAW,
-        "raw_storage_uri": f"{raw_root}/recordings/rec_{n}/{name}_0/",
+        "raw_storage_uri": f"{raw_root}/{SessionPrefix(f'rec_{n}').file_key(f'{name}_0')}/",
     }
     data.update(kw)
     return Modality.model_validate(data)
