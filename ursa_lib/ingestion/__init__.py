@@ -19,6 +19,7 @@ from ._manifest import (
 )
 from ._reconcile import uncatalogued_landing, uncatalogued_sessions
 from ._stored import load_stored_manifest
+from ._transfer import FileUpload, TransferTally, transfer_files
 
 if TYPE_CHECKING:
     from ._ingest import IngestProgress, IngestResult, ingest, ingest_from_store, modality_names
@@ -40,11 +41,13 @@ __all__ = [
     "ACTIVE_MARKER",
     "MANIFEST_NAME",
     "FileEntry",
+    "FileUpload",
     "IngestProgress",
     "IngestResult",
     "LandingSession",
     "Manifest",
     "ManifestError",
+    "TransferTally",
     "augment",
     "ingest",
     "ingest_from_store",
@@ -55,6 +58,7 @@ __all__ = [
     "recording_hash",
     "rig_active",
     "scan_landing",
+    "transfer_files",
     "uncatalogued_landing",
     "uncatalogued_sessions",
 ]

@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import (
@@ -66,6 +64,7 @@ from ._manifest import (
     recording_hash,
 )
 from ._stored import load_stored_manifest
+from ._transfer import FileUpload, TransferTally, transfer_files
 
 __all__ = ["IngestProgress", "IngestResult", "ingest", "ingest_from_store", "modality_names"]
 
@@ -104,10 +103,6 @@ class IngestResult:
     """The validated manifest the session was ingested from."""
 
 
-class _Paused(Exception):
-    """Internal: the rig became active; unwinds an upload in progress."""
-
-
 def modality_names(worker_dirs: list[str]) -> dict[str, tuple[str, str]]:
     """``worker_dir → (modality, worker_id)``: ``camera_0`` → ``(camera, 0)``.
 
@@ -128,16 +123,6 @@ def modality_names(worker_dirs: list[str]) -> dict[str, tuple[str, str]]:
 def _worker_dirs(manifest: Manifest) -> list[str]:
     """The session's top-level directories, one per worker stream."""
     return sorted({f.rel_path.split("/", 1)[0] for f in manifest.files or () if "/" in f.rel_path})
-
-
-@dataclass
-class _Tally:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    files_done: int = 0
-    uploaded: int = 0
-    skipped: int = 0
-    bytes_uploaded: int = 0
-    bytes_skipped: int = 0
 
 
 def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> SessionPrefix:
@@ -196,127 +181,88 @@ def ingest(
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
 
-    def paused_result(prefix: str, tally: _Tally | None = None) -> IngestResult:
-        t = tally or _Tally()
+    def result(
+        prefix: str,
+        tally: TransferTally,
+        modalities: tuple[Modality, ...] = (),
+        recording: Recording | None = None,
+    ) -> IngestResult:
         return IngestResult(
-            paused=True,
-            recording=None,
+            paused=tally.paused,
+            recording=recording,
             recording_hash=manifest.recording_hash or "",
             prefix=prefix,
-            files_uploaded=t.uploaded,
-            files_skipped=t.skipped,
-            bytes_uploaded=t.bytes_uploaded,
-            bytes_skipped=t.bytes_skipped,
+            files_uploaded=tally.uploaded,
+            files_skipped=tally.skipped,
+            bytes_uploaded=tally.bytes_uploaded,
+            bytes_skipped=tally.bytes_skipped,
+            modalities=modalities,
             seconds=time.perf_counter() - started,
             manifest=manifest,
         )
 
     if is_active is not None and is_active():
-        return paused_result("")
+        return result("", TransferTally(paused=True))
     home = _claim_prefix(raw, manifest, manifest_path.read_bytes())
-    prefix = home.key
-
-    existing: dict[str, int] = {}
-    if not overwrite:
-        # One listing per worker directory; files at the session's top level
-        # (rare) are checked one by one rather than listing everything again.
-        for worker in _worker_dirs(manifest):
-            for info in raw.list(home.file_key(worker)):
-                existing[info.key] = info.size
-        for entry in manifest.files:
-            if "/" not in entry.rel_path:
-                key = home.file_key(entry.rel_path)
-                with contextlib.suppress(ObjectNotFoundError):
-                    existing[key] = raw.head(key).size
-
-    tally = _Tally()
-    stop = threading.Event()
-    total = manifest.total_bytes
-
-    def check_active(_: bytes = b"") -> None:
-        if stop.is_set() or (is_active is not None and is_active()):
-            stop.set()
-            raise _Paused()
-
-    def report(rel_path: str) -> None:
-        if progress is None:
-            return
-        event = IngestProgress(
-            files_done=tally.files_done,
-            files_total=len(manifest.files or ()),
-            bytes_uploaded=tally.bytes_uploaded,
-            bytes_processed=tally.bytes_uploaded + tally.bytes_skipped,
-            bytes_total=total,
-            current_file=rel_path,
-        )
-        try:
-            progress(event)
-        except Exception:
-            log.exception("ingest progress callback failed; the upload goes on")
-
-    def one(entry: FileEntry) -> None:
-        if stop.is_set():
-            return
-        key = home.file_key(entry.rel_path)
-        if existing.get(key) == entry.size:
-            with tally.lock:
-                tally.skipped += 1
-                tally.bytes_skipped += entry.size
-                tally.files_done += 1
-            report(entry.rel_path)
-            return
-        raw.put(
-            key,
-            session / entry.rel_path,
+    stored = {} if overwrite else _stored_sizes(raw, manifest, home)
+    uploads = [
+        FileUpload(
+            path=session / entry.rel_path,
+            key=home.file_key(entry.rel_path),
             size=entry.size,
-            metadata={"sha256": entry.sha256},
-            verify_sha256=entry.sha256,
-            on_chunk=check_active if is_active is not None else None,
+            sha256=entry.sha256,
+            label=entry.rel_path,
         )
-        with tally.lock:
-            tally.uploaded += 1
-            tally.bytes_uploaded += entry.size
-            tally.files_done += 1
-        report(entry.rel_path)
-        if is_active is not None:
-            check_active()
-
-    try:
-        with ThreadPoolExecutor(max_concurrent_files, "ursa-ingest") as pool:
-            futures = [pool.submit(one, entry) for entry in manifest.files]
-            errors = []
-            for future in futures:
-                try:
-                    future.result()
-                except _Paused:
-                    stop.set()
-                except BaseException as exc:  # noqa: BLE001 - first one is re-raised below
-                    stop.set()
-                    errors.append(exc)
-            if errors:
-                raise errors[0]
-    except _Paused:
-        stop.set()
-    if stop.is_set():
-        return paused_result(prefix, tally)
-
-    modalities: tuple[Modality, ...] = ()
-    recording: Recording | None = None
-    if register:
-        modalities, recording = _register(catalog, raw, manifest, home, participant)
-    return IngestResult(
-        paused=False,
-        recording=recording,
-        recording_hash=manifest.recording_hash,
-        prefix=prefix,
-        files_uploaded=tally.uploaded,
-        files_skipped=tally.skipped,
-        bytes_uploaded=tally.bytes_uploaded,
-        bytes_skipped=tally.bytes_skipped,
-        modalities=modalities,
-        seconds=time.perf_counter() - started,
-        manifest=manifest,
+        for entry in manifest.files
+    ]
+    tally = transfer_files(
+        raw,
+        uploads,
+        stored=stored,
+        max_concurrent=max_concurrent_files,
+        is_active=is_active,
+        on_file=None if progress is None else _reporter(progress, manifest),
     )
+    if tally.paused or not register:
+        return result(home.key, tally)
+    modalities, recording = _register(catalog, raw, manifest, home, participant)
+    return result(home.key, tally, modalities, recording)
+
+
+def _stored_sizes(raw: Store, manifest: Manifest, home: SessionPrefix) -> dict[str, int]:
+    """Sizes of the session's objects already stored: one listing per worker
+    directory; files at the session's top level (rare) are checked one by one
+    rather than listing everything again."""
+    stored: dict[str, int] = {}
+    for worker in _worker_dirs(manifest):
+        for info in raw.list(home.file_key(worker)):
+            stored[info.key] = info.size
+    for entry in manifest.files or ():
+        if "/" not in entry.rel_path:
+            key = home.file_key(entry.rel_path)
+            with contextlib.suppress(ObjectNotFoundError):
+                stored[key] = raw.head(key).size
+    return stored
+
+
+def _reporter(
+    progress: Callable[[IngestProgress], None], manifest: Manifest
+) -> Callable[[TransferTally, FileUpload], None]:
+    total, count = manifest.total_bytes, len(manifest.files or ())
+
+    def report(tally: TransferTally, upload: FileUpload) -> None:
+        progress(
+            IngestProgress(
+                files_done=tally.files_done,
+                files_total=count,
+                bytes_uploaded=tally.bytes_uploaded,
+                bytes_processed=tally.bytes_uploaded + tally.bytes_skipped,
+                bytes_total=total,
+                current_file=upload.label,
+            )
+        )
+
+    return report
 
 
 def _register(

@@ -45,7 +45,7 @@ from typing import Any, Literal
 from .._errors import ObjectStoreTransientError, UrsaError
 from .._layout import AssetKey, SessionPrefix
 from ..catalog import Catalog, Event, IngestionStatus, Interval, Modality, PipelineAsset
-from ..ingestion import FileEntry, Manifest, load_stored_manifest
+from ..ingestion import FileEntry, FileUpload, Manifest, load_stored_manifest, transfer_files
 from ..store import Store
 from ._conversion import ConversionOutput, ConversionRequest, Segment
 from ._describe import StreamDescription, infer_description, parse_description
@@ -307,16 +307,18 @@ class _Job:
     def _upload(
         self, out: Path, output: ConversionOutput, asset: AssetKey, uploaded: list[str]
     ) -> list[dict[str, Any]]:
-        objects = []
-        files = sorted(p for entry in output.entries for p in _files(out / entry))
-        for path in files:
-            key = asset.parent + path.relative_to(out).as_posix()
+        """Every output file under the asset's folder, four at a time, each verified
+        against the sha256 it was hashed to here; ``uploaded`` lists the keys to
+        remove should the publication fail later."""
+        uploads = []
+        for path in sorted(p for entry in output.entries for p in _files(out / entry)):
             with open(path, "rb") as handle:
                 sha = hashlib.file_digest(handle, "sha256").hexdigest()
-            info = self.assets.put(key, path, metadata={"sha256": sha}, verify_sha256=sha)
-            uploaded.append(key)
-            objects.append({"key": key, "size": info.size, "sha256": sha})
-        return objects
+            key = asset.parent + path.relative_to(out).as_posix()
+            uploads.append(FileUpload(path, key, path.stat().st_size, sha, key))
+        uploaded.extend(u.key for u in uploads)
+        transfer_files(self.assets, uploads, max_concurrent=4)
+        return [{"key": u.key, "size": u.size, "sha256": u.sha256} for u in uploads]
 
     def _discard(self, keys: list[str]) -> None:
         for key in keys:
