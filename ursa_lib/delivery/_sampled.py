@@ -87,8 +87,10 @@ def read_sampled(
     import zarr
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
+    # Assets are Zarr v3: naming the format spares the v2 metadata probes
+    # (.zarray, .zattrs) zarr otherwise sends with every open.
     array: Any = zarr.open_array(
-        store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r"
+        store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
     )
     layout = SampledLayout.from_attrs(dict(array.attrs))
     if strict:
