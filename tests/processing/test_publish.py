@@ -1,4 +1,4 @@
-"""Publication of processed assets, on the local profile and a real S3 server.
+"""Publication of processed assets, on the local profile and two real S3 servers (rclone, moto).
 
 * bytes first, then the row: when a modality row flips to processed, every
   object its ``pipeline_assets`` row lists is already stored, at its size;
@@ -119,7 +119,7 @@ def modalities(catalog: Catalog, h: str) -> dict[str, Modality]:
     return {m.modality: m for m in catalog.list_modalities({"recording_hash": h})}
 
 
-@pytest.fixture(params=["local", "rclone"])
+@pytest.fixture(params=["local", "rclone", "moto"])
 def ui(request: pytest.FixtureRequest, make_interface: Callable[[str], DataInterface]) -> Any:
     return make_interface(request.param)
 
