@@ -25,9 +25,9 @@ import pyedflib
 import pytest
 import soundfile
 
-from ursa_lib import DataInterface, augment
+from ursa_lib import DataInterface, LocalProfile, augment
 
-from .realfiles import BDF_PLUS, EDF_PLUS, MP4_CARPHONE, SCIPY_WAV
+from .realfiles import BDF_PLUS, EDF_PLUS, MP4_BIKES, MP4_CARPHONE, SCIPY_WAV
 
 WAV_PCM32 = SCIPY_WAV / "test-44100Hz-le-1ch-4bytes.wav"
 WAV_PCM24_BE = SCIPY_WAV / "test-8000Hz-be-3ch-5S-24bit.wav"
@@ -136,3 +136,30 @@ def test_real_files_end_to_end(
     assert_video(ui, data.camera, str(result.modalities["camera"].storage_uri), tmp_path)
     for name in result.modalities:
         assert ui.check_processed(h, name).ok, name
+
+
+@pytest.mark.slow
+def test_real_video_with_b_frames_decodes_any_frame_alone(tmp_path: Path) -> None:
+
+    session = tmp_path / "rig" / "rec_bikes"
+    (session / "camera_0").mkdir(parents=True)
+    for i in range(2):
+        shutil.copyfile(MP4_BIKES, session / "camera_0" / f"seg_{i:05d}.mp4")
+    rig = {"rec_id": "rec_bikes", "start_time": 1, "duration": 20.0, "participant_id": "p1"}
+    (session / "manifest.json").write_text(json.dumps(rig))
+    augment(session)
+    ui = DataInterface(LocalProfile(root=tmp_path / "ursa")).enable_writes()
+    h = ui.ingest(session).recording_hash
+    assert [o.outcome for o in ui.process(h)[0].outcomes] == ["processed"]
+    (result,) = ui.query(recording_hash=h)
+    with av.open(str(MP4_BIKES)) as container:
+        pictures = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)] * 2
+    frames = ui.read(result).camera
+    assert len(frames) == len(pictures) == 500
+    for i in (0, 1, 2, 3, 7, 249, 250, 251, 252, 499, 3, 300):  # out of order, across segments
+        assert np.array_equal(frames[i], pictures[i]), i
+    window = ui.read(result, (10.0, 10.5)).camera
+    assert list(window.frame_numbers) == list(range(250, 263))
+    assert all(
+        np.array_equal(a, pictures[n]) for a, n in zip(window, window.frame_numbers, strict=True)
+    )
