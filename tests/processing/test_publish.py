@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,24 @@ def test_transient_store_errors_are_retried_then_taken_over(
     assert {m.ingestion_status for m in modalities(catalog, h).values()} == {
         IngestionStatus.PROCESSED
     }
+
+
+def test_a_live_lease_is_respected_and_a_stale_one_taken_over(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> None:
+    ui = make_interface("local")
+    h = ingested(ui, tmp_path, ns, video=False, events=False)
+    catalog = ui.catalog(writable=True)
+    # Another live process on this machine (our parent) holds the eeg row.
+    lease = {"owner": f"{socket.gethostname()}:{os.getppid()}", "since_ns": time.time_ns()}
+    catalog.start_ingesting(h, "eeg", metadata={"processing_lease": lease})
+    outcomes = run(ui, h, catalog)
+    assert {n: o.outcome for n, o in outcomes.items()} == {"audio": "processed", "eeg": "busy"}
+    assert "lease" in str(outcomes["eeg"].reason)
+    row = modalities(catalog, h)["eeg"]
+    assert row.ingestion_status is IngestionStatus.INGESTING
+    assert row.metadata["processing_lease"] == lease
+    assert not list(ui.store("assets_rw").list(f"processed/{h}/eeg/"))
+    # The same lease, once older than stale_after_s, is taken over.
+    outcomes = run(ui, h, catalog, stale_after_s=0.0)
+    assert {n: o.outcome for n, o in outcomes.items()} == {"audio": "unchanged", "eeg": "processed"}
