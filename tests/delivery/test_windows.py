@@ -25,7 +25,7 @@ import soundfile
 
 from ursa_lib.delivery import WindowOutsideDomainError
 
-from .conftest import Processed
+from .conftest import T0, Processed
 
 SEGMENTS, SEGMENT_S, EEG_RATE, AUDIO_RATE, FPS = 3, 10, 256, 16_000, 10
 
@@ -179,3 +179,77 @@ def test_a_window_across_a_gap_holds_the_real_samples_only(
     # Inside the gap: no samples, nothing filled in.
     inside = recording.ui.read(result, (11.0, 14.0), ["probe"])
     assert len(inside.probe.signal.digital) == 0
+
+
+def edf_with_gap(session: Path) -> None:
+    """Two 10 s EDF+ segments at 128 Hz whose header starts leave a 5 s gap."""
+    from datetime import UTC, datetime, timedelta
+
+    from pyedflib import highlevel
+
+    start = datetime.fromtimestamp(T0 / 1e9, tz=UTC).replace(tzinfo=None)
+    worker = session / "eeg_0"
+    rng = np.random.default_rng(3)
+    for seg, offset_s in enumerate((0, 15)):
+        headers = highlevel.make_signal_headers(
+            ["Fz", "Cz"], dimension="uV", sample_frequency=128, physical_min=-500,
+            physical_max=500, digital_min=-32768, digital_max=32767,
+        )  # fmt: skip
+        header = highlevel.make_header(startdate=start + timedelta(seconds=offset_s))
+        digital = rng.integers(-30000, 30000, size=(2, 1280)).astype(np.int32)
+        highlevel.write_edf(
+            str(worker / f"seg_{seg:05d}.edf"), list(digital), headers, header, digital=True
+        )
+
+
+def test_edf_segments_with_a_gap_read_as_the_reference_reader(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(
+        segments=1, segment_s=25, eeg=False, audio=False, video=False, events=False,
+        prepare=lambda s: ((s / "eeg_0").mkdir(), edf_with_gap(s)),
+    )  # fmt: skip
+    result = recording.result
+    assert [(i.start, i.end) for i in result.modalities["eeg"].domain_intervals] == [
+        (0.0, 10.0),
+        (15.0, 25.0),
+    ]
+    parts = []
+    for path in sorted((recording.session / "eeg_0").glob("*.edf")):
+        with pyedflib.EdfReader(str(path)) as reader:
+            parts.append(np.stack([reader.readSignal(c, digital=True) for c in range(2)], 1))
+    data = recording.ui.read(result, (9.5, 15.5))
+    assert np.array_equal(data.eeg.signal.digital, np.concatenate([parts[0][-64:], parts[1][:64]]))
+    assert list(data.eeg.domain.start) == [9.5, 15.0]
+    assert list(data.eeg.domain.end) == [10.0, 15.5]
+    assert data.eeg.signal.timestamps[64] == 15.0
+
+
+def offset_stream(session: Path) -> None:
+    worker = session / "probe_0"
+    worker.mkdir()
+    np.save(worker / "seg_00000.npy", np.arange(1000, dtype=np.int16).reshape(1000, 1))
+    rig = json.loads((session / "manifest.json").read_text())
+    rig["streams"] = {
+        "probe_0": {
+            "kind": "timeseries",
+            "format": "npy",
+            "sampling_rate": 100.0,
+            "clock_offset_s": 2.5,
+        }
+    }
+    (session / "manifest.json").write_text(json.dumps(rig))
+
+
+def test_windows_are_on_the_session_clock(processed: Callable[..., Processed]) -> None:
+    recording = processed(
+        segments=1, segment_s=13, eeg=False, audio=False, video=False, events=False,
+        prepare=offset_stream,
+    )  # fmt: skip
+    result = recording.result
+    assert [(i.start, i.end) for i in result.modalities["probe"].domain_intervals] == [(2.5, 12.5)]
+    data = recording.ui.read(result, (3.0, 4.0))
+    assert list(data.probe.signal.digital[:, 0]) == list(range(50, 150))
+    assert data.probe.signal.timestamps[0] == 3.0
+    start = recording.ui.read(result, (0.0, 2.6))
+    assert list(start.probe.signal.digital[:, 0]) == list(range(10))
