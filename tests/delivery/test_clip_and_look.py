@@ -33,7 +33,8 @@ T0, T1 = 12.35, 14.55
 
 @pytest.fixture(params=["local", "rclone"])
 def recording(request: pytest.FixtureRequest, processed: Callable[..., Processed]) -> Processed:
-    return processed(request.param, segments=2, segment_s=10, audio=False)
+    # seed 101: two of the ten events fall in [T0, T1)
+    return processed(request.param, segments=2, segment_s=10, audio=False, seed=101)
 
 
 def test_clipped_assets_open_in_place_and_hold_the_window(
@@ -64,6 +65,7 @@ def test_clipped_assets_open_in_place_and_hold_the_window(
     # Events: only those of the window.
     lines = (recording.session / "events_0" / "events.jsonl").read_text().splitlines()
     expected = sorted(t for t in (json.loads(x)["time"] for x in lines) if T0 <= t < T1)
+    assert len(expected) == 2
     table = lancedb.connect(str(out / "events")).open_table("events").to_arrow()
     assert table.column("time").to_pylist() == pytest.approx(expected)
 
@@ -89,7 +91,11 @@ def test_clipped_assets_open_in_place_and_hold_the_window(
     assert index.num_rows == 26
 
 
-def test_show_and_plot_one_aligned_window(recording: Processed, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["local", "rclone"])
+def test_show_and_plot_one_aligned_window(
+    backend: str, processed: Callable[..., Processed], tmp_path: Path
+) -> None:
+    recording = processed(backend, segments=2, segment_s=10, audio=False)
     ui, result = recording.ui, recording.result
     summary = ui.show(result.rec_id)
     assert summary == ui.show(recording.recording_hash)
