@@ -80,7 +80,7 @@ def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path)
 def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: str) -> None:
     import zarr
 
-    group: Any = zarr.open_group(store=zarr_store(source.store), path=key, mode="r")
+    group: Any = zarr.open_group(store=zarr_store(source.store), path=key, mode="r", zarr_format=3)
     array = group["data"]
     layout = SampledLayout.from_attrs(dict(array.attrs))
     window.check_overlaps(layout.domain, what)

@@ -12,7 +12,13 @@ __all__ = ["read_events"]
 
 
 def read_events(
-    source: AssetSource, key: str, window: Window, domain: list[tuple[float, float]], what: str
+    source: AssetSource,
+    key: str,
+    window: Window,
+    domain: list[tuple[float, float]],
+    what: str,
+    *,
+    strict: bool = True,
 ) -> Any:
     """Events whose time falls in ``window`` as a ``temporaldata.IrregularTimeSeries``.
 
@@ -23,7 +29,8 @@ def read_events(
     """
     from temporaldata import Interval, IrregularTimeSeries
 
-    window.check_overlaps(domain, what)
+    if strict:
+        window.check_overlaps(domain, what)
     table = source.open_lance(key)
     clauses = []
     if window.start is not None:

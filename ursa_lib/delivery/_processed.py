@@ -61,18 +61,24 @@ def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Mod
     return rows
 
 
-def read_modality(source: AssetSource, row: Modality, window: Window) -> Any:
-    """One processed modality in ``window`` (see the module docstring for the types)."""
+def read_modality(
+    source: AssetSource, row: Modality, window: Window, *, strict: bool = True
+) -> Any:
+    """One processed modality in ``window`` (see the module docstring for the types).
+
+    A window outside the modality's domain raises `WindowOutsideDomainError`
+    if ``strict``, else reads as empty.
+    """
     assert row.storage_uri is not None
     key = source.key_of(row.storage_uri)
     what = f"modality {row.modality!r} of recording {row.recording_hash}"
     fmt = str(row.format)
     if fmt == "zarr":
-        return read_sampled(source, key, window, what)
+        return read_sampled(source, key, window, what, strict=strict)
     if fmt == "lance":
-        return read_events(source, key, window, _domain(row), what)
+        return read_events(source, key, window, _domain(row), what, strict=strict)
     if fmt == "mp4":
-        return read_video(source, key, window, _domain(row), what)
+        return read_video(source, key, window, _domain(row), what, strict=strict)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -87,11 +93,21 @@ def read_recording(
     window: Window,
     modalities: Iterable[str] | None = None,
 ) -> Any:
-    """The recording's processed modalities in ``window`` as one ``temporaldata.Data``."""
+    """The recording's processed modalities in ``window`` as one ``temporaldata.Data``.
+
+    The window must overlap the selected modalities' domain taken together (else
+    `WindowOutsideDomainError`); a modality with nothing in it reads as empty,
+    as events do before the first event.
+    """
     from temporaldata import Data, Interval
 
     rows = _selected(result, modalities)
-    parts = {row.modality: read_modality(source, row, window) for row in rows}
+    covered = [span for row in rows for span in _domain(row)]
+    if covered:
+        span = (min(s for s, _ in covered), max(e for _, e in covered))
+        names = ", ".join(repr(row.modality) for row in rows)
+        window.check_overlaps([span], f"recording {result.recording_hash} ({names})")
+    parts = {row.modality: read_modality(source, row, window, strict=False) for row in rows}
     spans = sorted(
         clipped
         for row in rows

@@ -226,7 +226,8 @@ class _Job:
         try:
             converter = registry.resolve(described.kind, described.format)
         except UrsaError as exc:
-            return self.fail(described, None, str(exc), stale_after_s)
+            # The registry knows the format, not which stream asked: name the folder.
+            return self.fail(described, None, f"{self.worker_dir}/: {exc}", stale_after_s)
         digest = self.input_digest(converter, described)
         current = self.current()
         if self._already_published(current, converter, digest):

@@ -47,6 +47,7 @@ class RecordingSpec:
 def write_recording(parent: Path, spec: RecordingSpec) -> Manifest:
     """Write the session folder ``parent/<rec_id>`` and augment its manifest."""
     session = parent / spec.rec_id
+    session.mkdir(parents=True, exist_ok=True)  # even with every stream switched off
     rng = np.random.default_rng(spec.seed)
     if spec.eeg:
         _write_eeg(session / "eeg_0", spec, rng)

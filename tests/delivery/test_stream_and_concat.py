@@ -1,0 +1,132 @@
+"""`stream` walks aligned windows with one read ahead; results concatenate only when aligned.
+
+* every window of every modality starts and ends together, with exactly the
+  samples and frames of ``[t, t + window)``;
+* a gap in the domain is reported in ``gaps``, never filled;
+* the next window is read in a background thread (named ``ursa-stream…``),
+  and a consumer that breaks early leaves no thread behind;
+* several results are read together only when their modality sets and time
+  domains align, else an `InvalidValueError` (a ``ValueError``) says why;
+* raw rows still materialize as their verified segments.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ursa_lib import InvalidValueError
+
+from .conftest import Processed
+
+
+def stream_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("ursa-stream")]
+
+
+@pytest.mark.parametrize("backend", ["local", "rclone"])
+def test_stream_yields_aligned_windows_read_ahead(
+    backend: str, processed: Callable[..., Processed]
+) -> None:
+    recording = processed(backend, segments=2, segment_s=5, events=False)
+    result = recording.result
+    whole = recording.ui.read(result)
+    seen = []
+    for w in recording.ui.stream(result, window=2.0, modalities=["audio", "camera", "eeg"]):
+        assert stream_threads(), "the next window is read in the background"
+        assert w.recording_hash == recording.recording_hash
+        assert w.gaps == ()
+        eeg, audio = w.data.eeg.signal, w.data.audio.signal
+        k0 = round(w.start * 256)
+        assert np.array_equal(eeg.digital, whole.eeg.signal.digital[k0 : k0 + len(eeg.digital)])
+        assert eeg.timestamps[0] == w.start
+        assert audio.timestamps[0] == w.start
+        assert list(w.data.camera.frame_numbers) == list(
+            range(round(w.start * 10), round(min(w.end, 10.0) * 10))
+        )
+        seen.append((w.start, w.end, len(eeg.digital), len(audio.data)))
+    assert [s[:2] for s in seen] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0), (6.0, 8.0), (8.0, 10.0)]
+    assert {s[2] for s in seen} == {512}
+    assert {s[3] for s in seen} == {32_000}
+    assert not stream_threads()
+
+
+def test_a_consumer_that_breaks_early_leaves_no_thread(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(segments=3, segment_s=10, video=False, events=False)
+    for i, window in enumerate(recording.ui.stream(recording.result, window=1.0, step=0.5)):
+        assert window.start == i * 0.5
+        if i == 2:
+            assert stream_threads()
+            break
+    assert not stream_threads()
+    with pytest.raises(ValueError, match="window > 0"):
+        next(recording.ui.stream(recording.result, window=0.0))
+
+
+def gap_stream(session: Path) -> None:
+    worker = session / "probe_0"
+    worker.mkdir()
+    for seg in range(2):
+        np.save(worker / f"seg_{seg:05d}.npy", np.full((400, 1), seg + 1, dtype=np.int16))
+    rig = json.loads((session / "manifest.json").read_text())
+    rig["streams"] = {
+        "probe_0": {
+            "kind": "timeseries",
+            "format": "npy",
+            "sampling_rate": 100.0,
+            "segment_starts_s": [0.0, 9.0],
+        }
+    }
+    (session / "manifest.json").write_text(json.dumps(rig))
+
+
+def test_stream_reports_gaps_and_never_fills_them(processed: Callable[..., Processed]) -> None:
+    recording = processed(
+        segments=1, segment_s=13, eeg=False, audio=False, video=False, events=False,
+        prepare=gap_stream,
+    )  # fmt: skip
+    windows = list(recording.ui.stream(recording.result, window=3.0))
+    assert [(w.start, w.end) for w in windows] == [(0.0, 3.0), (3.0, 6.0), (6.0, 9.0), (9.0, 12.0),
+                                                   (12.0, 15.0)]  # fmt: skip
+    assert [w.gaps for w in windows] == [(), ((4.0, 6.0),), ((6.0, 9.0),), (), ((13.0, 15.0),)]
+    counts = [len(w.data.probe.signal.digital) for w in windows]
+    assert counts == [300, 100, 0, 300, 100]
+    assert set(np.unique(windows[1].data.probe.signal.digital)) == {1}
+    assert set(np.unique(windows[3].data.probe.signal.digital)) == {2}
+
+
+def test_results_concatenate_only_when_aligned(processed: Callable[..., Processed]) -> None:
+    a = processed(segments=2, segment_s=5, video=False)
+    b = processed(segments=2, segment_s=5, video=False)
+    shorter = processed(segments=1, segment_s=5, video=False)
+    fewer = processed(segments=2, segment_s=5, video=False, audio=False)
+    ui = a.ui
+    both = ui.read([a.result, b.result], (1.0, 3.0), ["eeg", "audio"])
+    assert [d.recording_hash for d in both] == [a.recording_hash, b.recording_hash]
+    assert {d.eeg.signal.digital.shape for d in both} == {(512, 8)}
+    # The events of two sessions cover different spans: not aligned.
+    with pytest.raises(InvalidValueError, match="time domains of 'events' differ"):
+        ui.read([a.result, b.result], (1.0, 3.0))
+    with pytest.raises(ValueError, match=r"time domains of 'eeg' differ.*\[\(0.0, 5.0\)\]"):
+        ui.read([a.result, shorter.result], (1.0, 3.0), ["eeg"])
+    with pytest.raises(InvalidValueError, match="modality sets differ"):
+        ui.read([a.result, fewer.result], (1.0, 3.0))
+    with pytest.raises(InvalidValueError, match="align"):
+        ui.materialize([a.result, fewer.result], time_range=(1.0, 3.0))
+
+
+def test_raw_rows_keep_materializing_as_segments(processed: Callable[..., Processed]) -> None:
+    recording = processed(segments=3, segment_s=2, process=False, video=False, events=False)
+    (result,) = recording.ui.query(recording_hash=recording.recording_hash, status="raw")
+    segments = recording.ui.materialize(result)
+    assert sorted(segments) == ["audio", "eeg"]
+    assert len(segments["eeg"].segments) == 3
+    with pytest.raises(InvalidValueError, match="time_range needs processed data"):
+        recording.ui.materialize(result, time_range=(0.0, 1.0))
