@@ -36,11 +36,11 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from .._errors import ObjectStoreTransientError, UrsaError
 from .._layout import AssetKey, SessionPrefix
@@ -50,56 +50,15 @@ from ..store import Store
 from ._conversion import ConversionOutput, ConversionRequest, Segment
 from ._describe import StreamDescription, infer_description, parse_description
 from ._lease import lease_for, lease_is_dead
+from ._outcomes import ModalityOutcome, ProcessingResult
 from ._registry import Converter, ConverterRegistry, default_registry
 
 __all__ = ["ModalityOutcome", "ProcessingResult", "process_recording"]
 
 log = logging.getLogger("ursa.processing")
 
-Outcome = Literal["processed", "unchanged", "failed", "undescribed", "busy"]
-
 LEASE_KEY = "processing_lease"
 """Key of a modality row's metadata that names the process working on it."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModalityOutcome:
-    """What processing did to one modality, with the figures Dagster records."""
-
-    modality: str
-    outcome: Outcome
-    reason: str | None = None
-    kind: str | None = None
-    converter: str | None = None
-    converter_version: str | None = None
-    storage_uri: str | None = None
-    input_bytes: int = 0
-    output_bytes: int = 0
-    output_objects: int = 0
-    count: int = 0
-    unit: str | None = None
-    channels: int = 0
-    seconds_covered: float = 0.0
-    seconds: float = 0.0
-
-    @property
-    def compression_ratio(self) -> float | None:
-        return self.input_bytes / self.output_bytes if self.output_bytes else None
-
-    @property
-    def throughput_mb_s(self) -> float | None:
-        return self.input_bytes / 1e6 / self.seconds if self.seconds > 0 else None
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessingResult:
-    """Every modality of one recording that was looked at, in name order."""
-
-    recording_hash: str
-    outcomes: tuple[ModalityOutcome, ...] = field(default_factory=tuple)
-
-    def by_outcome(self, *outcomes: Outcome) -> tuple[ModalityOutcome, ...]:
-        return tuple(o for o in self.outcomes if o.outcome in outcomes)
 
 
 def process_recording(
@@ -442,16 +401,3 @@ def _events(row: Modality, output: ConversionOutput) -> list[Event]:
 def _identifier(text: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "_.-" else "_" for c in text)[:128]
     return cleaned or "event"
-
-
-def metadata_of(result: ProcessingResult) -> Mapping[str, Any]:
-    """Figures for an orchestrator to record (sums over the processed modalities)."""
-    done = result.by_outcome("processed")
-    return {
-        "processed": len(done),
-        "unchanged": len(result.by_outcome("unchanged")),
-        "failed": len(result.by_outcome("failed")),
-        "undescribed": len(result.by_outcome("undescribed")),
-        "input_bytes": sum(o.input_bytes for o in done),
-        "output_bytes": sum(o.output_bytes for o in done),
-    }
