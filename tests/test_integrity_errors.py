@@ -35,7 +35,6 @@ BUILTIN_EXCEPTIONS = {
 # (path relative to ursa_lib, exception name, function name) → reason.
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("__init__.py", "AttributeError", "__getattr__"): "the module __getattr__ protocol",
-    ("_interface.py", "AttributeError", "__getattr__"): "the __getattr__ protocol",
     ("cli/_output.py", "AssertionError", "human_bytes"): "unreachable after the loop",
     ("delivery/_download.py", "TypeError", "_results"): "a caller passed a non-QueryResult: a bug",
     (

@@ -22,7 +22,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"processing"}),
     frozenset({"delivery"}),
     frozenset({"lifecycle"}),
-    frozenset({"_interface", "_facade_data", "_demo", "cli", "testing", "__init__"}),
+    frozenset(
+        {"_interface", "_facade_catalog", "_facade_data", "_demo", "cli", "testing", "__init__"}
+    ),
 )
 
 

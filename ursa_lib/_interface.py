@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
 from ._errors import InvalidValueError, WritesNotEnabledError
+from ._facade_catalog import CatalogVerbs
 from ._facade_data import DataVerbs, TimeRange
 from .store import RetryPolicy, Store, open_store
 
@@ -35,10 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DataInterface"]
 
-_READ_PREFIXES = ("list_", "get_")
 
-
-class DataInterface(DataVerbs):
+class DataInterface(CatalogVerbs, DataVerbs):
     """The library's entry point for one profile."""
 
     def __init__(
@@ -233,21 +232,6 @@ class DataInterface(DataVerbs):
     def status(self) -> dict[str, Any]:
         """Row counts by table and modality counts by ingestion status."""
         return dict(self.catalog().status())
-
-    def __getattr__(self, name: str) -> Any:
-        # list_* / get_* read through the read-only handle; register_* write.
-        if name.startswith(_READ_PREFIXES):
-            from .catalog import Catalog
-
-            if hasattr(Catalog, name):
-                return getattr(self.catalog(), name)
-        if name.startswith("register_"):
-            from .catalog import Catalog
-
-            if hasattr(Catalog, name):
-                self._require_writes(name)
-                return getattr(self.catalog(writable=True), name)
-        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
 
     # -- write verbs ---------------------------------------------------------------
 
