@@ -21,6 +21,10 @@ def test_demo_runs_the_whole_path_and_records_history(
     assert "match the rig's sha256" in words
     assert "3 processed recording(s)" in words
     assert f"DAGSTER_HOME={tmp_path / 'dagster'}" in out
+    # The UI command runs the webserver alone: no daemon, so no sensor ingests again.
+    [command] = [line for line in out.splitlines() if "dagster-webserver" in line]
+    assert "dagster dev" not in command
+    assert command.strip().startswith(f"cd {tmp_path / 'dagster'} &&")
     catalog = Catalog.open(LocalProfile(root=tmp_path))
     assert catalog.count(Recording) == 3
     assert catalog.count(Modality, {"ingestion_status": "processed"}) == 12

@@ -221,9 +221,10 @@ def main(argv: list[str] | None = None) -> None:
     console.print(table)
     landing_env = f"URSA_LANDING_DIRS={landing}"
     print(
-        "Open the Dagster UI on this history:\n"
-        f"  DAGSTER_HOME={home} URSA_LOCAL_ROOT={root} {landing_env} "
-        f"{Path(sys.executable).parent / 'dagster'} dev -w {ROOT / 'workspace.yaml'}"
+        "Open the Dagster UI on this history (the webserver only: no daemon, so no sensor\n"
+        "re-ingests the demo; run from the instance folder, whose dagster.yaml it uses):\n"
+        f"  cd {home} && DAGSTER_HOME={home} URSA_LOCAL_ROOT={root} {landing_env} "
+        f"{Path(sys.executable).parent / 'dagster-webserver'} -w {ROOT / 'workspace.yaml'}"
     )
 
 
