@@ -267,7 +267,9 @@ def test_a_processed_row_whose_asset_is_gone_says_so(
     key = recording.ui.asset_source().key_of(str(result.modalities[modality].storage_uri))
     for info in list(assets.list(key + "/")):
         assets.delete(info.key)
+    start = result.modalities[modality].domain_intervals[0].start
+    window = (start, start + 0.5)  # inside the domain, wherever the events fall
     with pytest.raises(ObjectNotFoundError, match=f"{key} is not in the assets bucket.*scrub"):
-        recording.ui.read(result, (1.0, 2.0))
+        recording.ui.read(result, window)
     with pytest.raises(FileNotFoundError):
-        recording.ui.read(result, (1.0, 2.0), [modality])
+        recording.ui.read(result, window, [modality])
