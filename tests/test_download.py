@@ -12,6 +12,7 @@ import pytest
 from ursa_lib import (
     ChecksumMismatchError,
     DownloadProgress,
+    ObjectNotFoundError,
     QueryResult,
     WritesNotEnabledError,
     open_store,
@@ -257,11 +258,12 @@ def test_materialize_raw_segments(lab: Lab) -> None:
     assert len(both["eeg"].segments) == 1  # only rec_b's eeg is raw
     with pytest.raises(ValueError, match="modality sets align"):
         lab.ursa.materialize(lab.ursa.query(status="raw", participants="p1"))
-    with pytest.raises(NotImplementedError, match="source='raw'"):
+    # The lab's processed row has no asset behind it: a processed read says so.
+    with pytest.raises(ObjectNotFoundError, match="not in the assets bucket"):
         lab.ursa.materialize(one(lab, "rec_a", modalities="eeg"))
     processed_raw = lab.ursa.materialize(one(lab, "rec_a", modalities="eeg"), source="raw")
     assert hashlib.sha256(processed_raw["eeg"].segments[0][1]).hexdigest()
-    with pytest.raises(NotImplementedError, match="processing pipeline"):
+    with pytest.raises(ValueError, match="not processed"):
         lab.ursa.stream(result, window=1.0)
 
 

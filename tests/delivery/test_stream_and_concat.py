@@ -67,7 +67,7 @@ def test_a_consumer_that_breaks_early_leaves_no_thread(
             break
     assert not stream_threads()
     with pytest.raises(ValueError, match="window > 0"):
-        next(recording.ui.stream(recording.result, window=0.0))
+        recording.ui.stream(recording.result, window=0.0)  # refused at the call
 
 
 def gap_stream(session: Path) -> None:
@@ -130,3 +130,6 @@ def test_raw_rows_keep_materializing_as_segments(processed: Callable[..., Proces
     assert len(segments["eeg"].segments) == 3
     with pytest.raises(InvalidValueError, match="time_range needs processed data"):
         recording.ui.materialize(result, time_range=(0.0, 1.0))
+    with pytest.raises(ValueError, match="is raw, not processed"):
+        recording.ui.stream(result, window=1.0)
+    assert not stream_threads()

@@ -23,6 +23,7 @@ import pyedflib
 import pytest
 import soundfile
 
+from ursa_lib import ObjectNotFoundError
 from ursa_lib.delivery import WindowOutsideDomainError
 
 from .conftest import T0, Processed
@@ -254,3 +255,21 @@ def test_windows_are_on_the_session_clock(processed: Callable[..., Processed]) -
     assert data.probe.signal.timestamps[0] == 3.0
     start = recording.ui.read(result, (0.0, 2.6))
     assert list(start.probe.signal.digital[:, 0]) == list(range(10))
+
+
+@pytest.mark.parametrize("modality", ["eeg", "events"])
+def test_a_processed_row_whose_asset_is_gone_says_so(
+    processed: Callable[..., Processed], modality: str
+) -> None:
+    recording = processed(segments=1, segment_s=5, audio=False, video=False)
+    result = recording.result
+    assets = recording.ui.store("assets_rw")
+    key = recording.ui.asset_source().key_of(str(result.modalities[modality].storage_uri))
+    for info in list(assets.list(key + "/")):
+        assets.delete(info.key)
+    start = result.modalities[modality].domain_intervals[0].start
+    window = (start, start + 0.5)  # inside the domain, wherever the events fall
+    with pytest.raises(ObjectNotFoundError, match=f"{key} is not in the assets bucket.*scrub"):
+        recording.ui.read(result, window)
+    with pytest.raises(FileNotFoundError):
+        recording.ui.read(result, window, [modality])

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import UrsaError
+from .._errors import ObjectNotFoundError, UrsaError
 from ..store import LocalBackend, Store
 
 __all__ = ["AssetSource", "Window", "WindowOutsideDomainError"]
@@ -91,4 +91,13 @@ class AssetSource:
 
         name = key.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")
         db = lancedb.connect(self.lance_parent(key), storage_options=dict(self.lance_options))
-        return db.open_table(name)
+        try:
+            return db.open_table(name)
+        except ValueError as exc:
+            if "was not found" not in str(exc):  # lancedb's only sign of a missing table
+                raise
+            raise ObjectNotFoundError(
+                f"the Lance table {key} is not in the assets bucket; run `ursa scrub` to find "
+                "rows whose assets are gone, then process the recording again",
+                uri=self.store.uri(key),
+            ) from exc

@@ -186,6 +186,10 @@ def _gaps(
     return gaps
 
 
+_Planned = tuple[QueryResult, float, float, list[tuple[float, float]]]
+"""One window to read: the recording, its span, and the spans its modalities cover."""
+
+
 def stream_windows(
     source: AssetSource,
     results: Sequence[QueryResult],
@@ -200,13 +204,15 @@ def stream_windows(
     while the caller works on the current one (one window ahead: bounded
     memory). A window that falls entirely in a gap is yielded with no samples
     and the gap reported in ``gaps``. Closing the iterator early (``break``)
-    waits for the one read in flight and leaves no thread behind.
+    waits for the one read in flight and leaves no thread behind. Bad
+    arguments and modalities that are not processed are refused by this call,
+    not at the first window.
     """
     if not window > 0 or (step is not None and not step > 0):
         raise NotProcessedError("stream needs window > 0 and step > 0 (seconds)")
     step = step or window
     names = None if modalities is None else list(modalities)
-    plan: list[tuple[QueryResult, float, float, list[tuple[float, float]]]] = []
+    plan: list[_Planned] = []
     for result in results:
         rows = _selected(result, names)
         covered = [span for row in rows for span in _domain(row)]
@@ -217,9 +223,15 @@ def stream_windows(
         while t < last:
             plan.append((result, t, t + window, covered))
             t = first + step * (round((t - first) / step) + 1)
+    return _windows(source, plan, names)
+
+
+def _windows(
+    source: AssetSource, plan: list[_Planned], names: list[str] | None
+) -> Iterator[StreamWindow]:
     pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ursa-stream")
 
-    def load(item: tuple[QueryResult, float, float, list[tuple[float, float]]]) -> StreamWindow:
+    def load(item: _Planned) -> StreamWindow:
         result, start, end, covered = item
         gaps = _gaps(start, end, covered)
         data = read_recording(source, result, Window(start, end), names)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._errors import ObjectNotFoundError
 from ..store import zarr_store
 from ._assets import AssetSource, Window
 
@@ -89,9 +90,16 @@ def read_sampled(
 
     # Assets are Zarr v3: naming the format spares the v2 metadata probes
     # (.zarray, .zattrs) zarr otherwise sends with every open.
-    array: Any = zarr.open_array(
-        store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
-    )
+    try:
+        array: Any = zarr.open_array(
+            store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
+        )
+    except FileNotFoundError as exc:  # zarr's NodeNotFoundError
+        raise ObjectNotFoundError(
+            f"{what}: its processed asset {key} is not in the assets bucket; run "
+            "`ursa scrub` to find rows whose assets are gone, then process the recording again",
+            uri=source.store.uri(key.rstrip("/")),
+        ) from exc
     layout = SampledLayout.from_attrs(dict(array.attrs))
     if strict:
         window.check_overlaps(layout.domain, what)
