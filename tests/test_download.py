@@ -18,7 +18,7 @@ from ursa_lib import (
     open_store,
 )
 from ursa_lib.catalog import Catalog
-from ursa_lib.testing import Lab, build_lab
+from ursa_lib.testing import Lab, build_lab, participant
 
 
 @pytest.fixture
@@ -273,8 +273,9 @@ def test_interface_is_lazy_and_read_only_until_enabled(lab: Lab, tmp_path: Path)
     ghost = DataInterface(LocalProfile(root=tmp_path / "nothing-here"))
     assert not (tmp_path / "nothing-here").exists()  # nothing opened
     assert "read-only" in repr(ghost)
+    assert hasattr(lab.ursa, "register_participant")  # the guard runs on the call
     with pytest.raises(WritesNotEnabledError, match="enable_writes"):
-        _ = lab.ursa.register_participant
+        lab.ursa.register_participant(participant("p_new"))
     with pytest.raises(WritesNotEnabledError, match="enable_writes"):
         lab.ursa.backfill("rec_a")
     assert lab.ursa.get_recording(lab.hashes["rec_a"]) is not None
