@@ -40,6 +40,7 @@ from ._sessions import RIG_PART, write_rig_session, write_session
 from ._stores import FAST_RETRY, SMALL_TRANSFER, MiB, s3_store
 
 if TYPE_CHECKING:
+    from ._cli import run_cli
     from ._converter_contract import ConverterContract
     from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab
     from ._recordings import RecordingSpec, write_recording
@@ -58,6 +59,7 @@ _LAZY = {
     "StoreContract": "._store_contract",
     "ConverterContract": "._converter_contract",
     "RecordingSpec": "._recordings",
+    "run_cli": "._cli",
     "write_recording": "._recordings",
 }
 
@@ -99,6 +101,7 @@ __all__ = [
     "participant",
     "recording",
     "rhash",
+    "run_cli",
     "s3_store",
     "stop_process",
     "wait_for_port",

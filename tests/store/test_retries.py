@@ -22,7 +22,7 @@ from ursa_lib import CatalogError, ObjectStoreTransientError, RetryPolicy, Store
 from ursa_lib.catalog import Catalog, Recording, arrow_schema
 from ursa_lib.testing import Fault, FaultProxy, MiB, RcloneS3, recording, s3_store
 
-LIBRARY = Path(__file__).parent.parent / "ursa_lib"
+LIBRARY = Path(__file__).parents[2] / "ursa_lib"
 RETRY_MODULE = LIBRARY / "store" / "_retry.py"
 
 QUICK = RetryPolicy(attempts=6, wait_initial=0.05, wait_max=0.2, wait_jitter=0.01)

@@ -34,7 +34,7 @@ from ursa_lib.catalog import (
 from ursa_lib.catalog._sql import in_clauses
 from ursa_lib.testing import MotoS3, modality, participant, recording, rhash
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "catalog_schemas.txt"
+SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "catalog_schemas.txt"
 PROFILE = S3Profile(name="lab", raw_bucket="lab-raw", assets_bucket="lab-assets")
 
 

@@ -17,7 +17,7 @@ import yaml
 from ursa_lib.testing import free_port, stop_process, wait_for_port
 from ursa_pipelines.demo import main as demo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 

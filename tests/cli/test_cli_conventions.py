@@ -11,10 +11,7 @@ from pathlib import Path
 import pytest
 
 from ursa_lib.cli._output import human_bytes, human_duration, human_time
-
-from .test_cli_newuser import lab, ursa
-
-__all__ = ["lab"]
+from ursa_lib.testing import run_cli as ursa
 
 
 def test_version_and_completion() -> None:

@@ -12,7 +12,7 @@ from ursa_lib.testing import MotoS3, Postgres, write_session
 from ursa_pipelines.definitions import defs
 from ursa_pipelines.resources import UrsaResource
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from ursa_lib.catalog import Catalog
 from ursa_lib.testing import Fault, FaultProxy, RcloneS3, s3_store, write_session
 
 MiB = 1024 * 1024
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LAYOUT = {"eeg_0": [3 * MiB, 2 * MiB, 100_000], "camera_0": [MiB, 4000]}
 ROLES = ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW")
 

@@ -18,7 +18,7 @@ from ursa_lib import (
 )
 from ursa_pipelines._boundary import ursa_errors
 
-PIPELINES = Path(__file__).resolve().parent.parent / "ursa_pipelines"
+PIPELINES = Path(__file__).resolve().parents[2] / "ursa_pipelines"
 BOUNDARY = PIPELINES / "_boundary.py"
 
 

@@ -29,7 +29,7 @@ from dagster._core.events import DagsterEventType
 from ursa_lib import ACTIVE_MARKER
 from ursa_lib.testing import write_session
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

@@ -27,7 +27,7 @@ from ursa_lib.testing import (
 )
 
 MiB = 1024 * 1024
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 # Six files; the eeg segments are multipart uploads with the tests' 5 MiB parts.

@@ -10,7 +10,7 @@ from ursa_lib import LocalProfile, open_store
 from ursa_pipelines.definitions import defs
 from ursa_pipelines.resources import UrsaResource
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_definitions_validate_from_the_workspace() -> None:

@@ -19,11 +19,10 @@ from ursa_lib.catalog import (
     register_storage_format,
     storage_formats,
 )
-
-from .catalog_rows import modality, rhash
+from ursa_lib.testing import modality, rhash
 
 PROFILE = S3Profile(name="lab", raw_bucket="lab-raw", assets_bucket="lab-assets")
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture
@@ -103,7 +102,7 @@ def test_registration_is_idempotent_and_one_suffix_means_one_format() -> None:
 _WRITER = """
 import sys
 from ursa_lib.catalog import Catalog, register_storage_format
-from tests.catalog_rows import modality, rhash
+from ursa_lib.testing import modality, rhash
 register_storage_format("wav-test", ".wav")
 h = rhash(1)
 Catalog(sys.argv[1], writable=True).add_modality(modality(

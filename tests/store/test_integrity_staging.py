@@ -17,7 +17,7 @@ from ursa_lib import LocalProfile, augment, ingest, open_store
 from ursa_lib.catalog import Catalog, Recording
 from ursa_lib.store import STAGING_DIR
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 MiB = 1024 * 1024
 

@@ -7,7 +7,6 @@ what to change, and that no traceback is printed.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,37 +16,13 @@ import typing
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from ursa_lib import LocalProfile, augment, ingest, open_store
-from ursa_lib._demo import make_synthetic_session
-from ursa_lib.catalog import Catalog
-from ursa_lib.cli import app
 from ursa_lib.cli._options import Existing, Layout, Source, Status
 from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, RcloneS3
+from ursa_lib.testing import run_cli as ursa
 
 T0 = 1_790_000_000_000_000_000
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local profile holding one session, ingested and still raw (as after `make demo`)."""
-    base = tmp_path_factory.mktemp("lab")
-    profile = LocalProfile(root=base / "ursa")
-    session = make_synthetic_session(base / "rigs", "rec_new", segments=2, segment_bytes=1000)
-    rig = {"rec_id": "rec_new", "start_time": T0, "duration": 60.0, "participant_id": "p1"}
-    (session / "manifest.json").write_text(json.dumps(rig))
-    augment(session)
-    ingest(
-        session / "manifest.json",
-        raw=open_store(profile, "raw_rw"),
-        catalog=Catalog.open(profile, writable=True),
-    )
-    return profile.root
-
-
-def ursa(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner(env={"COLUMNS": "200", **(env or {})}).invoke(app, list(args))
 
 
 def one_error(result: Result, code: int, *needles: str) -> str:
