@@ -62,3 +62,36 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
     assert code == 1
     assert "no recording match 'rec_nope'" in out
     assert len(out.strip().splitlines()) == 1
+
+
+def test_query_takes_iso_8601_times(root: Path) -> None:
+    start = "2026-11-18T11:06:50Z"  # T0 + 10 s: inside the 30 s session
+    code, out = ursa(
+        "query",
+        "--status",
+        "all",
+        "--since",
+        start,
+        "--until",
+        "2026-11-18T11:07:00",
+        "--root",
+        str(root),
+        "--json",
+    )
+    assert code == 0, out
+    assert {r["rec_id"] for r in json.loads(out)} == {"rec_c"}
+    code, out = ursa(
+        "query",
+        "--status",
+        "all",
+        "--since",
+        "2026-11-18T12:00:00Z",
+        "--until",
+        "2026-11-18T13:00:00Z",
+        "--root",
+        str(root),
+    )
+    assert code == 3
+    code, out = ursa("query", "--since", "soon", "--root", str(root))
+    assert code == 2
+    assert "ISO-8601" in out

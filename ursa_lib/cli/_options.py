@@ -98,10 +98,47 @@ StatusOption = Annotated[
     typer.Option(help="ingested (processed modalities), raw, or all.", case_sensitive=False),
 ]
 LimitOption = Annotated[int | None, typer.Option(min=1, help="At most this many recordings.")]
+
+
+def _epoch_ns(value: str | None) -> int | None:
+    """Epoch nanoseconds, or an ISO-8601 time (without a zone: UTC) turned into them."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither epoch nanoseconds nor an ISO-8601 time "
+            "(e.g. 2026-11-18T09:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
 StartOption = Annotated[
-    int | None, typer.Option("--start-ns", help="Time window start (epoch ns).")
+    int | None,
+    typer.Option(
+        "--start-ns",
+        "--since",
+        parser=_epoch_ns,
+        help="Time window start: epoch ns or an ISO-8601 time (UTC unless it says).",
+    ),
 ]
-EndOption = Annotated[int | None, typer.Option("--end-ns", help="Time window end (epoch ns).")]
+EndOption = Annotated[
+    int | None,
+    typer.Option(
+        "--end-ns",
+        "--until",
+        parser=_epoch_ns,
+        help="Time window end: epoch ns or an ISO-8601 time.",
+    ),
+]
 
 
 def filters(
