@@ -66,6 +66,7 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
 
 def test_query_takes_iso_8601_times(root: Path) -> None:
     start = "2026-11-18T11:06:50Z"  # T0 + 10 s: inside the 30 s session
+    assert ursa("process", "rec_c", "--root", str(root))[0] == 0  # time filters need it
     code, out = ursa(
         "query",
         "--status",
