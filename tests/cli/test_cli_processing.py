@@ -69,8 +69,6 @@ def test_query_takes_iso_8601_times(root: Path) -> None:
     assert ursa("process", "rec_c", "--root", str(root))[0] == 0  # time filters need it
     code, out = ursa(
         "query",
-        "--status",
-        "all",
         "--since",
         start,
         "--until",
@@ -83,8 +81,6 @@ def test_query_takes_iso_8601_times(root: Path) -> None:
     assert {r["rec_id"] for r in json.loads(out)} == {"rec_c"}
     code, out = ursa(
         "query",
-        "--status",
-        "all",
         "--since",
         "2026-11-18T12:00:00Z",
         "--until",
