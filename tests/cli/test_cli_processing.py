@@ -78,7 +78,7 @@ def test_query_takes_iso_8601_times(root: Path) -> None:
         "--json",
     )
     assert code == 0, out
-    assert {r["rec_id"] for r in json.loads(out)} == {"rec_c"}
+    assert {json.loads(line)["rec_id"] for line in out.splitlines()} == {"rec_c"}
     code, out = ursa(
         "query",
         "--since",
