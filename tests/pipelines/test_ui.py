@@ -128,8 +128,10 @@ def shot(driver: object, name: str) -> Path:
 
 
 def test_asset_graph_and_partitions_render(webserver: str, browser: object) -> None:
-    page_shows(browser, f"{webserver}/asset-groups/ingest", "raw_session", "catalog_registration")
-    assert shot(browser, "asset-graph").stat().st_size > 10_000
+    # Two groups (ingest, processing): the lineage view collapses them, the catalog lists all.
+    processed = [f"processed_{k}" for k in ("timeseries", "audio", "video", "events", "table")]
+    page_shows(browser, f"{webserver}/assets", "raw_session", "catalog_registration", *processed)
+    assert shot(browser, "asset-catalog").stat().st_size > 10_000
     page_shows(
         browser,
         f"{webserver}/assets/raw_session?view=partitions",
@@ -138,6 +140,13 @@ def test_asset_graph_and_partitions_render(webserver: str, browser: object) -> N
         "Materialized (2)",
     )
     shot(browser, "partitions")
+    page_shows(
+        browser,
+        f"{webserver}/assets/processed_timeseries?view=partitions",
+        "rec_20261118T090000_rig1",
+        "Materialized (2)",
+    )
+    shot(browser, "processed-partitions")
 
 
 def test_a_run_launched_through_graphql_succeeds(webserver: str, browser: object) -> None:
