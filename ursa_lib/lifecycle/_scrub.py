@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -138,6 +139,8 @@ def scrub(
     by_session: dict[SessionPrefix, list[ObjectInfo]] = defaultdict(list)
     for info in raw_objects:
         try:
+            if "/" not in info.key.removeprefix(RECORDINGS_ROOT):
+                raise InvalidKeyError(f"{info.key!r} lies beside the sessions, not in one")
             by_session[SessionPrefix.parse(info.key)].append(info)
         except InvalidKeyError:
             walk.add("unaccounted_object", raw.base_uri + info.key, "not under a session prefix")
@@ -281,12 +284,24 @@ def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
         if problem is not None:
             walk.add("unreadable_asset", row.storage_uri, problem, row.recording_hash)
     for key in sorted(set(sizes) - accounted):
-        try:
-            what = AssetKey.parse(key.rsplit(".lance/", 1)[0]).version or "unversioned"
-        except InvalidKeyError:
-            what = "not an asset key"
+        what = _asset_version(key)
         walk.add("unaccounted_object", store.base_uri + key, f"no processed row uses it ({what})")
     return objects
+
+
+_VERSION = re.compile(r"[A-Za-z0-9_.]+-[0-9][A-Za-z0-9_.]*")
+"""A converter version folder, ``<converter>-<version>`` (e.g. ``ursa.timeseries.edf-1``)."""
+
+
+def _asset_version(key: str) -> str:
+    """Which asset version an object under ``processed/`` belongs to, for the finding."""
+    parts = key.removeprefix(PROCESSED_ROOT).split("/")
+    versioned = len(parts) >= 4 and _VERSION.fullmatch(parts[2]) is not None
+    folder = PROCESSED_ROOT + "/".join(parts[: 4 if versioned else 3])
+    try:
+        return f"asset version {AssetKey.parse(folder).version or 'unversioned'}"
+    except InvalidKeyError:
+        return "not an asset key"
 
 
 def _opens(source: AssetSource, row: Modality) -> str | None:
