@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from .catalog import Catalog
     from .delivery import AssetSource, QueryResult, StreamWindow
     from .delivery._look import RecordingSummary
-    from .lifecycle import DeleteResult, ProcessedReport, RigCleanResult, ScrubReport
+    from .lifecycle import (
+        DeleteResult,
+        ProcessedReport,
+        RigCleanResult,
+        ScrubReport,
+        VerifyReport,
+    )
     from .processing import ProcessingResult
     from .store import Store
 
@@ -231,4 +237,16 @@ class DataVerbs:
             recording=recording,
             participant=participant,
             dry_run=dry_run,
+        )
+
+    def verify(self, dest: str | Path) -> VerifyReport:
+        """Re-hash a downloaded folder against the catalog and name every file that
+        differs (`ursa_lib.lifecycle.verify_download`); read-only."""
+        from .lifecycle import verify_download
+
+        return verify_download(
+            Path(dest),
+            catalog=self.catalog(),
+            raw=self.store("raw_ro"),
+            assets=self.store("assets_ro"),
         )

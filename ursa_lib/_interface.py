@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
 from ._errors import InvalidValueError, WritesNotEnabledError
@@ -29,8 +29,16 @@ from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .delivery._download import DownloadProgress, Existing, Layout, SourceKind
+    from .delivery._download import (
+        DownloadPlan,
+        DownloadProgress,
+        Existing,
+        Layout,
+        SourceKind,
+        Verify,
+    )
     from .delivery._query import QueryResult, QueryResults, QuerySpec
+    from .ingestion import IngestPlan
     from .ingestion._ingest import IngestResult
 
 __all__ = ["DataInterface"]
@@ -130,6 +138,7 @@ class DataInterface(DataVerbs):
 
         return query(self.catalog(), spec, **filters)
 
+    @overload
     def download(
         self,
         target: QueryResult | Iterable[QueryResult],
@@ -140,15 +149,67 @@ class DataInterface(DataVerbs):
         progress: Callable[[DownloadProgress], None] | None = None,
         *,
         existing: Existing | None = None,
+        verify: Verify = "size_mtime",
         fsync: bool = True,
-    ) -> list[Path]:
-        """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys."""
+        dry_run: Literal[False] = False,
+    ) -> list[Path]: ...
+
+    @overload
+    def download(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        dest: str | os.PathLike[str],
+        layout: Layout = "by_recording",
+        overwrite: bool = False,
+        source: SourceKind = "auto",
+        progress: Callable[[DownloadProgress], None] | None = None,
+        *,
+        existing: Existing | None = None,
+        verify: Verify = "size_mtime",
+        fsync: bool = True,
+        dry_run: Literal[True],
+    ) -> DownloadPlan: ...
+
+    def download(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        dest: str | os.PathLike[str],
+        layout: Layout = "by_recording",
+        overwrite: bool = False,
+        source: SourceKind = "auto",
+        progress: Callable[[DownloadProgress], None] | None = None,
+        *,
+        existing: Existing | None = None,
+        verify: Verify = "size_mtime",
+        fsync: bool = True,
+        dry_run: bool = False,
+    ) -> list[Path] | DownloadPlan:
+        """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys.
+
+        ``dry_run=True`` returns the `DownloadPlan` (files, bytes, what would be
+        written, skipped or replaced, the requests expected) and writes nothing.
+        """
         from .delivery._download import _results, download
 
         results = _results(target)
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
         )
+        raw = self.store("raw_ro")
+        assets = self.store("assets_ro") if needs_assets else None
+        if dry_run:
+            return download(
+                results,
+                dest,
+                layout,
+                overwrite,
+                source,
+                raw=raw,
+                assets=assets,
+                existing=existing,
+                verify=verify,
+                dry_run=True,
+            )
         return download(
             results,
             dest,
@@ -156,9 +217,10 @@ class DataInterface(DataVerbs):
             overwrite,
             source,
             progress,
-            raw=self.store("raw_ro"),
-            assets=self.store("assets_ro") if needs_assets else None,
+            raw=raw,
+            assets=assets,
             existing=existing,
+            verify=verify,
             max_concurrent_files=self.max_concurrent_files,
             fsync=fsync,
         )
@@ -220,18 +282,56 @@ class DataInterface(DataVerbs):
 
     # -- write verbs ---------------------------------------------------------------
 
+    @overload
     def ingest(
         self,
         session: str | os.PathLike[str],
         participant_id: str | None = None,
+        *,
+        dry_run: Literal[False] = False,
         **options: Any,
-    ) -> IngestResult:
-        """Upload and register the session directory ``session`` (see `ursa_lib.ingest`)."""
+    ) -> IngestResult: ...
+
+    @overload
+    def ingest(
+        self,
+        session: str | os.PathLike[str],
+        participant_id: str | None = None,
+        *,
+        dry_run: Literal[True],
+        **options: Any,
+    ) -> IngestPlan: ...
+
+    def ingest(
+        self,
+        session: str | os.PathLike[str],
+        participant_id: str | None = None,
+        *,
+        dry_run: bool = False,
+        **options: Any,
+    ) -> IngestResult | IngestPlan:
+        """Upload and register the session directory ``session`` (see `ursa_lib.ingest`).
+
+        ``dry_run=True`` returns the `IngestPlan` (files to upload, skip or
+        replace, bytes, requests expected) and writes nothing; it reads with the
+        read-only keys, so it needs no `enable_writes`.
+        """
+        folder = Path(session)
+        if dry_run:
+            from .ingestion import plan_ingest
+
+            return plan_ingest(
+                folder / "manifest.json",
+                folder,
+                participant_id,
+                raw=self.store("raw_ro"),
+                catalog=self.catalog(),
+                overwrite=bool(options.get("overwrite", False)),
+            )
         self._require_writes("ingest")
         from .ingestion._ingest import ingest
 
-        folder = Path(session)
-        return ingest(
+        result: IngestResult = ingest(
             folder / "manifest.json",
             folder,
             participant_id,
@@ -239,6 +339,7 @@ class DataInterface(DataVerbs):
             catalog=self.catalog(writable=True),
             **{"max_concurrent_files": self.max_concurrent_files, **options},
         )
+        return result
 
     def backfill(
         self, rec_id: str, participant_id: str | None = None, **options: Any

@@ -22,7 +22,7 @@ from ._demo import demo
 from ._download import download
 from ._errors import EXIT_CODES_HELP, STATE, handled
 from ._ingest import backfill, ingest
-from ._lifecycle import delete, scrub
+from ._lifecycle import delete, scrub, verify
 from ._manifest import manifest_app
 from ._profile import profile_app
 from ._query import query
@@ -121,6 +121,7 @@ app.command("query", epilog=EXIT_CODES_HELP)(query)
 app.command("download", epilog=EXIT_CODES_HELP)(download)
 app.command("scrub", epilog=EXIT_CODES_HELP)(scrub)
 app.command("delete", epilog=EXIT_CODES_HELP)(delete)
+app.command("verify", epilog=EXIT_CODES_HELP)(verify)
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(profile_app, name="profile")

@@ -1,8 +1,9 @@
-"""``ursa scrub`` and ``ursa delete``: keeping the archive true."""
+"""``ursa scrub``, ``ursa delete`` and ``ursa verify``: keeping the archive true."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,7 +16,7 @@ from ._profiles import open_profile
 if TYPE_CHECKING:
     from .._config import Role
 
-__all__ = ["delete", "scrub"]
+__all__ = ["delete", "scrub", "verify"]
 
 
 def scrub(
@@ -157,3 +158,50 @@ def delete(
         f"{human_bytes(result.bytes)}"
         + ("\n" + "\n".join(f"  {p}" for d in result.deletions for p in d.prefixes))
     )
+
+
+def verify(
+    dest: Annotated[
+        Path,
+        typer.Argument(help="A folder that ursa download wrote.", exists=True, file_okay=False),
+    ],
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    root: RootOption = None,
+) -> None:
+    """Re-hash a downloaded folder against the catalog and name every file that differs.
+
+    Exits 1 when a file is missing, differs, or is not accounted for; 0 when all match.
+    """
+    from .._interface import DataInterface
+
+    loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"), needs_catalog=True)
+    report = DataInterface(loaded).verify(dest)
+    if as_json:
+        emit_json(
+            {
+                "dest": str(report.dest),
+                "ok": report.ok,
+                "recordings": report.recordings,
+                "files_checked": report.files_checked,
+                "bytes_hashed": report.bytes_hashed,
+                "problems": [
+                    {"path": str(p.path), "problem": p.problem, "detail": p.detail}
+                    for p in report.problems
+                ],
+            }
+        )
+    else:
+        if report.problems:
+            rows = [
+                {"problem": p.problem, "path": str(p.path), "detail": p.detail}
+                for p in report.problems
+            ]
+            print_table(rows, ("problem", "path", "detail"))
+        say(
+            f"{report.files_checked} files of {report.recordings} recordings checked "
+            f"({human_bytes(report.bytes_hashed)} re-hashed): "
+            + ("all match" if report.ok else f"{len(report.problems)} differ")
+        )
+    if not report.ok:
+        raise typer.Exit(ExitCode.FAILURE)

@@ -17,6 +17,7 @@ from ._manifest import (
     parse_manifest,
     recording_hash,
 )
+from ._plan import IngestPlan, PlannedUpload, plan_ingest
 from ._reconcile import uncatalogued_landing, uncatalogued_sessions
 from ._stored import load_stored_manifest
 
@@ -40,11 +41,13 @@ __all__ = [
     "ACTIVE_MARKER",
     "MANIFEST_NAME",
     "FileEntry",
+    "IngestPlan",
     "IngestProgress",
     "IngestResult",
     "LandingSession",
     "Manifest",
     "ManifestError",
+    "PlannedUpload",
     "augment",
     "ingest",
     "ingest_from_store",
@@ -52,6 +55,7 @@ __all__ = [
     "load_stored_manifest",
     "modality_names",
     "parse_manifest",
+    "plan_ingest",
     "recording_hash",
     "rig_active",
     "scan_landing",

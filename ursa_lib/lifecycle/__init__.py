@@ -17,6 +17,7 @@ from ._rig import RigCleanRefused, RigCleanResult, clean_session
 if TYPE_CHECKING:
     from ._delete import DeleteResult, RecordingDeletion, delete_recordings
     from ._scrub import Finding, ScrubReport, scrub
+    from ._verify import FileProblem, VerifyReport, verify_download
 
 _CATALOG_NAMES = {
     "Finding": "_scrub",
@@ -25,11 +26,14 @@ _CATALOG_NAMES = {
     "DeleteResult": "_delete",
     "RecordingDeletion": "_delete",
     "delete_recordings": "_delete",
+    "FileProblem": "_verify",
+    "VerifyReport": "_verify",
+    "verify_download": "_verify",
 }
 
 
 def __getattr__(name: str) -> object:
-    # Scrub and delete read the catalog (LanceDB): load them only when used, so
+    # Scrub, delete and verify read the catalog (LanceDB): load them only when used, so
     # that importing ursa_lib (every CLI start) stays light.
     module = _CATALOG_NAMES.get(name)
     if module is not None:
@@ -39,6 +43,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "DeleteResult",
+    "FileProblem",
     "Finding",
     "Lister",
     "ProcessedReport",
@@ -50,9 +55,11 @@ __all__ = [
     "ScrubReport",
     "SessionReport",
     "SizeMismatch",
+    "VerifyReport",
     "check_processed",
     "clean_session",
     "delete_recordings",
     "scrub",
+    "verify_download",
     "verify_session",
 ]
