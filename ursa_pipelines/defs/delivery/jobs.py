@@ -8,10 +8,12 @@ config.
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import dagster as dg
 
 from ursa_lib import DownloadProgress, QuerySpec
+from ursa_lib.delivery import Existing, Layout, SourceKind
 
 from ..._boundary import ursa_errors
 from ..._policy import TRANSIENT_RETRY, kind
@@ -78,9 +80,10 @@ def download_op(
         paths = lib.download(
             results,
             config.dest,
-            layout=config.layout,  # type: ignore[arg-type]
-            source=config.source,  # type: ignore[arg-type]
-            existing=config.existing,  # type: ignore[arg-type]
+            # The config's strings are checked by the library (one of its Literals).
+            layout=cast("Layout", config.layout),
+            source=cast("SourceKind", config.source),
+            existing=cast("Existing", config.existing),
             progress=tally,
         )
     seconds = time.perf_counter() - started
