@@ -26,7 +26,9 @@ def lab(tmp_path: Path) -> DataInterface:
 
 
 def files(dest: Path) -> dict[str, Path]:
-    return {p.relative_to(dest).as_posix(): p for p in sorted(dest.rglob("*")) if p.is_file()}
+    """The data files (not the hidden .ursa/ rows)."""
+    found = sorted(p for p in dest.rglob("*") if p.is_file() and ".ursa" not in p.parts)
+    return {p.relative_to(dest).as_posix(): p for p in found}
 
 
 def test_downloaded_files_carry_the_objects_modification_time(

@@ -130,6 +130,18 @@ class DataInterface(DataVerbs):
                 )
             return self._catalogs[writable]
 
+    @classmethod
+    def open_local(cls, folder: str | os.PathLike[str]) -> DataInterface:
+        """A read-only interface on a folder that `download` wrote (with ``related=True``):
+        `query`, `materialize` and `read` work offline on exactly what was downloaded.
+
+        It builds a local profile in ``folder/.ursa/profile/`` (see
+        `ursa_lib.delivery._related`); the interface never enables writes.
+        """
+        from .delivery._related import open_local_profile
+
+        return cls(open_local_profile(Path(folder)))
+
     # -- read verbs ----------------------------------------------------------------
 
     def query(self, spec: QuerySpec | None = None, **filters: Any) -> QueryResults:
@@ -151,6 +163,7 @@ class DataInterface(DataVerbs):
         existing: Existing | None = None,
         verify: Verify = "size_mtime",
         fsync: bool = True,
+        related: bool = True,
         dry_run: Literal[False] = False,
     ) -> list[Path]: ...
 
@@ -167,6 +180,7 @@ class DataInterface(DataVerbs):
         existing: Existing | None = None,
         verify: Verify = "size_mtime",
         fsync: bool = True,
+        related: bool = True,
         dry_run: Literal[True],
     ) -> DownloadPlan: ...
 
@@ -182,12 +196,15 @@ class DataInterface(DataVerbs):
         existing: Existing | None = None,
         verify: Verify = "size_mtime",
         fsync: bool = True,
+        related: bool = True,
         dry_run: bool = False,
     ) -> list[Path] | DownloadPlan:
         """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys.
 
         ``dry_run=True`` returns the `DownloadPlan` (files, bytes, what would be
         written, skipped or replaced, the requests expected) and writes nothing.
+        ``related=True`` writes the recordings' catalog rows into ``dest/.ursa/``,
+        so that `open_local` can reopen the folder offline.
         """
         from .delivery._download import _results, download
 
@@ -223,6 +240,8 @@ class DataInterface(DataVerbs):
             verify=verify,
             max_concurrent_files=self.max_concurrent_files,
             fsync=fsync,
+            related=related,
+            catalog=self.catalog() if related else None,
         )
 
     def materialize(

@@ -60,7 +60,7 @@ from .._errors import (
     UnsafeDestinationError,
 )
 from .._text import listed
-from ..catalog import IngestionStatus, Modality
+from ..catalog import Catalog, IngestionStatus, Modality
 from ..ingestion._manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -655,6 +655,8 @@ def download(
     verify: Verify = "size_mtime",
     max_concurrent_files: int = 4,
     fsync: bool = True,
+    related: bool = True,
+    catalog: Catalog | None = None,
     dry_run: Literal[False] = False,
 ) -> list[Path]: ...
 
@@ -674,6 +676,8 @@ def download(
     verify: Verify = "size_mtime",
     max_concurrent_files: int = 4,
     fsync: bool = True,
+    related: bool = True,
+    catalog: Catalog | None = None,
     dry_run: Literal[True],
 ) -> DownloadPlan: ...
 
@@ -692,6 +696,8 @@ def download(
     verify: Verify = "size_mtime",
     max_concurrent_files: int = 4,
     fsync: bool = True,
+    related: bool = True,
+    catalog: Catalog | None = None,
     dry_run: bool = False,
 ) -> list[Path] | DownloadPlan:
     """Write the query results' bytes under ``dest``; return the paths in plan order.
@@ -701,8 +707,12 @@ def download(
     any transfer), ``"overwrite"`` (replace it once its replacement is complete;
     ``overwrite=True`` is the same), or ``"skip"`` (keep it when it is identical
     by ``verify``'s test, else replace it). ``dry_run=True`` returns the
-    `DownloadPlan` instead and writes nothing (see `plan_download`). See the
-    module docstring for the rest.
+    `DownloadPlan` instead and writes nothing (see `plan_download`).
+
+    ``related=True`` (the default) also writes the recordings' catalog rows
+    beside the bytes, in ``dest/.ursa/`` (see `ursa_lib.delivery._related`):
+    with ``catalog``, every related table; without, the rows the results carry.
+    See the module docstring for the rest.
     """
     existing = _existing_mode(existing, overwrite)
     if dry_run:
@@ -757,6 +767,24 @@ def download(
     if fsync:
         for directory in sorted({f.dest.parent for f in files}):
             _fsync_dir(directory)
+    if related:
+        from ._related import write_related
+
+        sessions = {
+            (f.store.base_uri, f.key.split("/", 2)[1]): f.store
+            for f in files
+            if f.sha256 is not None and f.key.startswith("recordings/")
+        }
+        write_related(
+            root,
+            results,
+            ((f.store, f.key, f.dest, f.size, f.sha256) for f in files),
+            (
+                (store, f"recordings/{name}/{MANIFEST_NAME}")
+                for (_, name), store in sessions.items()
+            ),
+            catalog,
+        )
     report.emit("finish")
     return [f.dest for f in files]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .._errors import InvalidValueError
+from .._errors import IncompleteRecordingError, InvalidValueError, ObjectNotFoundError
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -104,7 +104,10 @@ def verify_download(
             for source in ("raw", "processed"):
                 if source == "processed" and not all(m.storage_uri for m in wanted.values()):
                     continue
-                groups = _plan([result], root, layout, source, raw, assets)
+                try:
+                    groups = _plan([result], root, layout, source, raw, assets)
+                except (ObjectNotFoundError, IncompleteRecordingError):
+                    continue  # not this source's files (e.g. raw, when processed came)
                 files = {
                     f.dest: (f.size, f.sha256 or asset_sha.get(f.key), f.store.base_uri + f.key)
                     for g in groups
