@@ -66,3 +66,17 @@ def test_a_downloaded_folder_reopens_offline(tmp_path: Path) -> None:
     )
     assert local.list_events()[0].event_id == "ev-1"
     assert local.verify(moved).ok
+
+
+def test_no_related_writes_only_the_bytes(tmp_path: Path) -> None:
+    from .test_cli_newuser import ursa as cli
+
+    ursa = DataInterface(LocalProfile(root=tmp_path / "ursa")).enable_writes()
+    ursa.ingest(write_session(tmp_path / "rig", "rec_plain", {"eeg_0": [100]}))
+    dest = tmp_path / "out"
+    done = cli(
+        "download", str(dest), "--status", "raw", "--no-related", "--root", str(tmp_path / "ursa")
+    )
+    assert done.exit_code == 0, done.output
+    assert not (dest / ".ursa").exists()
+    assert len(list(dest.rglob("seg_*.bin"))) == 1

@@ -79,6 +79,10 @@ def download(
             help="--existing skip keeps a file by size_mtime (fast) or sha256 (reads it)."
         ),
     ] = Verify.size_mtime,
+    related: Annotated[
+        bool,
+        typer.Option(help="Also write the recordings' catalog rows to DEST/.ursa/ (offline use)."),
+    ] = True,
     dry_run: DryRunOption = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Files downloaded at once.")] = 4,
     as_json: JsonOption = False,
@@ -138,6 +142,7 @@ def download(
             source=source.value,
             existing=existing.value,
             verify=verify.value,
+            related=related,
             progress=update,
         )
     _summary(dest, paths, skipped, len(results), time.perf_counter() - started, as_json)
