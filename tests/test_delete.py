@@ -106,6 +106,16 @@ def test_a_read_only_interface_cannot_delete_and_a_reason_is_required(lab: Lab) 
     assert lab.rows(lab.processed) > 0
 
 
+def test_a_rec_id_naming_two_recordings_needs_the_hash(lab: Lab, tmp_path: Path) -> None:
+    again = write_session(tmp_path / "rig2", "rec_kept", {"eeg_0": [400]})  # same rec_id
+    second = lab.ursa.ingest(again, "p2").recording_hash
+    with pytest.raises(ValueError, match="names 2 recordings"):
+        lab.ursa.delete(recording="rec_kept", reason="test", dry_run=True)
+    (one,) = lab.ursa.delete(recording=second, reason="test").deletions
+    assert any(p.endswith(f"recordings/rec_kept~{second[:12]}/") for p in one.prefixes)
+    assert lab.keys(lab.other) != []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("step", "count"), [("journaled", 1), ("hidden", 1), ("object", 3), ("rows", 1)]

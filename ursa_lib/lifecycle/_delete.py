@@ -160,6 +160,12 @@ def _plans(
         found = catalog.rows(Recording, {"recording_hash": recording}) or catalog.rows(
             Recording, {"rec_id": recording}
         )
+        if len(found) > 1:
+            hashes = ", ".join(sorted(r.recording_hash for r in found))
+            raise InvalidValueError(
+                f"rec_id {recording!r} names {len(found)} recordings ({hashes}); "
+                "give the recording_hash of the one to delete"
+            )
     now = time.time_ns()
     for rec in sorted(found, key=lambda r: (r.start_time, r.recording_hash)):
         if rec.recording_hash in resumed:
