@@ -130,11 +130,13 @@ def test_a_delete_killed_at_any_step_completes_when_run_again(
     assert audit.status is DeletionStatus.STARTED
     if step != "journaled":  # from the hiding step on, no reader sees the recording
         assert [r.rec_id for r in lab.ursa.query(status="all")] == ["rec_kept"]
+    assert "unfinished_delete" in lab.ursa.scrub().by_kind()
     done = lab.ursa.delete(recording="rec_gone", reason="consent withdrawn")
     assert [d.resumed for d in done.deletions] == [True]
     assert (lab.keys(lab.processed), lab.rows(lab.processed)) == ([], 0)
     (audit,) = lab.ursa.catalog().rows(Deletion)
     assert (audit.status, audit.objects) == (DeletionStatus.COMPLETED, len(keys))
+    assert lab.ursa.scrub().clean  # nothing of the recording is left behind
 
 
 def kill_during_delete(

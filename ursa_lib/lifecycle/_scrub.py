@@ -14,7 +14,9 @@ openings of processed assets. Findings, each typed:
   ingest killed before registration, a session never backfilled);
 * ``unreadable_asset``: a processed asset that does not open;
 * ``stuck_ingesting``: a modality row left ``ingesting`` by a dead process;
-* ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256.
+* ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256;
+* ``unfinished_delete``: an audited delete that was interrupted (its audit row
+  is still ``started``); running the same delete again completes it.
 
 Scrub never deletes. ``repair=True`` does only safe things: it backfills an
 uncatalogued session whose stored manifest is complete, and marks stuck
@@ -54,6 +56,7 @@ FindingKind = Literal[
     "unreadable_asset",
     "stuck_ingesting",
     "bit_rot",
+    "unfinished_delete",
 ]
 
 
@@ -154,6 +157,7 @@ def scrub(
     sampled = _bit_rot(walk, by_session, catalogued, sample, seed)
     asset_objects = _check_assets(walk, modalities) if assets is not None else []
     _stuck(walk, modalities, stale_after_s, repair)
+    _unfinished_deletes(walk)
     return ScrubReport(
         findings=tuple(walk.findings),
         sessions=len(by_session),
@@ -363,3 +367,16 @@ def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair
             )
         else:
             walk.add("stuck_ingesting", uri, "ingesting with a dead lease", row.recording_hash)
+
+
+def _unfinished_deletes(walk: _Walk) -> None:
+    from ..catalog import Deletion, DeletionStatus
+
+    for row in walk.catalog.rows(Deletion, {"status": DeletionStatus.STARTED.value}):
+        walk.add(
+            "unfinished_delete",
+            f"deletions/{row.deletion_id}",
+            f"a delete of {row.rec_id} started and did not finish; run it again "
+            f"(ursa delete --recording {row.recording_hash} --reason ... --yes)",
+            row.recording_hash,
+        )
