@@ -7,9 +7,10 @@ Scrub: ``SESSIONS`` sessions of 24 small files each plus their augmented
 manifests (25 objects a session) are written straight into the folder an
 ``rclone serve s3`` then serves, and registered in a local catalog (one
 recording and two modality rows each). `scrub` walks the raw bucket against
-the catalog once, timed, and once more through a counting proxy, which gives
-the real number of HTTP requests: one listing page per 1,000 objects plus one
-manifest GET per session — they grow with prefixes, never with objects.
+the catalog (and the empty assets bucket's ``processed/``) once, timed, and
+once more through a counting proxy, which gives the real number of HTTP
+requests: one listing page per 1,000 objects plus one manifest GET per
+session — they grow with prefixes, never with objects.
 
 Skip pass: the download benchmark's session (bench/download.py; ``--quick``
 its small layout) is ingested, downloaded once by Ursa and copied once by
@@ -41,9 +42,10 @@ from bench.ingest import prepare, ursa_store  # noqa: E402
 from bench.store import FULL, QUICK, SERVER_ARGS, rclone_copy, timed  # noqa: E402
 from ursa_lib import Store, augment, download, ingest, query  # noqa: E402
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Participant, Recording  # noqa: E402
+from ursa_lib.delivery import AssetSource  # noqa: E402
 from ursa_lib.lifecycle import scrub  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
-from ursa_lib.testing import RAW_BUCKET, FaultProxy, RcloneS3  # noqa: E402
+from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, FaultProxy, RcloneS3  # noqa: E402
 
 MiB = 1024 * 1024
 FILES_PER_SESSION = 24  # + the manifest: 25 objects a session
@@ -95,9 +97,9 @@ def register(catalog: Catalog, sessions: list[tuple[str, str]]) -> None:
     )
 
 
-def reader(url: str, server: RcloneS3) -> Store:
+def reader(url: str, server: RcloneS3, bucket: str = RAW_BUCKET) -> Store:
     backend = ObstoreBackend.s3(
-        bucket=RAW_BUCKET,
+        bucket=bucket,
         endpoint=url,
         region="us-east-1",
         credentials=server.ro.credentials,
@@ -115,13 +117,15 @@ def bench_scrub(scratch: Path, sessions: int) -> dict[str, float]:
     server = RcloneS3(root, ro_dir_cache_time=None).start()
     try:
         started = time.perf_counter()
-        report = scrub(raw=reader(server.ro.url, server), assets=None, catalog=catalog)
+        assets = AssetSource(reader(server.ro.url, server, ASSETS_BUCKET))
+        report = scrub(raw=reader(server.ro.url, server), assets=assets, catalog=catalog)
         seconds = time.perf_counter() - started
         if not report.clean or report.raw_objects != sessions * 25:
             raise SystemExit(f"scrub is not clean on a true archive: {report.by_kind()}")
         proxy = FaultProxy(server.ro.url).start()
         try:
-            scrub(raw=reader(proxy.url, server), assets=None, catalog=catalog)
+            counted = AssetSource(reader(proxy.url, server, ASSETS_BUCKET))
+            scrub(raw=reader(proxy.url, server), assets=counted, catalog=catalog)
             requests = len(proxy.requests())
         finally:
             proxy.stop()
