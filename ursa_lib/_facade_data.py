@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from .catalog import Catalog
     from .delivery import AssetSource, QueryResult, StreamWindow
     from .delivery._look import RecordingSummary
-    from .lifecycle import ProcessedReport, RigCleanResult, ScrubReport
+    from .lifecycle import (
+        DeleteResult,
+        ProcessedReport,
+        RigCleanResult,
+        ScrubReport,
+        VerifyReport,
+    )
     from .processing import ProcessingResult
     from .store import Store
 
@@ -203,4 +209,44 @@ class DataVerbs:
 
         return clean_session(
             Path(session), raw=self.store("raw_ro"), catalog=self.catalog(), dry_run=dry_run
+        )
+
+    def delete(
+        self,
+        *,
+        recording: str | None = None,
+        participant: str | None = None,
+        reason: str,
+        dry_run: bool = False,
+    ) -> DeleteResult:
+        """Delete a recording (hash or rec_id), or every recording of a participant,
+        audited (`ursa_lib.lifecycle.delete_recordings`).
+
+        Needs `enable_writes` and the read-write keys, even for a dry run: whoever
+        plans a delete is someone who may carry it out.
+        """
+        self._require_writes("delete")
+        from .lifecycle import delete_recordings
+
+        return delete_recordings(
+            raw=self.store("raw_rw"),
+            assets=self.store("assets_rw"),
+            catalog=self.catalog(writable=True),
+            reason=reason,
+            profile=self.profile.name,
+            recording=recording,
+            participant=participant,
+            dry_run=dry_run,
+        )
+
+    def verify(self, dest: str | Path) -> VerifyReport:
+        """Re-hash a downloaded folder against the catalog and name every file that
+        differs (`ursa_lib.lifecycle.verify_download`); read-only."""
+        from .lifecycle import verify_download
+
+        return verify_download(
+            Path(dest),
+            catalog=self.catalog(),
+            raw=self.store("raw_ro"),
+            assets=self.store("assets_ro"),
         )

@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
 from ._errors import InvalidValueError, WritesNotEnabledError
@@ -30,8 +30,16 @@ from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .delivery._download import DownloadProgress, Existing, Layout, SourceKind
+    from .delivery._download import (
+        DownloadPlan,
+        DownloadProgress,
+        Existing,
+        Layout,
+        SourceKind,
+        Verify,
+    )
     from .delivery._query import QueryResult, QueryResults, QuerySpec
+    from .ingestion import IngestPlan
     from .ingestion._ingest import IngestResult
 
 __all__ = ["DataInterface"]
@@ -130,6 +138,18 @@ class DataInterface(CatalogVerbs, DataVerbs):
                 )
             return self._catalogs[writable]
 
+    @classmethod
+    def open_local(cls, folder: str | os.PathLike[str]) -> DataInterface:
+        """A read-only interface on a folder that `download` wrote (with ``related=True``):
+        `query`, `materialize` and `read` work offline on exactly what was downloaded.
+
+        It builds a local profile in ``folder/.ursa/profile/`` (see
+        `ursa_lib.delivery._related`); the interface never enables writes.
+        """
+        from .delivery._related import open_local_profile
+
+        return cls(open_local_profile(Path(folder)))
+
     # -- read verbs ----------------------------------------------------------------
 
     def query(self, spec: QuerySpec | None = None, **filters: Any) -> QueryResults:
@@ -137,6 +157,42 @@ class DataInterface(CatalogVerbs, DataVerbs):
         from .delivery._query import query
 
         return query(self.catalog(), spec, **filters)
+
+    @overload
+    def download(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        dest: str | os.PathLike[str],
+        layout: Layout = "by_recording",
+        overwrite: bool = False,
+        source: SourceKind = "auto",
+        progress: Callable[[DownloadProgress], None] | None = None,
+        *,
+        existing: Existing | None = None,
+        verify: Verify = "size_mtime",
+        fsync: bool = True,
+        related: bool = True,
+        dry_run: Literal[False] = False,
+        time_range: TimeRange | None = None,
+    ) -> list[Path]: ...
+
+    @overload
+    def download(
+        self,
+        target: QueryResult | Iterable[QueryResult],
+        dest: str | os.PathLike[str],
+        layout: Layout = "by_recording",
+        overwrite: bool = False,
+        source: SourceKind = "auto",
+        progress: Callable[[DownloadProgress], None] | None = None,
+        *,
+        existing: Existing | None = None,
+        verify: Verify = "size_mtime",
+        fsync: bool = True,
+        related: bool = True,
+        dry_run: Literal[True],
+        time_range: TimeRange | None = None,
+    ) -> DownloadPlan: ...
 
     def download(
         self,
@@ -148,14 +204,21 @@ class DataInterface(CatalogVerbs, DataVerbs):
         progress: Callable[[DownloadProgress], None] | None = None,
         *,
         existing: Existing | None = None,
+        verify: Verify = "size_mtime",
         fsync: bool = True,
+        related: bool = True,
+        dry_run: bool = False,
         time_range: TimeRange | None = None,
-    ) -> list[Path]:
+    ) -> list[Path] | DownloadPlan:
         """See `ursa_lib.download`; reads with the ``raw_ro``/``assets_ro`` keys.
 
-        With ``time_range`` (session seconds, ``[start, end)``), processed assets
-        are written clipped to the window, each still openable in place: a Zarr of
-        the window, the window's events, an MP4 cut at keyframes with its index.
+        ``dry_run=True`` returns the `DownloadPlan` (files, bytes, what would be
+        written, skipped or replaced, the requests expected) and writes nothing.
+        ``related=True`` writes the recordings' catalog rows into ``dest/.ursa/``,
+        so that `open_local` can reopen the folder offline. With ``time_range``
+        (session seconds, ``[start, end)``), processed assets are written clipped
+        to the window, each still openable in place: a Zarr of the window, the
+        window's events, an MP4 cut at keyframes with its index.
         """
         from .delivery._download import _results, download
 
@@ -179,6 +242,21 @@ class DataInterface(CatalogVerbs, DataVerbs):
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
         )
+        raw = self.store("raw_ro")
+        assets = self.store("assets_ro") if needs_assets else None
+        if dry_run:
+            return download(
+                results,
+                dest,
+                layout,
+                overwrite,
+                source,
+                raw=raw,
+                assets=assets,
+                existing=existing,
+                verify=verify,
+                dry_run=True,
+            )
         return download(
             results,
             dest,
@@ -186,11 +264,14 @@ class DataInterface(CatalogVerbs, DataVerbs):
             overwrite,
             source,
             progress,
-            raw=self.store("raw_ro"),
-            assets=self.store("assets_ro") if needs_assets else None,
+            raw=raw,
+            assets=assets,
             existing=existing,
+            verify=verify,
             max_concurrent_files=self.max_concurrent_files,
             fsync=fsync,
+            related=related,
+            catalog=self.catalog() if related else None,
         )
 
     def materialize(
@@ -235,18 +316,56 @@ class DataInterface(CatalogVerbs, DataVerbs):
 
     # -- write verbs ---------------------------------------------------------------
 
+    @overload
     def ingest(
         self,
         session: str | os.PathLike[str],
         participant_id: str | None = None,
+        *,
+        dry_run: Literal[False] = False,
         **options: Any,
-    ) -> IngestResult:
-        """Upload and register the session directory ``session`` (see `ursa_lib.ingest`)."""
+    ) -> IngestResult: ...
+
+    @overload
+    def ingest(
+        self,
+        session: str | os.PathLike[str],
+        participant_id: str | None = None,
+        *,
+        dry_run: Literal[True],
+        **options: Any,
+    ) -> IngestPlan: ...
+
+    def ingest(
+        self,
+        session: str | os.PathLike[str],
+        participant_id: str | None = None,
+        *,
+        dry_run: bool = False,
+        **options: Any,
+    ) -> IngestResult | IngestPlan:
+        """Upload and register the session directory ``session`` (see `ursa_lib.ingest`).
+
+        ``dry_run=True`` returns the `IngestPlan` (files to upload, skip or
+        replace, bytes, requests expected) and writes nothing; it reads with the
+        read-only keys, so it needs no `enable_writes`.
+        """
+        folder = Path(session)
+        if dry_run:
+            from .ingestion import plan_ingest
+
+            return plan_ingest(
+                folder / "manifest.json",
+                folder,
+                participant_id,
+                raw=self.store("raw_ro"),
+                catalog=self.catalog(),
+                overwrite=bool(options.get("overwrite", False)),
+            )
         self._require_writes("ingest")
         from .ingestion._ingest import ingest
 
-        folder = Path(session)
-        return ingest(
+        result: IngestResult = ingest(
             folder / "manifest.json",
             folder,
             participant_id,
@@ -254,6 +373,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
             catalog=self.catalog(writable=True),
             **{"max_concurrent_files": self.max_concurrent_files, **options},
         )
+        return result
 
     def backfill(
         self, rec_id: str, participant_id: str | None = None, **options: Any

@@ -16,24 +16,12 @@ import typing
 from pathlib import Path
 
 import pytest
-from typer.testing import Result
 
 from ursa_lib.cli._options import Existing, Layout, Source, Status
-from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, RcloneS3
+from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, RcloneS3, one_error
 from ursa_lib.testing import run_cli as ursa
 
 T0 = 1_790_000_000_000_000_000
-
-
-def one_error(result: Result, code: int, *needles: str) -> str:
-    """The single ``error:`` line of a failed command, checked."""
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.stderr
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
 
 
 @pytest.mark.parametrize(

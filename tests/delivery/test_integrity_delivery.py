@@ -102,7 +102,12 @@ def _ingested(tmp_path: Path, bucket: Bucket, catalog: Catalog) -> tuple[Path, s
 
 
 def _files_under(dest: Path) -> dict[str, bytes]:
-    return {p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    """The delivered data files (not the catalog rows a download writes in .ursa/)."""
+    return {
+        p.relative_to(dest).as_posix(): p.read_bytes()
+        for p in dest.rglob("*")
+        if p.is_file() and ".ursa" not in p.relative_to(dest).parts
+    }
 
 
 def test_an_nfd_name_round_trips_with_its_bytes(

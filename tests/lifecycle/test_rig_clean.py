@@ -1,4 +1,5 @@
-"""Rig cleanup deletes a session only once the archive provably holds all of it."""
+"""Rig cleanup deletes a session only once the archive provably holds all of it,
+locally and on a real S3 server."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib import LocalProfile, augment, ingest, open_store
+from ursa_lib import (
+    DataInterface,
+    LocalProfile,
+    S3Credentials,
+    S3Profile,
+    augment,
+    ingest,
+    open_store,
+)
 from ursa_lib.catalog import Catalog
 from ursa_lib.lifecycle import RigCleanRefused, RigCleanResult, clean_session
+from ursa_lib.testing import MotoS3
 
 REC = "rec_20261121T101500_rig3"
 
@@ -100,3 +110,40 @@ def test_a_recording_rig_or_an_unregistered_session_is_refused(tmp_path: Path) -
     with pytest.raises(RigCleanRefused, match="is being recorded"):
         clean(session, profile)
     assert (session / "manifest.json").exists()
+
+
+def test_on_s3_a_missing_object_or_a_differing_sha256_is_refused(
+    moto_s3: MotoS3, ns: str, tmp_path: Path
+) -> None:
+    client = moto_s3.rw.boto()
+    client.create_bucket(Bucket=f"{ns}-raw")
+    client.create_bucket(Bucket=f"{ns}-assets")
+    profile = S3Profile(
+        name="lab",
+        endpoint=moto_s3.rw.url,
+        region="us-east-1",
+        raw_bucket=f"{ns}-raw",
+        assets_bucket=f"{ns}-assets",
+        catalog_uri=f"s3://{ns}-assets/catalog",
+    )
+    keys = S3Credentials(
+        access_key_id=moto_s3.rw.access_key_id, secret_access_key=moto_s3.rw.secret_access_key
+    )
+    ursa = DataInterface(
+        profile, credentials={r: keys for r in ("raw_ro", "raw_rw", "assets_ro", "assets_rw")}
+    ).enable_writes()
+    session = rig_session(tmp_path / "rig")
+    ursa.ingest(session)
+    raw = ursa.store("raw_rw")
+    missing = f"recordings/{REC}/eeg_0/seg_00002.bin"
+    body = raw.get(missing)
+    raw.delete(missing)
+    with pytest.raises(RigCleanRefused, match=r"eeg_0/seg_00002\.bin \(missing\)"):
+        ursa.clean_rig(session)
+    raw.put(missing, body, metadata={"sha256": "f" * 64})
+    with pytest.raises(RigCleanRefused, match=r"eeg_0/seg_00002\.bin \(stored sha256"):
+        ursa.clean_rig(session)
+    assert (session / "eeg_0" / "seg_00002.bin").exists()
+    ursa.ingest(session, overwrite=True)
+    assert ursa.clean_rig(session).deleted
+    assert not session.exists()

@@ -129,9 +129,15 @@ def test_asset_graph_snapshot() -> None:
         "download",
         "raw_inventory",
         "process",
+        "scrub",
+        "delete",
     }
     assert {s.name for s in defs.sensors or ()} == {"landing_sensor", "raw_bucket_sensor"}
-    assert {s.name for s in defs.schedules or ()} == {"ingestion_sweep", "daily_reconcile"}
+    assert {s.name for s in defs.schedules or ()} == {
+        "ingestion_sweep",
+        "daily_reconcile",
+        "daily_scrub",
+    }
 
 
 def test_landing_sensor_cursor_and_dedupe(instance: dg.DagsterInstance, site: UrsaResource) -> None:

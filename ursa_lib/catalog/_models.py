@@ -21,6 +21,8 @@ __all__ = [
     "BenchmarkResult",
     "BenchmarkSuite",
     "Checkpoint",
+    "Deletion",
+    "DeletionStatus",
     "Embedding",
     "EpochNs",
     "Event",
@@ -290,6 +292,45 @@ class BenchmarkResult(Row):
     """Further metrics (JSON)."""
 
 
+class DeletionStatus(StrEnum):
+    """Where an audited delete is: its plan is journaled before anything goes."""
+
+    STARTED = "started"
+    COMPLETED = "completed"
+
+
+class Deletion(Row):
+    """The audit of one recording's deletion; it outlives the recording it names."""
+
+    __table__ = "deletions"
+    __key__ = ("deletion_id",)
+
+    deletion_id: Identifier
+    """``<recording_hash>-<requested_at>``."""
+    recording_hash: RecordingHash
+    """The recording deleted."""
+    rec_id: Identifier
+    """The rig's name for it."""
+    participant_ids: list[Identifier] = Field(default_factory=list)
+    """Its participants, as its recording row listed them."""
+    reason: str = Field(min_length=1, max_length=1000)
+    """Why it was deleted (e.g. consent withdrawn); required."""
+    profile: str = Field(min_length=1, max_length=128)
+    """The profile (deployment) the delete ran against."""
+    requested_at: EpochNs
+    """When the delete started."""
+    completed_at: EpochNs | None = None
+    """When the last object and row went; unset while started."""
+    status: DeletionStatus
+    """started → completed; a started delete completes when run again."""
+    prefixes: list[StorageUri] = Field(default_factory=list)
+    """The plan: every prefix whose objects are deleted."""
+    objects: int = Field(ge=0)
+    """Objects under the prefixes when the delete was planned (all removed once completed)."""
+    bytes: int = Field(ge=0)
+    """Their bytes."""
+
+
 ROW_TYPES: tuple[type[Row], ...] = (
     Participant,
     Recording,
@@ -300,4 +341,5 @@ ROW_TYPES: tuple[type[Row], ...] = (
     Checkpoint,
     BenchmarkSuite,
     BenchmarkResult,
+    Deletion,
 )

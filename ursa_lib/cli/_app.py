@@ -1,8 +1,8 @@
 """The ``ursa`` command: the root app, its global options and its sub-apps.
 
 One module per group or verb (``_manifest``, ``_catalog``, ``_profile``,
-``_ingest``, ``_query``, ``_download``, ``_demo``); every one runs inside the
-single error handler of ``_errors``. Nothing heavy is imported here: each
+``_ingest``, ``_query``, ``_download``, ``_lifecycle``, ``_rig``, ``_demo``);
+every one runs inside the single error handler of ``_errors``. Nothing heavy is imported here: each
 command imports the library parts it needs when it runs, so ``ursa --help``
 and ``ursa profile show`` never load LanceDB or Arrow.
 """
@@ -22,10 +22,12 @@ from ._demo import demo
 from ._download import download
 from ._errors import EXIT_CODES_HELP, STATE, handled
 from ._ingest import backfill, ingest
+from ._lifecycle import delete, scrub, verify
 from ._manifest import manifest_app
 from ._processing import plot, process, show
 from ._profile import profile_app
 from ._query import query
+from ._rig import rig_app
 
 __all__ = ["app", "main"]
 
@@ -121,9 +123,13 @@ app.command("download", epilog=EXIT_CODES_HELP)(download)
 app.command("process", epilog=EXIT_CODES_HELP)(process)
 app.command("show", epilog=EXIT_CODES_HELP)(show)
 app.command("plot", epilog=EXIT_CODES_HELP)(plot)
+app.command("scrub", epilog=EXIT_CODES_HELP)(scrub)
+app.command("delete", epilog=EXIT_CODES_HELP)(delete)
+app.command("verify", epilog=EXIT_CODES_HELP)(verify)
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(profile_app, name="profile")
+app.add_typer(rig_app, name="rig")
 
 
 def main(args: Sequence[str] | None = None) -> None:

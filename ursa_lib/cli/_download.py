@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._options import (
+    DryRunOption,
     EndOption,
     Existing,
     HashOption,
@@ -24,9 +25,10 @@ from ._options import (
     StartOption,
     Status,
     StatusOption,
+    Verify,
     filters,
 )
-from ._output import Transfer, emit_json, human_bytes, human_duration, say
+from ._output import Transfer, emit_json, human_bytes, human_duration, say, show_plan
 from ._profiles import open_profile
 
 if TYPE_CHECKING:
@@ -71,6 +73,17 @@ def download(
         Existing,
         typer.Option(help="Files already there: error, skip (if identical) or overwrite."),
     ] = Existing.error,
+    verify: Annotated[
+        Verify,
+        typer.Option(
+            help="--existing skip keeps a file by size_mtime (fast) or sha256 (reads it)."
+        ),
+    ] = Verify.size_mtime,
+    related: Annotated[
+        bool,
+        typer.Option(help="Also write the recordings' catalog rows to DEST/.ursa/ (offline use)."),
+    ] = True,
+    dry_run: DryRunOption = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Files downloaded at once.")] = 4,
     window_from: Annotated[
         float | None,
@@ -100,6 +113,23 @@ def download(
     results = ursa.query(spec)
     if not results:
         raise nothing_matched(ursa, spec)
+    if dry_run:
+        plan = ursa.download(
+            results,
+            dest,
+            layout=layout.value,
+            source=source.value,
+            existing=existing.value,
+            verify=verify.value,
+            dry_run=True,
+        )
+        show_plan(
+            "download",
+            [(str(f.dest), f.uri, f.size, f.action) for f in plan.files],
+            plan.requests,
+            as_json,
+        )
+        return
     skipped = 0
     started = time.perf_counter()
     with Transfer("download") as bar:
@@ -121,6 +151,8 @@ def download(
             layout=layout.value,
             source=source.value,
             existing=existing.value,
+            verify=verify.value,
+            related=related,
             progress=update,
             time_range=window,
         )

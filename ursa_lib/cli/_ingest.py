@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._options import JsonOption, ProfileOption, RootOption
-from ._output import Transfer, emit_json, human_bytes, human_duration, say
+from ._options import DryRunOption, JsonOption, ProfileOption, RootOption
+from ._output import Transfer, emit_json, human_bytes, human_duration, say, show_plan
 from ._profiles import open_profile
 
 if TYPE_CHECKING:
@@ -35,12 +35,27 @@ def ingest(
     root: RootOption = None,
     overwrite: Annotated[bool, typer.Option(help="Re-upload files already stored.")] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Files uploaded at once.")] = 4,
+    dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Upload a session to the raw bucket and register it, with live progress."""
     from ..catalog import Catalog
     from ..ingestion._ingest import ingest as run_ingest
     from ..store import open_store
+
+    if dry_run:
+        from .._interface import DataInterface
+
+        loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"))
+        plan = DataInterface(loaded).ingest(session, participant, dry_run=True, overwrite=overwrite)
+        raw_uri = loaded.bucket_uri("raw")
+        show_plan(
+            f"ingest (recording {plan.recording_hash} at {plan.prefix}/)",
+            [(f.rel_path, f"{raw_uri}{f.key}", f.size, f.action) for f in plan.files],
+            plan.requests,
+            as_json,
+        )
+        return
 
     loaded = open_profile(profile, root, roles=("raw_rw", "assets_rw"))
     raw = open_store(loaded, "raw_rw")

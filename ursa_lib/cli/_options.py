@@ -58,6 +58,16 @@ class Existing(StrEnum):
     overwrite = "overwrite"
 
 
+class Verify(StrEnum):
+    """How --existing skip tells a file is already there (``delivery.Verify``)."""
+
+    size_mtime = "size_mtime"
+    sha256 = "sha256"
+
+
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan (files, bytes, requests); move no byte.")
+]
 ProfileOption = Annotated[
     str | None,
     typer.Option("--profile", "-p", help="Profile name (default $URSA_PROFILE or local)."),

@@ -195,3 +195,33 @@ class Transfer:
             self._bar.__exit__(kind, exc, tb)
         elif self._err is not None and kind is None:
             self._line()
+
+
+def show_plan(
+    verb: str, files: list[tuple[str, str, int, str]], requests: int, as_json: bool
+) -> None:
+    """A dry run's plan: ``(local path, object uri, bytes, action)`` per file."""
+    counts: dict[str, int] = {}
+    moved = 0
+    for _, _, size, action in files:
+        counts[action] = counts.get(action, 0) + 1
+        moved += 0 if action == "skip" else size
+    if as_json:
+        emit_json(
+            {
+                "dry_run": True,
+                "files": [{"path": p, "uri": u, "bytes": b, "action": a} for p, u, b, a in files],
+                "counts": counts,
+                "bytes": sum(f[2] for f in files),
+                "bytes_to_transfer": moved,
+                "requests": requests,
+            }
+        )
+        return
+    rows = [{"action": a, "bytes": f"{b:,}", "path": p, "object": u} for p, u, b, a in files]
+    print_table(rows, ("action", "bytes", "path", "object"), right=("bytes",))
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    say(
+        f"dry run, nothing moved: {verb} would {summary} ({len(files)} files), "
+        f"{human_bytes(moved)} ({moved:,} bytes) to transfer, about {requests:,} store requests"
+    )

@@ -6,13 +6,17 @@
 
 from ._assets import AssetSource, Window, WindowOutsideDomainError
 from ._download import (
+    DownloadPlan,
     DownloadProgress,
     Existing,
     Layout,
+    PlannedFile,
     RawSegments,
     SourceKind,
+    Verify,
     download,
     materialize,
+    plan_download,
     stream,
 )
 from ._processed import (
@@ -26,20 +30,24 @@ from ._query import QueryResult, QueryResults, QuerySpec, query
 
 __all__ = [
     "AssetSource",
+    "DownloadPlan",
     "DownloadProgress",
     "Existing",
     "Layout",
+    "PlannedFile",
     "QueryResult",
     "QueryResults",
     "QuerySpec",
     "RawSegments",
     "SourceKind",
     "StreamWindow",
+    "Verify",
     "Window",
     "WindowOutsideDomainError",
     "download",
     "materialize",
     "misaligned",
+    "plan_download",
     "query",
     "read_modality",
     "read_recording",

@@ -25,8 +25,14 @@ Transfers run on worker threads; events are emitted on the caller's thread.
 
 Interrupted (even by ``kill -9``), a download leaves only complete files at
 canonical paths, plus at most one hidden ``.part`` file per transfer in flight.
-Re-run it with ``existing="skip"`` to fetch only what is missing: a file already
-there with the same size and sha256 is kept.
+Re-run it with ``existing="skip"`` to fetch only what is missing.
+
+Every file written gets its object's modification time. ``existing="skip"``
+then keeps a file already there when its size and modification time match the
+object's (``verify="size_mtime"``, the default, as rclone does: no byte is
+read), or when its size and sha256 match (``verify="sha256"``: every kept
+file is re-hashed). ``dry_run=True`` (see `plan_download`) plans and reports,
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from .._errors import (
     UnsafeDestinationError,
 )
 from .._text import listed
-from ..catalog import IngestionStatus, Modality
+from ..catalog import Catalog, IngestionStatus, Modality
 from ..ingestion._manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -63,18 +69,22 @@ from ..ingestion._manifest import (
     parse_manifest,
     recording_hash,
 )
-from ..store import Store
+from ..store import ObjectInfo, Store
 from ._query import QueryResult
 
 __all__ = [
+    "DownloadPlan",
     "DownloadProgress",
     "Existing",
     "Layout",
     "Phase",
+    "PlannedFile",
     "RawSegments",
     "SourceKind",
+    "Verify",
     "download",
     "materialize",
+    "plan_download",
 ]
 
 log = logging.getLogger("ursa.download")
@@ -82,6 +92,10 @@ log = logging.getLogger("ursa.download")
 Layout = Literal["by_recording", "by_modality", "flat"]
 SourceKind = Literal["auto", "raw", "processed"]
 Existing = Literal["error", "skip", "overwrite"]
+Verify = Literal["size_mtime", "sha256"]
+"""How ``existing="skip"`` tells a file is already there: size and modification
+time (like rclone's default), or size and sha256 (every kept file is read)."""
+Action = Literal["write", "skip", "replace"]
 Phase = Literal["start", "plan_done", "modality_start", "file_done", "modality_done", "finish"]
 
 
@@ -115,6 +129,8 @@ class _File:
     dest: Path
     sha256: str | None
     """Digest to verify before the rename: the manifest's for a raw file, None for an asset."""
+    mtime_ns: int | None = None
+    """The object's modification time (from the listing), given to the written file."""
 
 
 @dataclass(slots=True)
@@ -354,9 +370,16 @@ def _raw_files(
             size,
             base.joinpath(*_safe_parts(key[len(prefix) + 1 :], store.base_uri + key)),
             sha,
+            _mtime_ns(listing[key]),
         )
         for key, (size, sha) in sorted(wanted.items())
     ]
+
+
+def _mtime_ns(info: ObjectInfo) -> int | None:
+    if info.last_modified is None:
+        return None
+    return int(info.last_modified.timestamp() * 1_000_000) * 1000
 
 
 def _plan(
@@ -398,7 +421,9 @@ def _plan(
                     rel = info.key[len(parent) :]
                     assert rel.startswith(basename)
                     dest = base.joinpath(*_safe_parts(rel, store.base_uri + info.key))
-                    group.files.append(_File(store, info.key, info.size, dest, None))
+                    group.files.append(
+                        _File(store, info.key, info.size, dest, None, _mtime_ns(info))
+                    )
             group.files.sort(key=lambda f: f.key)
             groups.append(group)
     return groups
@@ -409,10 +434,20 @@ def _sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _identical(file: _File) -> bool:
-    """The destination already holds exactly this object's bytes."""
-    if file.dest.is_symlink() or not file.dest.is_file() or file.dest.stat().st_size != file.size:
+_MTIME_WINDOW_NS = 1_000_000
+"""Modification times this close are the same (filesystems keep ns, S3 listings ms)."""
+
+
+def _identical(file: _File, verify: Verify) -> bool:
+    """The destination already holds this object's bytes: same size and modification
+    time (``size_mtime``; a file without a known time is hashed), or same sha256."""
+    if file.dest.is_symlink() or not file.dest.is_file():
         return False
+    stat = file.dest.stat()
+    if stat.st_size != file.size:
+        return False
+    if verify == "size_mtime" and file.mtime_ns is not None:
+        return abs(stat.st_mtime_ns - file.mtime_ns) < _MTIME_WINDOW_NS
     expected = file.sha256
     if expected == "metadata":
         expected = (file.store.head(file.key).metadata or {}).get("sha256")
@@ -424,7 +459,14 @@ def _identical(file: _File) -> bool:
 def _fetch(file: _File, root: Path, fsync: bool) -> None:
     file.dest.parent.mkdir(parents=True, exist_ok=True)
     _check_no_symlinks(root, file.dest)  # again, just before writing
-    file.store.download(file.key, file.dest, fsync=fsync, sha256=file.sha256)
+    stored = file.store.download(file.key, file.dest, fsync=fsync, sha256=file.sha256)
+    # The listing's time, which the skip pass compares against (a GET's header
+    # has whole seconds only on S3, a listing milliseconds).
+    mtime = file.mtime_ns if file.mtime_ns is not None else _mtime_ns(stored)
+    if mtime is not None:
+        # A kill before this line leaves the file with today's time: the next skip
+        # pass sees a different time and fetches it again, never keeps a wrong file.
+        os.utime(file.dest, ns=(mtime, mtime))
 
 
 class _Reporter:
@@ -480,44 +522,52 @@ class _Reporter:
                 )
 
 
-def download(
-    target: QueryResult | Iterable[QueryResult],
-    dest: str | os.PathLike[str],
-    layout: Layout = "by_recording",
-    overwrite: bool = False,
-    source: SourceKind = "auto",
-    progress: Callable[[DownloadProgress], None] | None = None,
-    *,
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedFile:
+    """One file of a download plan and what the download would do with it."""
+
+    uri: str
+    dest: Path
+    size: int
+    action: Action
+    """``write`` (not there), ``skip`` (already there and identical) or ``replace``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownloadPlan:
+    """What a download would do, decided without moving a byte."""
+
+    files: tuple[PlannedFile, ...]
+    requests: int
+    """Store requests the transfer would make: one GET per file written or replaced
+    (objects above the store's part size take one ranged GET per part)."""
+
+    def _of(self, action: Action) -> list[PlannedFile]:
+        return [f for f in self.files if f.action == action]
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def bytes_to_transfer(self) -> int:
+        return sum(f.size for f in self.files if f.action != "skip")
+
+    def counts(self) -> dict[str, int]:
+        """Files by action."""
+        return {a: len(self._of(a)) for a in ("write", "skip", "replace")}
+
+
+def _prepare(
+    results: list[QueryResult],
+    root: Path,
+    layout: Layout,
+    source: SourceKind,
     raw: Store,
-    assets: Store | None = None,
-    existing: Existing | None = None,
-    max_concurrent_files: int = 4,
-    fsync: bool = True,
-) -> list[Path]:
-    """Write the query results' bytes under ``dest``; return the paths in plan order.
-
-    ``existing`` says what to do with a destination file that is already there:
-    ``"error"`` (the default; all of them named in one `FileExistsError` before
-    any transfer), ``"overwrite"`` (replace it once its replacement is complete;
-    ``overwrite=True`` is the same), or ``"skip"`` (keep it when its size and
-    sha256 match, else replace it). See the module docstring for the rest.
-    """
-    if existing is None:
-        existing = "overwrite" if overwrite else "error"
-    elif overwrite and existing != "overwrite":
-        raise InvalidValueError(
-            f"overwrite=True contradicts existing={existing!r}; pass one of them"
-        )
-    _one_of("existing", existing, Existing)
-    _one_of("layout", layout, Layout)
-    _one_of("source", source, SourceKind)
-    if max_concurrent_files < 1:
-        raise InvalidValueError("max_concurrent_files must be at least 1")
-    results = _results(target)
-    root = Path(dest).resolve()  # dest itself may be a link the user chose
-    report = _Reporter(progress)
-    report.emit("start")
-
+    assets: Store | None,
+    existing: Existing,
+) -> tuple[list[_Group], list[_File], list[_File]]:
+    """The groups, their files, and the files already present (refused for ``error``)."""
     groups = _plan(results, root, layout, source, raw, assets)
     files = [f for g in groups for f in g.files]
     seen: dict[Path, _File] = {}
@@ -536,6 +586,150 @@ def download(
             f"{listed(f.dest for f in present)}; pass "
             "existing='skip' to keep identical ones or existing='overwrite' to replace them"
         )
+    return groups, files, present
+
+
+def _existing_mode(existing: Existing | None, overwrite: bool) -> Existing:
+    if existing is None:
+        existing = "overwrite" if overwrite else "error"
+    elif overwrite and existing != "overwrite":
+        raise InvalidValueError(
+            f"overwrite=True contradicts existing={existing!r}; pass one of them"
+        )
+    _one_of("existing", existing, Existing)
+    return existing
+
+
+def plan_download(
+    target: QueryResult | Iterable[QueryResult],
+    dest: str | os.PathLike[str],
+    layout: Layout = "by_recording",
+    source: SourceKind = "auto",
+    *,
+    raw: Store,
+    assets: Store | None = None,
+    existing: Existing = "error",
+    verify: Verify = "size_mtime",
+) -> DownloadPlan:
+    """What `download` with the same arguments would do; writes nothing.
+
+    It lists and reads manifests as the download would, and with
+    ``existing="skip"`` compares the files already there (``verify="sha256"``
+    reads them). A file already there with ``existing="error"`` raises, as the
+    download would.
+    """
+    _one_of("existing", existing, Existing)
+    _one_of("verify", verify, Verify)
+    _one_of("layout", layout, Layout)
+    _one_of("source", source, SourceKind)
+    root = Path(dest).resolve()
+    _, files, present = _prepare(_results(target), root, layout, source, raw, assets, existing)
+    there = {id(f) for f in present}
+    planned = []
+    for file in files:
+        action: Action = "write"
+        if id(file) in there:
+            keep = existing == "skip" and _identical(file, verify)
+            action = "skip" if keep else "replace"
+        planned.append(
+            PlannedFile(
+                uri=file.store.base_uri + file.key, dest=file.dest, size=file.size, action=action
+            )
+        )
+    requests = sum(1 for f in planned if f.action != "skip")
+    return DownloadPlan(files=tuple(planned), requests=requests)
+
+
+@typing.overload
+def download(
+    target: QueryResult | Iterable[QueryResult],
+    dest: str | os.PathLike[str],
+    layout: Layout = "by_recording",
+    overwrite: bool = False,
+    source: SourceKind = "auto",
+    progress: Callable[[DownloadProgress], None] | None = None,
+    *,
+    raw: Store,
+    assets: Store | None = None,
+    existing: Existing | None = None,
+    verify: Verify = "size_mtime",
+    max_concurrent_files: int = 4,
+    fsync: bool = True,
+    related: bool = True,
+    catalog: Catalog | None = None,
+    dry_run: Literal[False] = False,
+) -> list[Path]: ...
+
+
+@typing.overload
+def download(
+    target: QueryResult | Iterable[QueryResult],
+    dest: str | os.PathLike[str],
+    layout: Layout = "by_recording",
+    overwrite: bool = False,
+    source: SourceKind = "auto",
+    progress: Callable[[DownloadProgress], None] | None = None,
+    *,
+    raw: Store,
+    assets: Store | None = None,
+    existing: Existing | None = None,
+    verify: Verify = "size_mtime",
+    max_concurrent_files: int = 4,
+    fsync: bool = True,
+    related: bool = True,
+    catalog: Catalog | None = None,
+    dry_run: Literal[True],
+) -> DownloadPlan: ...
+
+
+def download(
+    target: QueryResult | Iterable[QueryResult],
+    dest: str | os.PathLike[str],
+    layout: Layout = "by_recording",
+    overwrite: bool = False,
+    source: SourceKind = "auto",
+    progress: Callable[[DownloadProgress], None] | None = None,
+    *,
+    raw: Store,
+    assets: Store | None = None,
+    existing: Existing | None = None,
+    verify: Verify = "size_mtime",
+    max_concurrent_files: int = 4,
+    fsync: bool = True,
+    related: bool = True,
+    catalog: Catalog | None = None,
+    dry_run: bool = False,
+) -> list[Path] | DownloadPlan:
+    """Write the query results' bytes under ``dest``; return the paths in plan order.
+
+    ``existing`` says what to do with a destination file that is already there:
+    ``"error"`` (the default; all of them named in one `FileExistsError` before
+    any transfer), ``"overwrite"`` (replace it once its replacement is complete;
+    ``overwrite=True`` is the same), or ``"skip"`` (keep it when it is identical
+    by ``verify``'s test, else replace it). ``dry_run=True`` returns the
+    `DownloadPlan` instead and writes nothing (see `plan_download`).
+
+    ``related=True`` (the default) also writes the recordings' catalog rows
+    beside the bytes, in ``dest/.ursa/`` (see `ursa_lib.delivery._related`):
+    with ``catalog``, every related table; without, the rows the results carry.
+    See the module docstring for the rest.
+    """
+    existing = _existing_mode(existing, overwrite)
+    if dry_run:
+        return plan_download(
+            target, dest, layout, source, raw=raw, assets=assets, existing=existing, verify=verify
+        )
+    _one_of("verify", verify, Verify)
+    _one_of("layout", layout, Layout)
+    _one_of("source", source, SourceKind)
+    if max_concurrent_files < 1:
+        raise InvalidValueError("max_concurrent_files must be at least 1")
+    results = _results(target)
+    root = Path(dest).resolve()  # dest itself may be a link the user chose
+    report = _Reporter(progress)
+    report.emit("start")
+
+    groups, files, present = _prepare(results, root, layout, source, raw, assets, existing)
     report.bytes_total = sum(f.size for f in files)
     report.files_total = len(files)
     report.emit("plan_done")
@@ -543,7 +737,7 @@ def download(
     maybe_skip = {id(f) for f in present} if existing == "skip" else set()
 
     def work(file: _File) -> bool:
-        if id(file) in maybe_skip and _identical(file):
+        if id(file) in maybe_skip and _identical(file, verify):
             return True
         _fetch(file, root, fsync)
         return False
@@ -573,6 +767,24 @@ def download(
     if fsync:
         for directory in sorted({f.dest.parent for f in files}):
             _fsync_dir(directory)
+    if related:
+        from ._related import write_related
+
+        sessions = {
+            (f.store.base_uri, f.key.split("/", 2)[1]): f.store
+            for f in files
+            if f.sha256 is not None and f.key.startswith("recordings/")
+        }
+        write_related(
+            root,
+            results,
+            ((f.store, f.key, f.dest, f.size, f.sha256) for f in files),
+            (
+                (store, f"recordings/{name}/{MANIFEST_NAME}")
+                for (_, name), store in sessions.items()
+            ),
+            catalog,
+        )
     report.emit("finish")
     return [f.dest for f in files]
 

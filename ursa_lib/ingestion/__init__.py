@@ -17,6 +17,7 @@ from ._manifest import (
     parse_manifest,
     recording_hash,
 )
+from ._plan import IngestPlan, PlannedUpload, plan_ingest
 from ._reconcile import uncatalogued_landing, uncatalogued_sessions
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
@@ -42,11 +43,13 @@ __all__ = [
     "MANIFEST_NAME",
     "FileEntry",
     "FileUpload",
+    "IngestPlan",
     "IngestProgress",
     "IngestResult",
     "LandingSession",
     "Manifest",
     "ManifestError",
+    "PlannedUpload",
     "TransferTally",
     "augment",
     "ingest",
@@ -55,6 +58,7 @@ __all__ = [
     "load_stored_manifest",
     "modality_names",
     "parse_manifest",
+    "plan_ingest",
     "recording_hash",
     "rig_active",
     "scan_landing",

@@ -41,9 +41,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .._errors import (
     InvalidValueError,
@@ -63,6 +65,7 @@ from ._manifest import (
     load_manifest,
     recording_hash,
 )
+from ._plan import IngestPlan, plan_ingest
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -148,6 +151,7 @@ def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> Sess
     )
 
 
+@typing.overload
 def ingest(
     manifest_path: Path,
     source_dir: Path | None = None,
@@ -160,13 +164,52 @@ def ingest(
     is_active: Callable[[], bool] | None = None,
     progress: Callable[[IngestProgress], None] | None = None,
     register: bool = True,
-) -> IngestResult:
+    dry_run: Literal[False] = False,
+) -> IngestResult: ...
+
+
+@typing.overload
+def ingest(
+    manifest_path: Path,
+    source_dir: Path | None = None,
+    participant_id: str | None = None,
+    *,
+    raw: Store,
+    catalog: Catalog,
+    max_concurrent_files: int = 4,
+    overwrite: bool = False,
+    is_active: Callable[[], bool] | None = None,
+    progress: Callable[[IngestProgress], None] | None = None,
+    register: bool = True,
+    dry_run: Literal[True],
+) -> IngestPlan: ...
+
+
+def ingest(
+    manifest_path: Path,
+    source_dir: Path | None = None,
+    participant_id: str | None = None,
+    *,
+    raw: Store,
+    catalog: Catalog,
+    max_concurrent_files: int = 4,
+    overwrite: bool = False,
+    is_active: Callable[[], bool] | None = None,
+    progress: Callable[[IngestProgress], None] | None = None,
+    register: bool = True,
+    dry_run: bool = False,
+) -> IngestResult | IngestPlan:
     """Upload a session to the raw bucket, then register it; see the module docstring.
 
     Re-running with the same manifest uploads nothing and registers nothing new.
     With ``register=False`` only the bytes move (``recording`` is None); register
     later with `ingest_from_store`, which checks every object first.
+    ``dry_run=True`` returns the `IngestPlan` and writes nothing (`plan_ingest`).
     """
+    if dry_run:
+        return plan_ingest(
+            manifest_path, source_dir, participant_id, raw=raw, catalog=catalog, overwrite=overwrite
+        )
     started = time.perf_counter()
     manifest_path = Path(manifest_path)
     session = Path(source_dir) if source_dir is not None else manifest_path.parent

@@ -14,7 +14,9 @@ openings of processed assets. Findings, each typed:
   ingest killed before registration, a session never backfilled);
 * ``unreadable_asset``: a processed asset that does not open;
 * ``stuck_ingesting``: a modality row left ``ingesting`` by a dead process;
-* ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256.
+* ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256;
+* ``unfinished_delete``: an audited delete that was interrupted (its audit row
+  is still ``started``); running the same delete again completes it.
 
 Scrub never deletes. ``repair=True`` does only safe things: it backfills an
 uncatalogued session whose stored manifest is complete, and marks stuck
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -53,6 +56,7 @@ FindingKind = Literal[
     "unreadable_asset",
     "stuck_ingesting",
     "bit_rot",
+    "unfinished_delete",
 ]
 
 
@@ -138,6 +142,8 @@ def scrub(
     by_session: dict[SessionPrefix, list[ObjectInfo]] = defaultdict(list)
     for info in raw_objects:
         try:
+            if "/" not in info.key.removeprefix(RECORDINGS_ROOT):
+                raise InvalidKeyError(f"{info.key!r} lies beside the sessions, not in one")
             by_session[SessionPrefix.parse(info.key)].append(info)
         except InvalidKeyError:
             walk.add("unaccounted_object", raw.base_uri + info.key, "not under a session prefix")
@@ -151,6 +157,7 @@ def scrub(
     sampled = _bit_rot(walk, by_session, catalogued, sample, seed)
     asset_objects = _check_assets(walk, modalities) if assets is not None else []
     _stuck(walk, modalities, stale_after_s, repair)
+    _unfinished_deletes(walk)
     return ScrubReport(
         findings=tuple(walk.findings),
         sessions=len(by_session),
@@ -281,12 +288,24 @@ def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
         if problem is not None:
             walk.add("unreadable_asset", row.storage_uri, problem, row.recording_hash)
     for key in sorted(set(sizes) - accounted):
-        try:
-            what = AssetKey.parse(key.rsplit(".lance/", 1)[0]).version or "unversioned"
-        except InvalidKeyError:
-            what = "not an asset key"
+        what = _asset_version(key)
         walk.add("unaccounted_object", store.base_uri + key, f"no processed row uses it ({what})")
     return objects
+
+
+_VERSION = re.compile(r"[A-Za-z0-9_.]+-[0-9][A-Za-z0-9_.]*")
+"""A converter version folder, ``<converter>-<version>`` (e.g. ``ursa.timeseries.edf-1``)."""
+
+
+def _asset_version(key: str) -> str:
+    """Which asset version an object under ``processed/`` belongs to, for the finding."""
+    parts = key.removeprefix(PROCESSED_ROOT).split("/")
+    versioned = len(parts) >= 4 and _VERSION.fullmatch(parts[2]) is not None
+    folder = PROCESSED_ROOT + "/".join(parts[: 4 if versioned else 3])
+    try:
+        return f"asset version {AssetKey.parse(folder).version or 'unversioned'}"
+    except InvalidKeyError:
+        return "not an asset key"
 
 
 def _opens(source: AssetSource, row: Modality) -> str | None:
@@ -348,3 +367,16 @@ def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair
             )
         else:
             walk.add("stuck_ingesting", uri, "ingesting with a dead lease", row.recording_hash)
+
+
+def _unfinished_deletes(walk: _Walk) -> None:
+    from ..catalog import Deletion, DeletionStatus
+
+    for row in walk.catalog.rows(Deletion, {"status": DeletionStatus.STARTED.value}):
+        walk.add(
+            "unfinished_delete",
+            f"deletions/{row.deletion_id}",
+            f"a delete of {row.rec_id} started and did not finish; run it again "
+            f"(ursa delete --recording {row.recording_hash} --reason ... --yes)",
+            row.recording_hash,
+        )

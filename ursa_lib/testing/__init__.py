@@ -40,7 +40,7 @@ from ._sessions import RIG_PART, write_rig_session, write_session
 from ._stores import FAST_RETRY, SMALL_TRANSFER, MiB, s3_store
 
 if TYPE_CHECKING:
-    from ._cli import run_cli
+    from ._cli import one_error, run_cli
     from ._converter_contract import ConverterContract
     from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab
     from ._recordings import RecordingSpec, write_recording
@@ -60,6 +60,7 @@ _LAZY = {
     "ConverterContract": "._converter_contract",
     "RecordingSpec": "._recordings",
     "run_cli": "._cli",
+    "one_error": "._cli",
     "write_recording": "._recordings",
 }
 
@@ -98,6 +99,7 @@ __all__ = [
     "build_lab",
     "free_port",
     "modality",
+    "one_error",
     "participant",
     "recording",
     "rhash",

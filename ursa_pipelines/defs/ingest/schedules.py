@@ -4,7 +4,10 @@
   in the landing directories that the catalog does not have yet — for sites
   that run without sensors.
 * ``daily_reconcile`` (03:00): a backfill run for every raw-bucket session the
-  catalog lacks; the asset checks of each ingest run cover the rest.
+  catalog lacks; the asset checks of each ingest run cover the rest. Its
+  second half is lifecycle's ``daily_scrub`` (03:30), which walks both buckets
+  against the catalog once the backfills are in (a Dagster schedule launches
+  one job, so the reconcile is two schedules).
 
 Reconcile lives with ingest, not lifecycle: all it does is ask for ``backfill``
 runs, which finish an ingest that happened outside Dagster. Lifecycle's jobs

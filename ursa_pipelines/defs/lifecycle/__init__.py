@@ -1,13 +1,17 @@
 """Lifecycle: keeping what is stored true over years.
 
-The read-only ``raw_inventory`` job today; later the verify and scrub checks,
-audited deletes and rig cleanup over ``ursa_lib.lifecycle``.
+* ``raw_inventory``: objects and bytes under a prefix of the raw bucket;
+* ``scrub`` (and ``daily_scrub``, 03:30, after the daily reconcile's
+  backfills): both buckets against the catalog; a run with findings fails;
+* ``delete``: the audited delete, off unless the deployment enables it.
 """
 
 import dagster as dg
 
+from .delete import delete
 from .jobs import raw_inventory
+from .scrub import daily_scrub, scrub
 
 __all__ = ["defs"]
 
-defs = dg.Definitions(jobs=[raw_inventory])
+defs = dg.Definitions(jobs=[raw_inventory, scrub, delete], schedules=[daily_scrub])

@@ -1,0 +1,199 @@
+"""Self-describing downloads: a downloaded folder carries its catalog rows, and
+can be reopened offline as a read-only local source.
+
+`download` (with ``related=True``, the default) writes, beside the bytes, a
+hidden ``.ursa/`` folder at the root of the destination:
+
+* ``.ursa/rows/<table>.jsonl`` — one JSON row per line, for every recording
+  downloaded: its ``recordings`` row, ``participants``, the ``modalities``
+  downloaded, ``events``, ``pipeline_assets`` and ``embeddings``;
+* ``.ursa/objects.jsonl`` — each downloaded file: the bucket and key it came
+  from, its path under the destination, size and sha256 (when recorded);
+* ``.ursa/manifests/<key>`` — the stored manifest of each raw session, the
+  truth raw files are verified against.
+
+Several downloads into one folder merge (a row or file by its key, the latest
+wins). Hidden files are not data: `verify_download` leaves ``.ursa/`` out.
+
+`open_local` turns such a folder into a `LocalProfile` under
+``.ursa/profile/``: its buckets hold the downloaded files (hard links, a copy
+where links are impossible) at their original keys, and its catalog holds the
+rows with their URIs pointed at those buckets. `query`, `materialize` and
+`read` then work offline on exactly what was downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._config import BucketKind, LocalProfile
+from .._errors import InvalidValueError
+from ..catalog import (
+    Embedding,
+    Event,
+    Modality,
+    Participant,
+    PipelineAsset,
+    Recording,
+    Row,
+)
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..store import Store
+    from ._query import QueryResult
+
+__all__ = ["RELATED_DIR", "open_local_profile", "write_related"]
+
+RELATED_DIR = ".ursa"
+_TABLES: tuple[type[Row], ...] = (Participant, Recording, Modality, Event, PipelineAsset, Embedding)
+
+
+def _merge_jsonl(path: Path, lines: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Merge ``(key, record)`` into the JSON-lines file ``path``, atomically."""
+    merged: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            merged[record["_key"]] = record
+    for key, record in lines:
+        merged[key] = {"_key": key, **record}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for _, r in sorted(merged.items())))
+    tmp.replace(path)
+
+
+def write_related(
+    root: Path,
+    results: list[QueryResult],
+    files: Iterable[tuple[Store, str, Path, int, str | None]],
+    manifests: Iterable[tuple[Store, str]],
+    catalog: Catalog | None,
+) -> Path:
+    """Write the ``.ursa/`` folder of a download (see the module docstring).
+
+    ``files`` are ``(store, key, dest, size, sha256)``; ``manifests`` the raw
+    sessions' ``(store, manifest key)``. Without a catalog, only the rows the
+    results carry (recordings, modalities) are written.
+    """
+    meta = root / RELATED_DIR
+    rows: dict[type[Row], list[Row]] = {model: [] for model in _TABLES}
+    hashes = [r.recording_hash for r in results]
+    for result in results:
+        rows[Recording].append(result.recording)
+        rows[Modality].extend(result.modalities.values())
+    if catalog is not None and hashes:
+        pids = sorted({p for r in results for p in r.recording.participant_ids})
+        rows[Participant] = list(catalog.rows_in(Participant, "participant_id", pids))
+        rows[Event] = list(catalog.rows_in(Event, "recording_hash", hashes))
+        rows[Embedding] = list(catalog.rows_in(Embedding, "recording_hash", hashes))
+        wanted = {(r.recording_hash, m) for r in results for m in r.modalities}
+        rows[PipelineAsset] = [
+            a
+            for a in catalog.rows_in(PipelineAsset, "recording_hash", hashes)
+            if (a.recording_hash, a.modality) in wanted
+        ]
+    for model, items in rows.items():
+        _merge_jsonl(
+            meta / "rows" / f"{model.__table__}.jsonl",
+            (("/".join(map(str, row.key())), row.model_dump(mode="json")) for row in items),
+        )
+    _merge_jsonl(
+        meta / "objects.jsonl",
+        (
+            (
+                dest.relative_to(root).as_posix(),
+                {
+                    "base_uri": store.base_uri,
+                    "key": key,
+                    "path": dest.relative_to(root).as_posix(),
+                    "size": size,
+                    "sha256": sha,
+                },
+            )
+            for store, key, dest, size, sha in files
+        ),
+    )
+    for store, key in manifests:
+        target = meta / "manifests" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(store.get(key))
+        _merge_jsonl(
+            meta / "manifest_sources.jsonl", [(key, {"base_uri": store.base_uri, "key": key})]
+        )
+    return meta
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        record.pop("_key", None)
+        out.append(record)
+    return out
+
+
+def _place(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem, or links not allowed: a copy serves as well
+        shutil.copy2(source, target)
+
+
+def open_local_profile(folder: Path) -> LocalProfile:
+    """Build (afresh) the local profile of a self-describing folder and return it."""
+    from ..catalog import Catalog
+
+    folder = Path(folder).resolve()
+    meta = folder / RELATED_DIR
+    if not (meta / "rows" / "recordings.jsonl").is_file():
+        raise InvalidValueError(
+            f"{folder} carries no catalog rows ({meta}/rows/recordings.jsonl is missing); "
+            "download it again with related=True"
+        )
+    home = meta / "profile"
+    shutil.rmtree(home, ignore_errors=True)
+    profile = LocalProfile(name="downloaded", root=home)
+    objects = _read_jsonl(meta / "objects.jsonl")
+    sources = _read_jsonl(meta / "manifest_sources.jsonl")
+    # Each original bucket maps onto the local bucket of its kind: raw sessions
+    # live under recordings/, processed assets under processed/.
+    kinds: dict[str, BucketKind] = {}
+    for entry in [*objects, *sources]:
+        kinds[entry["base_uri"]] = (
+            "raw" if str(entry["key"]).startswith("recordings/") else "assets"
+        )
+    for entry in objects:
+        target = profile.bucket_path(kinds[entry["base_uri"]]) / entry["key"]
+        _place(folder / entry["path"], target)
+    for entry in sources:
+        target = profile.bucket_path(kinds[entry["base_uri"]]) / entry["key"]
+        _place(meta / "manifests" / entry["key"], target)
+    for kind in ("raw", "assets"):
+        profile.bucket_path(kind).mkdir(parents=True, exist_ok=True)
+
+    def local_uri(uri: str) -> str:
+        for base, kind in kinds.items():
+            if uri.startswith(base):
+                return profile.bucket_uri(kind) + uri[len(base) :]
+        return uri
+
+    catalog = Catalog.open(profile, writable=True)
+    for model in _TABLES:
+        records = _read_jsonl(meta / "rows" / f"{model.__table__}.jsonl")
+        for record in records:
+            for field in ("raw_storage_uri", "storage_uri"):
+                if isinstance(record.get(field), str):
+                    record[field] = local_uri(record[field])
+        if records:
+            catalog.upsert_many(model.model_validate(r) for r in records)
+    return profile

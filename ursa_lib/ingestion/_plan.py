@@ -1,0 +1,136 @@
+"""Ingest's dry run: what `ingest` would upload, skip or replace, decided without
+writing a byte or a row.
+
+It makes the same reads an ingest makes before its first upload — the stored
+manifest of each candidate prefix, one listing per worker directory — and the
+decisions are the ingest's own: the prefix this content owns or would claim,
+and a file is skipped when an object of its size is already there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .._errors import MissingParticipantError, ObjectNotFoundError
+from .._layout import SessionPrefix
+from ._manifest import load_manifest
+from ._stored import load_stored_manifest
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..store import Store
+
+__all__ = ["IngestPlan", "PlannedUpload", "plan_ingest"]
+
+UploadAction = Literal["upload", "skip", "replace"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedUpload:
+    rel_path: str
+    key: str
+    size: int
+    action: UploadAction
+    """``upload`` (not stored), ``skip`` (stored with its size) or ``replace``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestPlan:
+    """What an ingest would do; nothing was written."""
+
+    recording_hash: str
+    prefix: str
+    """The session prefix the content owns, or would claim."""
+    claims_prefix: bool
+    """The manifest would be written first (the prefix holds no manifest yet)."""
+    files: tuple[PlannedUpload, ...]
+    registers: bool
+    """The recording row would be written (it is not in the catalog yet)."""
+    requests: int
+    """Store requests the ingest would make: the reads above, one PUT per file
+    uploaded or replaced (large files: one per multipart part, plus two), and
+    the manifest's PUT when it claims the prefix."""
+
+    @property
+    def bytes_to_upload(self) -> int:
+        return sum(f.size for f in self.files if f.action != "skip")
+
+    def counts(self) -> dict[str, int]:
+        """Files by action."""
+        return {a: sum(f.action == a for f in self.files) for a in ("upload", "skip", "replace")}
+
+
+def plan_ingest(
+    manifest_path: Path,
+    source_dir: Path | None = None,
+    participant_id: str | None = None,
+    *,
+    raw: Store,
+    catalog: Catalog,
+    overwrite: bool = False,
+) -> IngestPlan:
+    """The plan of `ingest` with the same arguments (see the module docstring)."""
+    manifest_path = Path(manifest_path)
+    session_dir = Path(source_dir) if source_dir is not None else manifest_path.parent
+    manifest = load_manifest(manifest_path, session_dir)
+    assert manifest.files is not None
+    assert manifest.recording_hash is not None
+    if (participant_id or manifest.participant_id) is None:
+        raise MissingParticipantError(
+            "no participant: pass participant_id or set participant_id in the manifest"
+        )
+    requests = 0
+    home, claims = None, False
+    for candidate in SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash):
+        requests += 1
+        try:
+            stored = load_stored_manifest(raw, candidate)
+        except ObjectNotFoundError:
+            home, claims = candidate, True
+            break
+        if stored.recording_hash == manifest.recording_hash:
+            home = candidate
+            break
+    if home is None:
+        # Both prefixes hold other sessions: the ingest itself would refuse, and says why.
+        home = SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash)[-1]
+    stored_sizes: dict[str, int] = {}
+    if not claims:
+        for worker in sorted(
+            {f.rel_path.split("/", 1)[0] for f in manifest.files if "/" in f.rel_path}
+        ):
+            requests += 1
+            for info in raw.list(home.file_key(worker)):
+                stored_sizes[info.key] = info.size
+        for entry in manifest.files:
+            if "/" not in entry.rel_path:
+                requests += 1
+                with contextlib.suppress(ObjectNotFoundError):
+                    key = home.file_key(entry.rel_path)
+                    stored_sizes[key] = raw.head(key).size
+    files = []
+    for entry in manifest.files:
+        key = home.file_key(entry.rel_path)
+        size = stored_sizes.get(key)
+        action: UploadAction = "upload"
+        if size is not None:
+            action = "skip" if size == entry.size and not overwrite else "replace"
+        files.append(
+            PlannedUpload(rel_path=entry.rel_path, key=key, size=entry.size, action=action)
+        )
+    limit, part = raw.transfer.single_put_limit, raw.transfer.part_size
+    for f in files:
+        if f.action != "skip":
+            # A multipart upload: create, one PUT per part, complete.
+            requests += -(-f.size // part) + 2 if f.size > limit else 1
+    return IngestPlan(
+        recording_hash=manifest.recording_hash,
+        prefix=home.key,
+        claims_prefix=claims,
+        files=tuple(files),
+        registers=catalog.get_recording(manifest.recording_hash) is None,
+        requests=requests + claims,
+    )

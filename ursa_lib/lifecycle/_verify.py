@@ -1,0 +1,147 @@
+"""Verify a downloaded folder against the catalog, the way ``rclone check`` does.
+
+`verify_download` finds the recordings in a folder that `download` wrote (any
+layout: ``<hash>/<modality>/``, ``<modality>/<hash>/`` or
+``<hash>__<modality>/``), plans what the download of those modalities writes
+(raw or processed, whichever the folder holds), re-hashes every file and
+compares it with the sha256 the archive recorded: the session manifest's for a
+raw file, the publication's (``pipeline_assets``) for a processed object.
+
+Every file that differs is named: missing, wrong size, wrong sha256, or
+unexpected (a file no recording of the catalog accounts for). Hidden files
+(``.part`` transfers, ``.ursa/``) are not data and are left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .._errors import IncompleteRecordingError, InvalidValueError, ObjectNotFoundError
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..delivery import Layout
+    from ..store import Store
+
+__all__ = ["FileProblem", "VerifyReport", "verify_download"]
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+Problem = Literal["missing", "size", "sha256", "unexpected"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileProblem:
+    path: Path
+    problem: Problem
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyReport:
+    dest: Path
+    recordings: int
+    files_checked: int
+    bytes_hashed: int
+    problems: tuple[FileProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _found(dest: Path) -> tuple[Layout, dict[str, set[str]]]:
+    """The folder's layout and ``recording_hash → modalities`` it holds."""
+    by: dict[Layout, dict[str, set[str]]] = {"by_recording": {}, "by_modality": {}, "flat": {}}
+    for top in sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        name, _, modality = top.name.partition("__")
+        if _HASH.fullmatch(name) and modality:
+            by["flat"].setdefault(name, set()).add(modality)
+            continue
+        for sub in (p for p in top.iterdir() if p.is_dir()):
+            if _HASH.fullmatch(top.name):
+                by["by_recording"].setdefault(top.name, set()).add(sub.name)
+            elif _HASH.fullmatch(sub.name):
+                by["by_modality"].setdefault(sub.name, set()).add(top.name)
+    layout = max(by, key=lambda k: sum(len(v) for v in by[k].values()))
+    return layout, by[layout]
+
+
+def verify_download(
+    dest: Path, *, catalog: Catalog, raw: Store, assets: Store | None
+) -> VerifyReport:
+    """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
+    from ..catalog import PipelineAsset
+    from ..delivery import query
+    from ..delivery._download import _plan, _results
+
+    root = Path(dest).resolve()
+    if not root.is_dir():
+        raise InvalidValueError(f"{dest} is not a folder")
+    layout, holds = _found(root)
+    expected: dict[Path, tuple[int, str | None, str]] = {}
+    asset_sha = {
+        str(o.get("key")): str(o.get("sha256"))
+        for a in catalog.rows_in(PipelineAsset, "recording_hash", holds)
+        for o in a.metadata.get("objects", [])
+        if isinstance(o, dict) and o.get("sha256")
+    }
+    present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
+    for recording_hash, names in sorted(holds.items()):
+        results = _results(query(catalog, recording_hash=recording_hash, status="all"))
+        for result in results:
+            wanted = {n: m for n, m in result.modalities.items() if n in names}
+            result = result.model_copy(update={"modalities": wanted})
+            best: dict[Path, tuple[int, str | None, str]] = {}
+            for source in ("raw", "processed"):
+                if source == "processed" and not all(m.storage_uri for m in wanted.values()):
+                    continue
+                try:
+                    groups = _plan([result], root, layout, source, raw, assets)
+                except (ObjectNotFoundError, IncompleteRecordingError):
+                    continue  # not this source's files (e.g. raw, when processed came)
+                files = {
+                    f.dest: (f.size, f.sha256 or asset_sha.get(f.key), f.store.base_uri + f.key)
+                    for g in groups
+                    for f in g.files
+                }
+                if len(set(files) & present) > len(set(best) & present) or not best:
+                    best = files
+            expected.update(best)
+    problems = []
+    hashed = 0
+    for path, (size, sha, uri) in sorted(expected.items()):
+        if not path.is_file():
+            problems.append(FileProblem(path=path, problem="missing", detail=f"{uri} not here"))
+            continue
+        stored = path.stat().st_size
+        if stored != size:
+            detail = f"{stored} bytes here, {size} in {uri}"
+            problems.append(FileProblem(path=path, problem="size", detail=detail))
+            continue
+        hashed += size
+        if sha is not None and _sha256(path) != sha:
+            detail = f"its bytes do not hash to the sha256 recorded for {uri}"
+            problems.append(FileProblem(path=path, problem="sha256", detail=detail))
+    for path in sorted(present - set(expected)):
+        detail = "no recording of the catalog accounts for it"
+        problems.append(FileProblem(path=path, problem="unexpected", detail=detail))
+    return VerifyReport(
+        dest=root,
+        recordings=len(holds),
+        files_checked=len(expected),
+        bytes_hashed=hashed,
+        problems=tuple(problems),
+    )
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
