@@ -83,8 +83,10 @@ def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> An
     import zarr
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
+    # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
+    # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
     array: Any = zarr.open_array(
-        store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r"
+        store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
     )
     layout = SampledLayout.from_attrs(dict(array.attrs))
     window.check_overlaps(layout.domain, what)
