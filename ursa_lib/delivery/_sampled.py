@@ -16,6 +16,7 @@ several intervals — gaps are reported by the domain, never filled.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy.typing as npt
 from ..store import zarr_store
 from ._assets import AssetSource, Window
 
-__all__ = ["SampledLayout", "read_sampled", "sample_spans"]
+__all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
@@ -74,6 +75,38 @@ def sample_spans(layout: SampledLayout, window: Window) -> list[tuple[float, int
     return spans
 
 
+def recent_objects(store: Any, keep: int = 8) -> Any:
+    """The zarr store ``store``, keeping the last ``keep`` whole objects it read.
+
+    Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
+    array metadata: through this store each is fetched once, not once per window.
+    Assets are never rewritten in place (a new version gets a new folder), so a
+    kept object cannot go stale.
+    """
+    from zarr.storage import WrapperStore
+
+    class _Recent(WrapperStore[Any]):
+        def __init__(self, inner: Any) -> None:
+            super().__init__(inner)
+            self._kept: OrderedDict[str, Any] = OrderedDict()
+
+        async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+            if byte_range is not None:
+                return await self._store.get(key, prototype, byte_range)
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+                return kept
+            value = await self._store.get(key, prototype, None)
+            if value is not None:
+                self._kept[key] = value
+                while len(self._kept) > keep:
+                    self._kept.popitem(last=False)
+            return value
+
+    return _Recent(store)
+
+
 def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> Any:
     """The window of the sampled asset at ``key`` as a ``temporaldata.Data``.
 
@@ -85,8 +118,9 @@ def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> An
 
     # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
     # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
+    store = source.zarr if source.zarr is not None else zarr_store(source.store)
     array: Any = zarr.open_array(
-        store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
+        store=store, path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
     )
     layout = SampledLayout.from_attrs(dict(array.attrs))
     window.check_overlaps(layout.domain, what)
