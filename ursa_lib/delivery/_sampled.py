@@ -28,6 +28,7 @@ from ._assets import AssetSource, Window
 
 __all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
+_DECODED_CHUNKS = 4
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
 
@@ -79,7 +80,8 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
     """The zarr store ``store``, keeping the last ``keep`` whole objects it read.
 
     Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
-    array metadata: through this store each is fetched once, not once per window.
+    array metadata: through this store each is fetched once, not once per window,
+    and `read_sampled` keeps the last few chunks decoded beside it (``decoded``).
     Assets are never rewritten in place (a new version gets a new folder), so a
     kept object cannot go stale.
     """
@@ -89,6 +91,8 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
         def __init__(self, inner: Any) -> None:
             super().__init__(inner)
             self._kept: OrderedDict[str, Any] = OrderedDict()
+            self.decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
+            """Whole decoded chunks, for `read_sampled` (windows sharing a chunk)."""
 
         async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
             if byte_range is not None:
@@ -107,6 +111,26 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
     return _Recent(store)
 
 
+def _from_decoded(
+    decoded: OrderedDict[tuple[str, int], Any], path: str, array: Any, a: int, b: int
+) -> npt.NDArray[Any]:
+    """Samples ``[a, b)`` of ``array``, decoding each whole chunk once into ``decoded``."""
+    step = int(array.chunks[0])
+    pieces = []
+    for c in range(a // step, (b - 1) // step + 1):
+        slab = decoded.get((path, c))
+        if slab is None:
+            slab = np.asarray(array[c * step : min((c + 1) * step, array.shape[0])])
+            decoded[(path, c)] = slab
+            while len(decoded) > _DECODED_CHUNKS:
+                decoded.popitem(last=False)
+        else:
+            decoded.move_to_end((path, c))
+        lo = max(a, c * step) - c * step
+        pieces.append(slab[lo : min(b, (c + 1) * step) - c * step])
+    return pieces[0].copy() if len(pieces) == 1 else np.concatenate(pieces)
+
+
 def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> Any:
     """The window of the sampled asset at ``key`` as a ``temporaldata.Data``.
 
@@ -116,12 +140,11 @@ def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> An
     import zarr
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
+    store = source.zarr if source.zarr is not None else zarr_store(source.store)
     # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
     # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
-    store = source.zarr if source.zarr is not None else zarr_store(source.store)
-    array: Any = zarr.open_array(
-        store=store, path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
-    )
+    path = f"{key.rstrip('/')}/data"
+    array: Any = zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
     layout = SampledLayout.from_attrs(dict(array.attrs))
     window.check_overlaps(layout.domain, what)
     spans = sample_spans(layout, window)
@@ -131,7 +154,11 @@ def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> An
         gain=layout.gain,
         offset=layout.offset,
     )
-    parts = [np.asarray(array[a:b]) for _, a, b in spans]
+    decoded = getattr(store, "decoded", None)
+    if decoded is None:
+        parts = [np.asarray(array[a:b]) for _, a, b in spans]
+    else:
+        parts = [_from_decoded(decoded, path, array, a, b) for _, a, b in spans]
     width = array.shape[1]
     digital = np.concatenate(parts) if parts else np.empty((0, width), dtype=array.dtype)
     physical = layout.gain * (digital.astype(np.float64) + layout.offset)
