@@ -161,7 +161,10 @@ def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> An
         parts = [_from_decoded(decoded, path, array, a, b) for _, a, b in spans]
     width = array.shape[1]
     digital = np.concatenate(parts) if parts else np.empty((0, width), dtype=array.dtype)
-    physical = layout.gain * (digital.astype(np.float64) + layout.offset)
+    # gain * (digital + offset), in place: the same two roundings, one allocation.
+    physical = digital.astype(np.float64)
+    physical += layout.offset
+    physical *= layout.gain
     if len(spans) == 1 or not spans:
         first = spans[0][0] if spans else (window.start if window.start is not None else 0.0)
         signal: Any = RegularTimeSeries(
