@@ -29,6 +29,7 @@ from ._assets import AssetSource, Window
 __all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
 _DECODED_CHUNKS = 4
+_OPEN_ARRAYS = 16
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
 
@@ -93,6 +94,8 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
             self._kept: OrderedDict[str, Any] = OrderedDict()
             self.decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
             """Whole decoded chunks, for `read_sampled` (windows sharing a chunk)."""
+            self.arrays: OrderedDict[str, Any] = OrderedDict()
+            """The arrays `read_sampled` opened through this store, by path."""
 
         async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
             if byte_range is not None:
@@ -144,7 +147,14 @@ def read_sampled(source: AssetSource, key: str, window: Window, what: str) -> An
     # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
     # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
     path = f"{key.rstrip('/')}/data"
-    array: Any = zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
+    opened = getattr(store, "arrays", None)
+    array: Any = opened.get(path) if opened is not None else None
+    if array is None:
+        array = zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
+        if opened is not None:
+            opened[path] = array
+            while len(opened) > _OPEN_ARRAYS:
+                opened.popitem(last=False)
     layout = SampledLayout.from_attrs(dict(array.attrs))
     window.check_overlaps(layout.domain, what)
     spans = sample_spans(layout, window)
