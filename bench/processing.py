@@ -75,6 +75,11 @@ def _session_of(
     folder.mkdir(parents=True, exist_ok=True)
     for path in sorted((source / worker).iterdir())[:count]:
         os.link(path, folder / path.name)
+    if duration is not None:
+        # A copy of a session for another round: the recording hash is that of the
+        # files, so one more small file (never processed) makes it a new recording.
+        (session / "round_0").mkdir(exist_ok=True)
+        (session / "round_0" / "round.txt").write_text(rec_id)
     rig = {
         "rec_id": rec_id,
         "start_time": T0,
@@ -137,6 +142,7 @@ def prepare(data_dir: Path, sizes: dict[str, Any]) -> dict[str, Path]:
             sessions[video_id],
             "camera_0",
             sizes["video_min"],
+            sizes["video_min"] * 60.0,
         )
     events_id = f"events_{sizes['events']}"
     if not (data_dir / "sessions" / events_id / "manifest.json").exists():
