@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck unit bench clean
+.PHONY: install system-deps bench-deps demo test lint typecheck unit bench clean
 
 # Debian packages the tests drive for real: headless Chromium (UI test) and
 # PostgreSQL (production instance test). Installed only if missing.
@@ -30,6 +30,14 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The processing benchmark's peer: Debian's ffmpeg (ffmpeg + ffprobe). Installed only if missing.
+bench-deps:
+	@if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then \
+		echo "installing: ffmpeg"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; \
+	fi
+
 demo: $(STAMP)
 	$(PY) -m ursa_pipelines.demo
 
@@ -45,12 +53,14 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(STAMP) bench-deps
 	$(PY) bench/store.py
 	$(PY) bench/catalog.py
 	$(PY) bench/ingest.py
 	$(PY) bench/download.py
 	$(PY) bench/pipelines.py
+	$(PY) bench/processing.py
+	$(PY) bench/read.py
 
 clean:
 	rm -rf $(VENV) .ursa .mypy_cache .pytest_cache .ruff_cache

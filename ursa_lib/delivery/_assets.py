@@ -71,6 +71,9 @@ class AssetSource:
     store: Store
     lance_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     """S3 options for Lance (they hold the role's keys: never shown)."""
+    zarr: Any = field(default=None, repr=False, compare=False)
+    """A zarr store that sampled reads go through instead of the bucket's own
+    (`stream_windows` sets one that keeps the chunks it read last)."""
 
     def key_of(self, uri: str) -> str:
         if not uri.startswith(self.store.base_uri):

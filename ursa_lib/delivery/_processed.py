@@ -19,16 +19,19 @@ modalities' domains, clipped to the window) and one attribute per modality:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import UrsaError
+from .._errors import ConfigError, UrsaError
 from ..catalog import IngestionStatus, Modality
+from ..store import zarr_store
 from ._assets import AssetSource, Window
 from ._events_read import read_events
 from ._query import QueryResult
-from ._sampled import read_sampled
+from ._sampled import read_sampled, recent_objects
 from ._video import read_video
 
 __all__ = ["StreamWindow", "misaligned", "read_recording", "stream_windows"]
@@ -227,6 +230,11 @@ def stream_windows(
         while t < last:
             plan.append((result, t, t + window, covered))
             t = first + step * (round((t - first) / step) + 1)
+    if source.zarr is None:
+        # Consecutive windows share chunks: fetch each once, not once per window.
+        # (A bucket zarr cannot read is reported by read_sampled if it is asked to.)
+        with contextlib.suppress(ConfigError):
+            source = dataclasses.replace(source, zarr=recent_objects(zarr_store(source.store)))
     return _windows(source, plan, names)
 
 

@@ -16,6 +16,7 @@ several intervals — gaps are reported by the domain, never filled.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +27,10 @@ from .._errors import ObjectNotFoundError
 from ..store import zarr_store
 from ._assets import AssetSource, Window
 
-__all__ = ["SampledLayout", "read_sampled", "sample_spans"]
+__all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
+_DECODED_CHUNKS = 4
+_OPEN_ARRAYS = 16
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
 
@@ -75,6 +78,63 @@ def sample_spans(layout: SampledLayout, window: Window) -> list[tuple[float, int
     return spans
 
 
+def recent_objects(store: Any, keep: int = 8) -> Any:
+    """The zarr store ``store``, keeping the last ``keep`` whole objects it read.
+
+    Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
+    array metadata: through this store each is fetched once, not once per window,
+    and `read_sampled` keeps the last few chunks decoded beside it (``decoded``).
+    Assets are never rewritten in place (a new version gets a new folder), so a
+    kept object cannot go stale.
+    """
+    from zarr.storage import WrapperStore
+
+    class _Recent(WrapperStore[Any]):
+        def __init__(self, inner: Any) -> None:
+            super().__init__(inner)
+            self._kept: OrderedDict[str, Any] = OrderedDict()
+            self.decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
+            """Whole decoded chunks, for `read_sampled` (windows sharing a chunk)."""
+            self.arrays: OrderedDict[str, Any] = OrderedDict()
+            """The arrays `read_sampled` opened through this store, by path."""
+
+        async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+            if byte_range is not None:
+                return await self._store.get(key, prototype, byte_range)
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+                return kept
+            value = await self._store.get(key, prototype, None)
+            if value is not None:
+                self._kept[key] = value
+                while len(self._kept) > keep:
+                    self._kept.popitem(last=False)
+            return value
+
+    return _Recent(store)
+
+
+def _from_decoded(
+    decoded: OrderedDict[tuple[str, int], Any], path: str, array: Any, a: int, b: int
+) -> npt.NDArray[Any]:
+    """Samples ``[a, b)`` of ``array``, decoding each whole chunk once into ``decoded``."""
+    step = int(array.chunks[0])
+    pieces = []
+    for c in range(a // step, (b - 1) // step + 1):
+        slab = decoded.get((path, c))
+        if slab is None:
+            slab = np.asarray(array[c * step : min((c + 1) * step, array.shape[0])])
+            decoded[(path, c)] = slab
+            while len(decoded) > _DECODED_CHUNKS:
+                decoded.popitem(last=False)
+        else:
+            decoded.move_to_end((path, c))
+        lo = max(a, c * step) - c * step
+        pieces.append(slab[lo : min(b, (c + 1) * step) - c * step])
+    return pieces[0].copy() if len(pieces) == 1 else np.concatenate(pieces)
+
+
 def read_sampled(
     source: AssetSource, key: str, window: Window, what: str, *, strict: bool = True
 ) -> Any:
@@ -88,18 +148,26 @@ def read_sampled(
     import zarr
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
-    # Assets are Zarr v3: naming the format spares the v2 metadata probes
-    # (.zarray, .zattrs) zarr otherwise sends with every open.
-    try:
-        array: Any = zarr.open_array(
-            store=zarr_store(source.store), path=f"{key.rstrip('/')}/data", mode="r", zarr_format=3
-        )
-    except FileNotFoundError as exc:  # zarr's NodeNotFoundError
-        raise ObjectNotFoundError(
-            f"{what}: its processed asset {key} is not in the assets bucket; run "
-            "`ursa scrub` to find rows whose assets are gone, then process the recording again",
-            uri=source.store.uri(key.rstrip("/")),
-        ) from exc
+    store = source.zarr if source.zarr is not None else zarr_store(source.store)
+    # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
+    # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
+    path = f"{key.rstrip('/')}/data"
+    opened = getattr(store, "arrays", None)
+    array: Any = opened.get(path) if opened is not None else None
+    if array is None:
+        try:
+            array = zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
+        except FileNotFoundError as exc:  # zarr's NodeNotFoundError
+            raise ObjectNotFoundError(
+                f"{what}: its processed asset {key} is not in the assets bucket; run "
+                "`ursa scrub` to find rows whose assets are gone, then process the recording "
+                "again",
+                uri=source.store.uri(key.rstrip("/")),
+            ) from exc
+        if opened is not None:
+            opened[path] = array
+            while len(opened) > _OPEN_ARRAYS:
+                opened.popitem(last=False)
     layout = SampledLayout.from_attrs(dict(array.attrs))
     if strict:
         window.check_overlaps(layout.domain, what)
@@ -110,10 +178,17 @@ def read_sampled(
         gain=layout.gain,
         offset=layout.offset,
     )
-    parts = [np.asarray(array[a:b]) for _, a, b in spans]
+    decoded = getattr(store, "decoded", None)
+    if decoded is None:
+        parts = [np.asarray(array[a:b]) for _, a, b in spans]
+    else:
+        parts = [_from_decoded(decoded, path, array, a, b) for _, a, b in spans]
     width = array.shape[1]
     digital = np.concatenate(parts) if parts else np.empty((0, width), dtype=array.dtype)
-    physical = layout.gain * (digital.astype(np.float64) + layout.offset)
+    # gain * (digital + offset), in place: the same two roundings, one allocation.
+    physical = digital.astype(np.float64)
+    physical += layout.offset
+    physical *= layout.gain
     if len(spans) == 1 or not spans:
         first = spans[0][0] if spans else (window.start if window.start is not None else 0.0)
         signal: Any = RegularTimeSeries(

@@ -4,8 +4,10 @@ The processed video is one faststart MP4 with a Lance frame index beside it
 (``<name>.mp4.lance``: frame, pts, dts, time_s, keyframe, byte_offset, size,
 segment). `VideoFrames` holds the index rows of a window and decodes only the
 frames asked for: it seeks to the keyframe at or before a frame and decodes
-forward. The MP4 is read through ranged reads of the assets bucket, in blocks,
-so a short clip of a long video costs its header and its own packets.
+forward. The MP4 is read through ranged reads of the assets bucket: the header
+in blocks, then, from the keyframe the decoder seeks to, the packets of the
+frames asked for (the frame index gives their byte offsets) in one request, so
+a short clip of a long video costs its header and its own packets.
 """
 
 from __future__ import annotations
@@ -24,16 +26,25 @@ from ._assets import AssetSource, Window
 
 __all__ = ["RangedFile", "VideoFrames", "read_video"]
 
-BLOCK = 256 * 1024
+BLOCK = 32 * 1024
+"""Reads outside an expected span (the MP4 header) go in blocks of this size..."""
+READ_AHEAD = 8
+"""...and up to this many blocks per request while they go on in order."""
+MAX_SPAN = 32 * 1024 * 1024
+"""The most one request of an expected span fetches (and holds in memory)."""
+MAX_LEAD = 8 * 1024 * 1024
+"""How far before a window's first packet its keyframe may start (a GOP's bytes)."""
 
 
 class RangedFile(io.RawIOBase):
     """A seekable, read-only file over one object, fetched in cached blocks.
 
-    ``bytes_read`` and ``requests`` count what went over the wire.
+    ``bytes_read`` and ``requests`` count what went over the wire. A caller
+    that knows which bytes it is about to read says so with `expect`: a read
+    that starts inside that span then fetches the rest of it in one request.
     """
 
-    def __init__(self, store: Store, key: str, *, block: int = BLOCK, cache_blocks: int = 64):
+    def __init__(self, store: Store, key: str, *, block: int = BLOCK, cache_blocks: int = 512):
         super().__init__()
         info = store.head(key)
         self._store, self._key, self._etag = store, key, info.etag
@@ -42,8 +53,17 @@ class RangedFile(io.RawIOBase):
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cache_blocks = cache_blocks
         self._pos = 0
+        self._span: tuple[int, bytes] | None = None
+        self._ahead = 1
+        self._next_miss = -1
+        self._expect: tuple[int, int] | None = None
         self.bytes_read = 0
         self.requests = 0
+
+    def expect(self, start: int, end: int) -> None:
+        """Bytes ``[start, end)`` are about to be read, in order (fetched `MAX_SPAN` at a time)."""
+        end = min(end, self.size)
+        self._expect = (start, end) if 0 <= start < end else None
 
     def readable(self) -> bool:
         return True
@@ -64,23 +84,58 @@ class RangedFile(io.RawIOBase):
         if cached is not None:
             self._cache.move_to_end(index)
             return cached
+        # Read-ahead: each miss right after the previous one fetches twice as many
+        # blocks, up to READ_AHEAD; a miss elsewhere fetches one block.
+        self._ahead = min(self._ahead * 2, READ_AHEAD) if index == self._next_miss else 1
         start = index * self._block
+        count = self._ahead
         data = self._store.read_range(
-            self._key, start, min(start + self._block, self.size), etag=self._etag
+            self._key, start, min(start + count * self._block, self.size), etag=self._etag
         )
         self.bytes_read += len(data)
         self.requests += 1
-        self._cache[index] = data
-        if len(self._cache) > self._cache_blocks:
+        self._next_miss = index + count
+        for i in range(count):
+            piece = data[i * self._block : (i + 1) * self._block]
+            if not piece:
+                break
+            self._cache[index + i] = piece
+        while len(self._cache) > self._cache_blocks:
             self._cache.popitem(last=False)
-        return data
+        return self._cache.get(index, b"")
+
+    def _from_span(self) -> memoryview | None:
+        """The expected span's bytes from the current position, fetching the span once."""
+        if self._span is not None:
+            start, data = self._span
+            if start <= self._pos < start + len(data):
+                return memoryview(data)[self._pos - start :]
+        if self._expect is not None and self._expect[0] <= self._pos < self._expect[1]:
+            end = self._expect[1]
+            stop = min(end, self._pos + MAX_SPAN)
+            data = self._store.read_range(self._key, self._pos, stop, etag=self._etag)
+            self.bytes_read += len(data)
+            self.requests += 1
+            self._span = (self._pos, data)
+            self._expect = (stop, end) if stop < end and data else None
+            return memoryview(data)
+        return None
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         want = min(len(view), self.size - self._pos)
         done = 0
         while done < want:
+            spanned = self._from_span()
+            if spanned:
+                piece = spanned[: want - done]
+                view[done : done + len(piece)] = piece
+                done += len(piece)
+                self._pos += len(piece)
+                continue
             index, within = divmod(self._pos, self._block)
+            if done and index not in self._cache:
+                break  # a short read rather than a request for bytes not asked for yet
             data = self._fetch(index)[within : within + want - done]
             if not data:
                 break
@@ -104,6 +159,8 @@ class VideoFrames:
         self.times: npt.NDArray[np.float64] = np.asarray(rows.column("time_s").to_numpy())
         self.frame_numbers = np.asarray(rows.column("frame").to_numpy(), dtype=np.int64)
         self._key_pts = np.asarray(rows.column("keyframe").to_numpy(), dtype=bool)
+        self._offsets = np.asarray(rows.column("byte_offset").to_numpy(), dtype=np.int64)
+        self._ends = self._offsets + np.asarray(rows.column("size").to_numpy(), dtype=np.int64)
         self._lock = threading.Lock()
         self._file: RangedFile | None = None
         self._container: Any = None
@@ -154,6 +211,12 @@ class VideoFrames:
         with self._lock:
             container = self._open()
             stream = container.streams.video[0]
+            # After the seek the demuxer reads from the keyframe at or before
+            # `first` up to the last packet of the frames asked for: one request.
+            asked = (self._pts >= first) & (self._pts <= last)
+            if asked.any() and self._file is not None:
+                start = int(self._offsets[asked].min())
+                self._file.expect(max(0, start - MAX_LEAD), int(self._ends[asked].max()))
             container.seek(first, stream=stream, backward=True, any_frame=False)
             for packet in container.demux(stream):
                 for frame in packet.decode():

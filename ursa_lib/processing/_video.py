@@ -212,17 +212,20 @@ def _index(path: Path, sources: list[str], origin_s: float) -> tuple[pa.Table, F
             "written; a segment is damaged. Re-copy the segments from the rig"
         )
     order = sorted(range(len(rows)), key=lambda i: rows[i][0])
-    columns: dict[str, list[Any]] = {f.name: [] for f in FRAME_INDEX_SCHEMA}
-    for frame, i in enumerate(order):
-        pts, dts, key, pos, size = rows[i]
-        columns["frame"].append(frame)
-        columns["pts"].append(pts)
-        columns["dts"].append(dts)
-        columns["time_s"].append(origin_s + float(pts * tb))
-        columns["keyframe"].append(key)
-        columns["byte_offset"].append(pos)
-        columns["size"].append(size)
-        columns["segment"].append(sources[i])
+    ordered = [rows[i] for i in order]
+    # float(pts * tb) without a Fraction per frame: Python's int / int is correctly
+    # rounded, so (pts * num) / den is the very same float.
+    num, den = tb.numerator, tb.denominator
+    columns: dict[str, list[Any]] = {
+        "frame": list(range(len(ordered))),
+        "pts": [r[0] for r in ordered],
+        "dts": [r[1] for r in ordered],
+        "time_s": [origin_s + (r[0] * num) / den for r in ordered],
+        "keyframe": [r[2] for r in ordered],
+        "byte_offset": [r[3] for r in ordered],
+        "size": [r[4] for r in ordered],
+        "segment": [sources[i] for i in order],
+    }
     return pa.table(columns, schema=FRAME_INDEX_SCHEMA), tb
 
 

@@ -35,6 +35,8 @@ class RecordingSpec:
     video_fps: int = 10
     video_size: tuple[int, int] = (160, 120)
     events_per_segment: int = 5
+    video_segments: int | None = None
+    """Segments of video, when fewer (or more) than ``segments``."""
     participant_id: str | None = "p001"
     metadata: dict[str, object] | None = None
     eeg: bool = True
@@ -127,7 +129,8 @@ def _write_video(folder: Path, spec: RecordingSpec) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     width, height = spec.video_size
     frames = spec.video_fps * spec.segment_s
-    for seg in range(spec.segments):
+    count = spec.segments if spec.video_segments is None else spec.video_segments
+    for seg in range(count):
         with av.open(str(folder / f"seg_{seg:05d}.mp4"), "w") as container:
             stream = container.add_stream("libx264", rate=spec.video_fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
