@@ -61,6 +61,8 @@ bench: $(STAMP) bench-deps
 	$(PY) bench/pipelines.py
 	$(PY) bench/processing.py
 	$(PY) bench/read.py
+	$(PY) bench/lifecycle.py
+	$(PY) bench/cli.py
 
 clean:
 	rm -rf $(VENV) .ursa .mypy_cache .pytest_cache .ruff_cache

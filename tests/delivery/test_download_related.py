@@ -69,7 +69,7 @@ def test_a_downloaded_folder_reopens_offline(tmp_path: Path) -> None:
 
 
 def test_no_related_writes_only_the_bytes(tmp_path: Path) -> None:
-    from .test_cli_newuser import ursa as cli
+    from ursa_lib.testing import run_cli as cli
 
     ursa = DataInterface(LocalProfile(root=tmp_path / "ursa")).enable_writes()
     ursa.ingest(write_session(tmp_path / "rig", "rec_plain", {"eeg_0": [100]}))
