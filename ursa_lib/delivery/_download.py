@@ -59,6 +59,7 @@ from .._errors import (
     ObjectNotFoundError,
     UnsafeDestinationError,
 )
+from .._layout import RECORDINGS_ROOT, SessionPrefix
 from .._text import listed
 from ..catalog import Catalog, IngestionStatus, Modality
 from ..ingestion._manifest import (
@@ -771,18 +772,15 @@ def download(
         from ._related import write_related
 
         sessions = {
-            (f.store.base_uri, f.key.split("/", 2)[1]): f.store
+            (f.store.base_uri, SessionPrefix.parse(f.key)): f.store
             for f in files
-            if f.sha256 is not None and f.key.startswith("recordings/")
+            if f.sha256 is not None and f.key.startswith(RECORDINGS_ROOT)
         }
         write_related(
             root,
             results,
             ((f.store, f.key, f.dest, f.size, f.sha256) for f in files),
-            (
-                (store, f"recordings/{name}/{MANIFEST_NAME}")
-                for (_, name), store in sessions.items()
-            ),
+            ((store, session.manifest_key) for (_, session), store in sessions.items()),
             catalog,
         )
     report.emit("finish")

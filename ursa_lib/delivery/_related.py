@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._config import BucketKind, LocalProfile
 from .._errors import InvalidValueError
+from .._layout import RECORDINGS_ROOT
 from ..catalog import (
     Embedding,
     Event,
@@ -170,7 +171,7 @@ def open_local_profile(folder: Path) -> LocalProfile:
     kinds: dict[str, BucketKind] = {}
     for entry in [*objects, *sources]:
         kinds[entry["base_uri"]] = (
-            "raw" if str(entry["key"]).startswith("recordings/") else "assets"
+            "raw" if str(entry["key"]).startswith(RECORDINGS_ROOT) else "assets"
         )
     for entry in objects:
         target = profile.bucket_path(kinds[entry["base_uri"]]) / entry["key"]
