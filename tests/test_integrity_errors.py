@@ -36,13 +36,7 @@ BUILTIN_EXCEPTIONS = {
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("__init__.py", "AttributeError", "__getattr__"): "the module __getattr__ protocol",
     ("cli/_output.py", "AssertionError", "human_bytes"): "unreachable after the loop",
-    ("delivery/_download.py", "TypeError", "_results"): "a caller passed a non-QueryResult: a bug",
-    (
-        "delivery/_download.py",
-        "NotImplementedError",
-        "materialize",
-    ): "processed readers not built yet",
-    ("delivery/_download.py", "NotImplementedError", "stream"): "processed readers not built yet",
+    ("delivery/_plan.py", "TypeError", "_results"): "a caller passed a non-QueryResult: a bug",
     ("delivery/_query.py", "TypeError", "_spec"): "a caller passed a wrong type: a bug",
     ("delivery/_query.py", "ImportError", "to_pandas"): "an optional dependency is not installed",
     ("_interface.py", "TypeError", "__init__"): "a caller passed a wrong type: a bug",
@@ -53,7 +47,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("catalog/_tables.py", "AssertionError", "_with_conflict_retries"): "unreachable",
     ("store/_retry.py", "AssertionError", "_recover"): "unreachable",
     ("store/_retry.py", "AssertionError", "call_with_retries"): "unreachable after the loop",
-    ("delivery/_download.py", "AssertionError", "_base"): "unreachable: the layout was checked",
+    ("delivery/_plan.py", "AssertionError", "_base"): "unreachable: the layout was checked",
     ("store/_error_map.py", "TypeError", "map_error"): "an unmapped obstore class: a bug",
     ("ingestion/__init__.py", "AttributeError", "__getattr__"): "the module __getattr__ protocol",
     ("testing/__init__.py", "AttributeError", "__getattr__"): "the module __getattr__ protocol",

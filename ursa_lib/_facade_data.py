@@ -119,7 +119,7 @@ class DataVerbs:
         a ``Data`` holds.
         """
         from .delivery import Window, misaligned, read_recording
-        from .delivery._download import _results
+        from .delivery._plan import _results
 
         results = _results(target)
         names = None if modalities is None else list(modalities)
@@ -143,7 +143,7 @@ class DataVerbs:
         next window prefetched, gaps reported in each window's ``gaps``.
         """
         from .delivery import stream_windows
-        from .delivery._download import _results
+        from .delivery._plan import _results
 
         return stream_windows(self.asset_source(), _results(target), window, step, modalities)
 

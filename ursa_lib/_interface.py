@@ -220,7 +220,8 @@ class DataInterface(CatalogVerbs, DataVerbs):
         to the window, each still openable in place: a Zarr of the window, the
         window's events, an MP4 cut at keyframes with its index.
         """
-        from .delivery._download import _results, download
+        from .delivery._download import download
+        from .delivery._plan import _results
 
         results = _results(target)
         if time_range is not None:
@@ -286,7 +287,8 @@ class DataInterface(CatalogVerbs, DataVerbs):
         (see `read`), raw rows (or ``source="raw"``) as their verified segments by
         modality (``dict[str, RawSegments]``, see `ursa_lib.materialize`)."""
         from .catalog import IngestionStatus
-        from .delivery._download import _results, materialize
+        from .delivery._plan import _results
+        from .delivery._raw_read import materialize
 
         results = _results(target)
         names = None if modalities is None else set(modalities)

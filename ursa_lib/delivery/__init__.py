@@ -11,13 +11,10 @@ from ._download import (
     Existing,
     Layout,
     PlannedFile,
-    RawSegments,
     SourceKind,
     Verify,
     download,
-    materialize,
     plan_download,
-    stream,
 )
 from ._processed import (
     StreamWindow,
@@ -27,6 +24,10 @@ from ._processed import (
     stream_windows,
 )
 from ._query import QueryResult, QueryResults, QuerySpec, query
+from ._raw_read import RawSegments, materialize
+
+stream = stream_windows
+"""`stream_windows`: fixed windows over processed data (see `DataInterface.stream`)."""
 
 __all__ = [
     "AssetSource",

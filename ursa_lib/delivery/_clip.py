@@ -231,7 +231,7 @@ def download_window(
     """
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
-    from ._download import _base
+    from ._plan import _base
 
     plan = []
     for result in results:

@@ -81,7 +81,7 @@ def verify_download(
     """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
     from ..catalog import PipelineAsset
     from ..delivery import query
-    from ..delivery._download import _plan, _results
+    from ..delivery._plan import _plan, _results
 
     root = Path(dest).resolve()
     if not root.is_dir():
