@@ -1,6 +1,7 @@
 """Processed assets in the Dagster location: downstream of registration, one per
 stream kind, code_version from the converters, checks, metadata, failures."""
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ import dagster as dg
 import pytest
 import zarr
 
-from ursa_lib import LocalProfile
+from ursa_lib import LocalProfile, open_store
 from ursa_lib.catalog import Catalog, IngestionStatus
 from ursa_lib.processing import default_registry
 from ursa_lib.testing import RecordingSpec, write_recording
@@ -152,3 +153,61 @@ def test_the_download_job_checks_choices_at_launch_and_clips_a_window(
     data = zarr.open_array(str(eeg / "data"), mode="r")
     assert data.shape == (7 * 256, 8)
     assert dict(data.attrs)["intervals"][0]["start_s"] == pytest.approx(5.0)
+
+
+def test_the_window_job_records_the_shapes_it_read(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    write_recording(Path(site.landing_dirs[0]), RecordingSpec(rec_id="rec_m", start_time_ns=T0))
+    assert run(instance, site, "ingest", "rec_m").success
+    assert run(instance, site, "process", "rec_m").success
+    config = {"recording": "rec_m", "start_s": 5.0, "end_s": 15.0}
+    result = defs.resolve_job_def("materialize_window").execute_in_process(
+        instance=instance,
+        resources={"ursa": site},
+        run_config={"ops": {"materialize_window_op": {"config": config}}},
+    )
+    assert result.success
+    [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.step_output_data.metadata
+    shapes = metadata["shapes"].value
+    assert shapes["eeg"] == {"samples": 10 * 256, "channels": 8}  # type: ignore[index]
+    assert shapes["audio"] == {"samples": 10 * 16_000, "channels": 1}  # type: ignore[index]
+    assert shapes["camera"] == {"frames": 100}  # type: ignore[index]
+    assert metadata["domain"].value == [[5.0, 15.0]]
+
+
+def test_rig_clean_deletes_only_what_the_archive_holds(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    session = Path(site.landing_dirs[0]) / "rec_r"
+    write_recording(session.parent, RecordingSpec(rec_id="rec_r", start_time_ns=T0, video=False))
+    assert run(instance, site, "ingest", "rec_r").success
+    sensor = next(s for s in defs.sensors or () if s.name == "rig_clean_after_ingest")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # off by default
+    job = defs.resolve_job_def("rig_clean")
+
+    def clean(dry_run: bool) -> dg.ExecuteInProcessResult:
+        config = {"sessions": ["rec_r"], "dry_run": dry_run}
+        return job.execute_in_process(
+            instance=instance,
+            resources={"ursa": site},
+            run_config={"ops": {"rig_clean_op": {"config": config}}},
+            raise_on_error=False,
+        )
+
+    raw = open_store(LocalProfile(root=Path(site.local_root or "")), "raw_rw")
+    key = "recordings/rec_r/eeg_0/seg_00001.edf"
+    kept = raw.get(key)
+    raw.delete(key)
+    refused = clean(dry_run=False)
+    assert not refused.success
+    assert "seg_00001.edf (missing)" in str(
+        [e.event_specific_data for e in refused.all_events if e.event_type_value == "STEP_FAILURE"]
+    )
+    assert session.exists()
+    raw.put(key, kept, metadata={"sha256": hashlib.sha256(kept).hexdigest()})
+    assert clean(dry_run=True).success
+    assert session.exists()
+    assert clean(dry_run=False).success
+    assert not session.exists()
