@@ -131,8 +131,14 @@ def test_asset_graph_snapshot() -> None:
         "process",
         "scrub",
         "delete",
+        "rig_clean",
+        "materialize_window",
     }
-    assert {s.name for s in defs.sensors or ()} == {"landing_sensor", "raw_bucket_sensor"}
+    assert {s.name for s in defs.sensors or ()} == {
+        "landing_sensor",
+        "raw_bucket_sensor",
+        "rig_clean_after_ingest",
+    }
     assert {s.name for s in defs.schedules or ()} == {
         "ingestion_sweep",
         "daily_reconcile",
