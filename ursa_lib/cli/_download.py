@@ -101,6 +101,7 @@ def download(
     Nothing matched exits 3; a file already there is an error unless --existing
     says otherwise.
     """
+    # Long by its options alone: typer reads every option from this signature.
     from .._interface import DataInterface
     from ._query import nothing_matched
 

@@ -388,10 +388,29 @@ def download(
         _fetch(file, root, fsync)
         return False
 
-    pool = ThreadPoolExecutor(max_concurrent_files, "ursa-download")
+    _transfer(groups, files, work, report, max_concurrent_files)
+    if fsync:
+        for directory in sorted({f.dest.parent for f in files}):
+            _fsync_dir(directory)
+    if related:
+        _write_related(root, results, files, catalog)
+    report.emit("finish")
+    return [f.dest for f in files]
+
+
+def _transfer(
+    groups: list[_Group],
+    files: list[_File],
+    work: Callable[[_File], bool],
+    report: _Reporter,
+    max_concurrent: int,
+) -> None:
+    """Run ``work`` on every file, ``max_concurrent`` at once and biggest first (no
+    big file starts last and runs alone), reporting progress on this thread in
+    plan order; on any error or interrupt, wait for the transfers in flight."""
+    pool = ThreadPoolExecutor(max_concurrent, "ursa-download")
     futures: dict[int, Future[bool]] = {}
     try:
-        # Biggest first, so that no big file starts last and runs alone.
         for file in sorted(files, key=lambda f: f.size, reverse=True):
             futures[id(file)] = pool.submit(work, file)
         for group in groups:
@@ -410,26 +429,27 @@ def download(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    if fsync:
-        for directory in sorted({f.dest.parent for f in files}):
-            _fsync_dir(directory)
-    if related:
-        from ._related import write_related
 
-        sessions = {
-            (f.store.base_uri, SessionPrefix.parse(f.key)): f.store
-            for f in files
-            if f.sha256 is not None and f.key.startswith(RECORDINGS_ROOT)
-        }
-        write_related(
-            root,
-            results,
-            ((f.store, f.key, f.dest, f.size, f.sha256) for f in files),
-            ((store, session.manifest_key) for (_, session), store in sessions.items()),
-            catalog,
-        )
-    report.emit("finish")
-    return [f.dest for f in files]
+
+def _write_related(
+    root: Path, results: list[QueryResult], files: list[_File], catalog: Catalog | None
+) -> None:
+    """The recordings' catalog rows, each file's origin and the raw manifests, in
+    ``root/.ursa/`` (see `_related`)."""
+    from ._related import write_related
+
+    sessions = {
+        (f.store.base_uri, SessionPrefix.parse(f.key)): f.store
+        for f in files
+        if f.sha256 is not None and f.key.startswith(RECORDINGS_ROOT)
+    }
+    write_related(
+        root,
+        results,
+        ((f.store, f.key, f.dest, f.size, f.sha256) for f in files),
+        ((store, session.manifest_key) for (_, session), store in sessions.items()),
+        catalog,
+    )
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, TypeVar
@@ -29,6 +28,7 @@ from ._multipart import DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_LIMIT, UploadPlan,
 from ._obstore_backend import ObstoreBackend
 from ._reader import ObjectReader
 from ._retry import RetryPolicy, call_with_retries, resumable
+from ._sources import Counted, Source, check_metadata, file_chunks, source_size
 
 __all__ = ["ObjectReader", "PutMode", "Source", "Store", "TransferSettings"]
 
@@ -38,13 +38,6 @@ MiB = 1024 * 1024
 PutMode = Literal["overwrite", "create"]
 """``overwrite`` replaces any object at the key; ``create`` fails with
 `ObjectExistsError` if one is there (put-if-absent, where the server enforces it)."""
-
-Source = bytes | bytearray | memoryview | Path | BinaryIO | Iterable[bytes]
-"""What `Store.put` uploads: bytes, a local file path, a binary file object, or an
-iterable of byte chunks."""
-
-_META_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_MAX_METADATA_BYTES = 2048  # S3 allows 2 KB of user metadata in total
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,25 +63,6 @@ class TransferSettings:
     """Ranged GETs of one object in flight at once."""
     parallel_download_threshold: int = 64 * MiB
     """Objects at least this big are downloaded as parallel ranges."""
-
-
-def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    if not metadata:
-        return {}
-    total = 0
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not _META_KEY.match(key):
-            raise InvalidValueError(
-                f"metadata key {key!r} is not allowed: use 1-64 lowercase letters, digits or '-'"
-            )
-        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
-            raise InvalidValueError(f"metadata value for {key!r} must be printable ASCII text")
-        total += len(key) + len(value)
-    if total > _MAX_METADATA_BYTES:
-        raise InvalidValueError(
-            f"metadata is {total} bytes; S3 allows {_MAX_METADATA_BYTES} in total"
-        )
-    return dict(metadata)
 
 
 class Store:
@@ -309,11 +283,11 @@ class Store:
         """
         validate_key(key)
         self._require_write(key, "writing")
-        meta = _check_metadata(metadata)
+        meta = check_metadata(metadata)
         if mode not in ("overwrite", "create"):
             raise InvalidValueError(f"mode must be 'overwrite' or 'create', got {mode!r}")
         uri = self.base_uri + key
-        start = _tell(source)
+        start = source_size(source)
         sent = 0
 
         def send() -> ObjectInfo:
@@ -346,7 +320,7 @@ class Store:
                 raise
             return ObjectInfo(
                 key=key,
-                size=body.total if isinstance(body, _Counted) else len(body),
+                size=body.total if isinstance(body, Counted) else len(body),
                 metadata=meta,
             )
 
@@ -358,7 +332,7 @@ class Store:
         size: int | None,
         on_chunk: Callable[[bytes], None] | None,
         verify_sha256: str | None = None,
-    ) -> tuple[bytes | _Counted, UploadPlan, bool]:
+    ) -> tuple[bytes | Counted, UploadPlan, bool]:
         t = self.transfer
         if isinstance(source, bytes | bytearray | memoryview):
             data = bytes(source)
@@ -383,8 +357,8 @@ class Store:
                 )
             plan = plan_upload(actual, single_put_limit=t.single_put_limit, part_size=t.part_size)
             return (
-                _Counted(
-                    _file_chunks(source, t.file_read_size, st),
+                Counted(
+                    file_chunks(source, t.file_read_size, st),
                     actual,
                     on_chunk,
                     str(source),
@@ -402,10 +376,10 @@ class Store:
                 stream.seek(here)
             plan = self._plan_unknown(size)
             chunks = iter(lambda: stream.read(t.file_read_size), b"")
-            counted = _Counted(chunks, size, on_chunk, "the source stream", verify_sha256)
+            counted = Counted(chunks, size, on_chunk, "the source stream", verify_sha256)
             return counted, plan, seekable
         plan = self._plan_unknown(size)
-        counted = _Counted(iter(source), size, on_chunk, "the source iterable", verify_sha256)
+        counted = Counted(iter(source), size, on_chunk, "the source iterable", verify_sha256)
         return counted, plan, False
 
     def _plan_unknown(self, size: int | None) -> UploadPlan:
@@ -440,94 +414,3 @@ class Store:
         if isinstance(self._backend, LocalBackend):
             return self._backend.clean_staging()
         return 0
-
-
-def _tell(source: Source) -> int | None:
-    """Start position of a seekable stream (to re-send from), else None."""
-    if isinstance(source, bytes | bytearray | memoryview | Path):
-        return None
-    seekable = getattr(source, "seekable", None)
-    if callable(seekable) and seekable():
-        return int(source.tell())  # type: ignore[attr-defined]
-    return None
-
-
-def _file_chunks(path: Path, chunk: int, expected: os.stat_result) -> Iterator[bytes]:
-    """The file's bytes; `SourceChangedError` if it is modified (size, mtime or inode)
-    between the first stat and the last byte read."""
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the last check
-    except FileNotFoundError:
-        raise _removed(path) from None
-    with handle:
-        _same_file(path, expected, os.fstat(handle.fileno()))
-        while block := handle.read(chunk):
-            yield block
-        _same_file(path, expected, os.fstat(handle.fileno()))
-        try:
-            now = path.stat()
-        except FileNotFoundError:
-            raise _removed(path) from None
-        _same_file(path, expected, now)  # not replaced under its name either
-
-
-def _removed(path: Path) -> SourceChangedError:
-    return SourceChangedError(f"{path} was removed while being uploaded; nothing was stored")
-
-
-def _same_file(path: Path, before: os.stat_result, now: os.stat_result) -> None:
-    if (before.st_ino, before.st_size, before.st_mtime_ns) != (
-        now.st_ino,
-        now.st_size,
-        now.st_mtime_ns,
-    ):
-        raise SourceChangedError(
-            f"{path} changed while being uploaded (size {before.st_size} → {now.st_size}, "
-            f"mtime {before.st_mtime_ns} → {now.st_mtime_ns} ns); nothing was stored — "
-            "let the writer finish, then re-augment and ingest again"
-        )
-
-
-class _Counted:
-    """Passes chunks through, counting them and checking the promised size."""
-
-    def __init__(
-        self,
-        chunks: Iterator[bytes],
-        size: int | None,
-        on_chunk: Callable[[bytes], None] | None,
-        what: str,
-        verify_sha256: str | None = None,
-    ) -> None:
-        self._chunks = chunks
-        self._size = size
-        self._on_chunk = on_chunk
-        self._what = what
-        self._verify = verify_sha256
-        self.total = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.total = 0
-        digest = hashlib.sha256() if self._verify is not None else None
-        for chunk in self._chunks:
-            if digest is not None:
-                digest.update(chunk)
-            self.total += len(chunk)
-            if self._size is not None and self.total > self._size:
-                raise SourceChangedError(
-                    f"{self._what} grew beyond the expected {self._size} bytes while being "
-                    "uploaded; nothing was stored"
-                )
-            if self._on_chunk is not None:
-                self._on_chunk(chunk)
-            yield chunk
-        if self._size is not None and self.total != self._size:
-            raise SourceChangedError(
-                f"{self._what} yielded {self.total} bytes, expected {self._size} "
-                "(it changed or was cut short); nothing was stored"
-            )
-        if digest is not None and digest.hexdigest() != self._verify:
-            raise SourceChangedError(
-                f"{self._what} does not match its expected sha256 (it changed while being "
-                "read); nothing was stored"
-            )

@@ -70,6 +70,7 @@ class FaultProxy:
     """
 
     def __init__(self, upstream_url: str) -> None:
+        """Long because the HTTP handler class is defined in it, closing over this proxy."""
         hostport = upstream_url.split("://", 1)[1]
         host, port = hostport.split(":")
         self.upstream = (host, int(port))
