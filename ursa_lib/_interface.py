@@ -382,7 +382,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
     ) -> IngestResult:
         """Register a session already in the raw bucket (see `ursa_lib.ingest_from_store`)."""
         self._require_writes("backfill")
-        from .ingestion._ingest import ingest_from_store
+        from .ingestion._backfill import ingest_from_store
 
         return ingest_from_store(
             rec_id,

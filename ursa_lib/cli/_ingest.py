@@ -109,7 +109,7 @@ def backfill(
 ) -> None:
     """Register a session whose files are already in the raw bucket (no bytes move)."""
     from ..catalog import Catalog
-    from ..ingestion._ingest import ingest_from_store
+    from ..ingestion._backfill import ingest_from_store
     from ..store import open_store
 
     loaded = open_profile(profile, root, roles=("raw_ro", "assets_rw"))

@@ -23,7 +23,8 @@ from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
 if TYPE_CHECKING:
-    from ._ingest import IngestProgress, IngestResult, ingest, ingest_from_store, modality_names
+    from ._backfill import ingest_from_store
+    from ._ingest import IngestProgress, IngestResult, ingest, modality_names
 
 _CATALOG_NAMES = frozenset(
     {"IngestProgress", "IngestResult", "ingest", "ingest_from_store", "modality_names"}
@@ -31,6 +32,10 @@ _CATALOG_NAMES = frozenset(
 
 
 def __getattr__(name: str) -> object:
+    if name == "ingest_from_store":
+        from ._backfill import ingest_from_store
+
+        return ingest_from_store
     if name in _CATALOG_NAMES:
         from . import _ingest
 
