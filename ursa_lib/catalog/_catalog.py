@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from .._config import LocalProfile, Role, S3Credentials, S3Profile
-from ..store import RetryPolicy
+from ..store import RetryPolicy, lance_storage_options
 from ._indexes import ensure_indexes
 from ._models import ROW_TYPES, IngestionStatus, Modality
 from ._status import StatusMachine
@@ -47,18 +47,7 @@ class Catalog(StatusMachine, TypedVerbs):
         if isinstance(profile, LocalProfile):
             return cls(profile.catalog_uri, writable=writable, profile=profile, retry=retry)
         role: Role = "assets_rw" if writable else "assets_ro"
-        creds = credentials or profile.credentials_for(role)
-        options = {
-            "aws_access_key_id": creds.access_key_id.get_secret_value(),
-            "aws_secret_access_key": creds.secret_access_key.get_secret_value(),
-            "aws_region": profile.region,
-        }
-        endpoint = profile.endpoint_for(role)
-        if endpoint:
-            options["aws_endpoint"] = endpoint
-            options["allow_http"] = str(endpoint.startswith("http://")).lower()
-        if creds.session_token is not None:
-            options["aws_session_token"] = creds.session_token.get_secret_value()
+        options = lance_storage_options(profile, role, credentials)
         return cls(
             profile.resolved_catalog_uri,
             writable=writable,

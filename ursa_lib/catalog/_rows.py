@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+import pyarrow as pa
+
 from .._errors import CatalogRowExists, InvalidValueError, PrimaryKeyConflict
 from .._text import listed
 from ._invariants import check_row
@@ -31,6 +33,24 @@ class RowVerbs(TableAccess):
         """Raise `InvalidRowError` if ``row`` breaks a storage-URI invariant."""
         check_row(row, self.profile)
 
+    def _batch(
+        self, rows: list[R], verb: str
+    ) -> tuple[type[R], list[tuple[Any, ...]], Any, pa.Table]:
+        """The checks every batch write makes (write access, keys unique in the
+        batch, storage invariants), and the batch as one Arrow table."""
+        model = type(rows[0])
+        self._require_write(f"{verb} {model.__table__} rows")
+        keys = [r.key() for r in rows]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            raise PrimaryKeyConflict(
+                f"{model.__table__}: keys repeated in one batch: {listed(dupes)}"
+            )
+        for row in rows:
+            self.check(row)
+        table = self._writable_table(model)
+        return model, keys, table, to_table(model, rows, row_json=self._row_json[model.__table__])
+
     def add(self, row: R) -> R:
         """Insert ``row``; `PrimaryKeyConflict` if its key exists (even under a race)."""
         self.add_many([row])
@@ -46,18 +66,7 @@ class RowVerbs(TableAccess):
         rows = list(rows)
         if not rows:
             return 0
-        model = type(rows[0])
-        self._require_write(f"adding {model.__table__} rows")
-        keys = [r.key() for r in rows]
-        if len(set(keys)) != len(keys):
-            dupes = sorted({k for k in keys if keys.count(k) > 1})
-            raise PrimaryKeyConflict(
-                f"{model.__table__}: keys repeated in one batch: {listed(dupes)}"
-            )
-        for row in rows:
-            self.check(row)
-        table = self._writable_table(model)
-        data = to_table(model, rows, row_json=self._row_json[model.__table__])
+        model, keys, table, data = self._batch(rows, "adding")
         existing = self._existing_keys(model, keys)
         if existing:
             raise PrimaryKeyConflict(
@@ -137,18 +146,7 @@ class RowVerbs(TableAccess):
         rows = list(rows)
         if not rows:
             return 0
-        model = type(rows[0])
-        self._require_write(f"writing {model.__table__} rows")
-        keys = [r.key() for r in rows]
-        if len(set(keys)) != len(keys):
-            dupes = sorted({k for k in keys if keys.count(k) > 1})
-            raise PrimaryKeyConflict(
-                f"{model.__table__}: keys repeated in one batch: {listed(dupes)}"
-            )
-        for row in rows:
-            self.check(row)
-        table = self._writable_table(model)
-        data = to_table(model, rows, row_json=self._row_json[model.__table__])
+        model, _, table, data = self._batch(rows, "writing")
         on = list(model.__key__)
 
         def upsert() -> int:
