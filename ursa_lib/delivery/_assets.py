@@ -42,6 +42,15 @@ class Window:
     def bounded(self) -> bool:
         return self.start is not None and self.end is not None
 
+    def where(self, column: str) -> str | None:
+        """The window as a SQL filter on ``column`` (seconds), or None when unbounded."""
+        clauses = []
+        if self.start is not None:
+            clauses.append(f"{column} >= {self.start!r}")
+        if self.end is not None:
+            clauses.append(f"{column} < {self.end!r}")
+        return " AND ".join(clauses) or None
+
     def clip(self, start: float, end: float) -> tuple[float, float] | None:
         """The part of ``[start, end)`` inside this window, or None."""
         lo = start if self.start is None else max(start, self.start)

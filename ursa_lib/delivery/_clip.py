@@ -108,15 +108,6 @@ def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: 
         at += b - a
 
 
-def _where(column: str, window: Window) -> str | None:
-    clauses = []
-    if window.start is not None:
-        clauses.append(f"{column} >= {window.start!r}")
-    if window.end is not None:
-        clauses.append(f"{column} < {window.end!r}")
-    return " AND ".join(clauses) or None
-
-
 def _clip_events(
     source: AssetSource,
     key: str,
@@ -132,7 +123,7 @@ def _clip_events(
     # No domain check: events span only from their first to their last event,
     # and a window without events is a clip of no events, not an error.
     query = source.open_lance(key).search()
-    where = _where("time", window)
+    where = window.where("time")
     if where:
         query = query.where(where)
     rows = query.limit(None).to_arrow().sort_by("time")

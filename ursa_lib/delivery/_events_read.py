@@ -32,14 +32,10 @@ def read_events(
     if strict:
         window.check_overlaps(domain, what)
     table = source.open_lance(key)
-    clauses = []
-    if window.start is not None:
-        clauses.append(f"time >= {window.start!r}")
-    if window.end is not None:
-        clauses.append(f"time < {window.end!r}")
     query = table.search()
-    if clauses:
-        query = query.where(" AND ".join(clauses))
+    where = window.where("time")
+    if where:
+        query = query.where(where)
     rows = query.limit(None).to_arrow().sort_by("time")
     lo = domain[0][0] if domain else 0.0
     hi = domain[-1][1] if domain else 0.0

@@ -242,12 +242,8 @@ def read_video(
     if strict:
         window.check_overlaps(domain, what)
     table = source.open_lance(key + ".lance")
-    clauses = []
-    if window.start is not None:
-        clauses.append(f"time_s >= {window.start!r}")
-    if window.end is not None:
-        clauses.append(f"time_s < {window.end!r}")
     query = table.search()
-    if clauses:
-        query = query.where(" AND ".join(clauses))
+    where = window.where("time_s")
+    if where:
+        query = query.where(where)
     return VideoFrames(source, key, query.limit(None).to_arrow())
