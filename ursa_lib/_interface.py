@@ -256,6 +256,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
                 assets=assets,
                 existing=existing,
                 verify=verify,
+                catalog=self.catalog() if needs_assets else None,
                 dry_run=True,
             )
         return download(
@@ -272,7 +273,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
             max_concurrent_files=self.max_concurrent_files,
             fsync=fsync,
             related=related,
-            catalog=self.catalog() if related else None,
+            catalog=self.catalog() if related or needs_assets else None,
         )
 
     def materialize(

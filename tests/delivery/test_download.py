@@ -17,8 +17,9 @@ from ursa_lib import (
     WritesNotEnabledError,
     open_store,
 )
+from ursa_lib._layout import AssetKey
 from ursa_lib.catalog import Catalog
-from ursa_lib.testing import Lab, build_lab, participant
+from ursa_lib.testing import Lab, build_lab, participant, publish_asset
 
 
 @pytest.fixture
@@ -290,14 +291,13 @@ def test_a_video_asset_comes_with_its_frame_index(lab: Lab, tmp_path: Path) -> N
 
     h = lab.hashes["rec_b"]
     assets = open_store(lab.profile, "assets_rw")
-    video = f"processed/{h}/camera/camera.mp4"
-    assets.put(video, b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 1000)
-    assets.put(f"{video}.lance/data/0.lance", b"frame index")
+    video = AssetKey(h, "camera", "camera.mp4").key
+    objects = {
+        video: b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 1000,
+        f"{video}.lance/data/0.lance": b"frame index",
+    }
     catalog = Catalog.open(lab.profile, writable=True)
-    catalog.start_ingesting(h, "camera")
-    catalog.mark_processed(
-        h, "camera", storage_uri=assets.base_uri + video, format=StorageFormat.MP4
-    )
+    publish_asset(catalog, assets, h, "camera", video, objects, format=StorageFormat.MP4)
     result = one(lab, "rec_b", modalities="camera")
     paths = lab.ursa.download(result, tmp_path / "out")
     base = tmp_path / "out" / h / "camera"

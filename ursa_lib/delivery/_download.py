@@ -1,8 +1,8 @@
 """Delivery: query results → files on disk (`download`) or bytes in memory (`materialize`).
 
 `download` plans the whole transfer before any byte moves, then fetches files in
-parallel, each to a ``.part`` sibling that is verified (sha256 for raw
-segments), flushed and renamed into place.
+parallel, each to a ``.part`` sibling that is verified (size and sha256),
+flushed and renamed into place.
 
 For raw data the recording's stored manifest is the truth: the plan holds
 exactly its files, each present in one listing with its listed size, and each
@@ -11,6 +11,12 @@ second opinion, never the only one). An object under the prefix that the
 manifest does not list is not delivered and is named in a WARNING. A session
 backfilled without a file listing is the exception: its objects' sha256
 metadata must rebuild the registered ``recording_hash``.
+
+For processed data the publication is the truth: the keys, sizes and sha256
+that processing recorded in the asset's ``pipeline_assets`` row when it
+published it (so ``catalog`` is needed). The same rules hold: every recorded
+object present with its size in one listing of the asset's folder before any
+byte moves, each verified on arrival, anything else there named and left.
 
 Nothing is ever written outside
 ``dest``: every destination is built from validated key segments, and any
@@ -235,12 +241,21 @@ def download(
     ``related=True`` (the default) also writes the recordings' catalog rows
     beside the bytes, in ``dest/.ursa/`` (see `ursa_lib.delivery._related`):
     with ``catalog``, every related table; without, the rows the results carry.
+    Processed assets need ``catalog``: their publication records what to verify.
     See the module docstring for the rest.
     """
     existing = _existing_mode(existing, overwrite)
     if dry_run:
         return plan_download(
-            target, dest, layout, source, raw=raw, assets=assets, existing=existing, verify=verify
+            target,
+            dest,
+            layout,
+            source,
+            raw=raw,
+            assets=assets,
+            existing=existing,
+            verify=verify,
+            catalog=catalog,
         )
     _one_of("verify", verify, Verify)
     _one_of("layout", layout, Layout)
@@ -252,7 +267,7 @@ def download(
     report = _Reporter(progress)
     report.emit("start")
 
-    groups, files, present = _prepare(results, root, layout, source, raw, assets, existing)
+    groups, files, present = _prepare(results, root, layout, source, raw, assets, existing, catalog)
     report.bytes_total = sum(f.size for f in files)
     report.files_total = len(files)
     report.emit("plan_done")

@@ -14,6 +14,7 @@ from .._errors import (
     NotDeliverableError,
 )
 from .._text import listed
+from ..catalog import Catalog
 from ..store import Store
 from ._plan import (
     Action,
@@ -78,9 +79,10 @@ def _prepare(
     raw: Store,
     assets: Store | None,
     existing: Existing,
+    catalog: Catalog | None,
 ) -> tuple[list[_Group], list[_File], list[_File]]:
     """The groups, their files, and the files already present (refused for ``error``)."""
-    groups = _plan(results, root, layout, source, raw, assets)
+    groups = _plan(results, root, layout, source, raw, assets, catalog)
     files = [f for g in groups for f in g.files]
     seen: dict[Path, _File] = {}
     for file in files:
@@ -122,20 +124,24 @@ def plan_download(
     assets: Store | None = None,
     existing: Existing = "error",
     verify: Verify = "size_mtime",
+    catalog: Catalog | None = None,
 ) -> DownloadPlan:
     """What `download` with the same arguments would do; writes nothing.
 
     It lists and reads manifests as the download would, and with
     ``existing="skip"`` compares the files already there (``verify="sha256"``
     reads them). A file already there with ``existing="error"`` raises, as the
-    download would.
+    download would. Processed assets need ``catalog``, which holds what their
+    publication recorded.
     """
     _one_of("existing", existing, Existing)
     _one_of("verify", verify, Verify)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
     root = Path(dest).resolve()
-    _, files, present = _prepare(_results(target), root, layout, source, raw, assets, existing)
+    _, files, present = _prepare(
+        _results(target), root, layout, source, raw, assets, existing, catalog
+    )
     there = {id(f) for f in present}
     planned = []
     for file in files:

@@ -7,7 +7,6 @@ symbolic links. Shared by `download`, `plan_download` and raw `materialize`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -27,7 +26,7 @@ from .._errors import (
     UnsafeDestinationError,
 )
 from .._text import listed
-from ..catalog import IngestionStatus, Modality
+from ..catalog import Catalog, IngestionStatus, Modality, PipelineAsset, sql_in
 from ..ingestion._manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -274,25 +273,7 @@ def _raw_files(
             uri=uri,
         )
     unlisted = sorted(set(listing) - set(wanted))
-    if unlisted:
-        log.warning(
-            "not delivering %d object(s) under %s that recording %s does not list: %s",
-            len(unlisted),
-            uri,
-            mod.recording_hash,
-            listed(unlisted),
-            extra={
-                "phase": "plan",
-                "recording_hash": mod.recording_hash,
-                "modality": mod.modality,
-                "worker_id": mod.worker_id,
-                "key": None,
-                "bytes_done": 0,
-                "bytes_total": None,
-                "elapsed_s": 0.0,
-                "unlisted_keys": unlisted,
-            },
-        )
+    _warn_unlisted(uri, mod, unlisted, f"recording {mod.recording_hash} does not list")
     return [
         _File(
             store,
@@ -304,6 +285,115 @@ def _raw_files(
         )
         for key, (size, sha) in sorted(wanted.items())
     ]
+
+
+class _Publications:
+    """What each processed asset's objects must be: the keys, sizes and sha256 its
+    publication recorded in its ``pipeline_assets`` row (one catalog query for the
+    whole download)."""
+
+    def __init__(self, results: list[QueryResult], source: SourceKind, catalog: Catalog | None):
+        uris = sorted(
+            {
+                mod.storage_uri
+                for result in results
+                for mod in result.modalities.values()
+                if _kind(mod, source) == "processed" and mod.storage_uri is not None
+            }
+        )
+        self._objects: dict[str, dict[str, tuple[int, str]]] = {}
+        if not uris:
+            return
+        if catalog is None:
+            raise NotDeliverableError(
+                "processed assets are verified against the sizes and sha256 their publication "
+                "recorded in the catalog: pass catalog=… (DataInterface.download does)"
+            )
+        rows = sorted(catalog.rows(PipelineAsset, sql_in("storage_uri", uris)), key=_created)
+        for row in rows:  # the newest publication of a location wins
+            self._objects[row.storage_uri] = {
+                str(o["key"]): (int(o["size"]), str(o["sha256"]))
+                for o in row.metadata.get("objects", [])
+            }
+
+    def objects(self, mod: Modality) -> dict[str, tuple[int, str]]:
+        """``key → (size, sha256)`` of every object of the modality's asset."""
+        assert mod.storage_uri is not None
+        objects = self._objects.get(mod.storage_uri)
+        if not objects:
+            raise IncompleteRecordingError(
+                f"{mod.storage_uri} has no publication record (pipeline_assets row) listing "
+                f"its objects, so modality {mod.modality!r} of recording {mod.recording_hash} "
+                "cannot be verified; re-process it, or download source='raw'",
+                uri=mod.storage_uri,
+            )
+        return objects
+
+
+def _created(row: PipelineAsset) -> int:
+    return row.created_at
+
+
+def _processed_files(
+    store: Store, asset: str, mod: Modality, base: Path, objects: dict[str, tuple[int, str]]
+) -> list[_File]:
+    """The plan of one processed modality: exactly the objects its publication
+    recorded (the asset and, for a video, its frame index beside it), each checked
+    against one listing of the asset's folder before any byte moves. Each lands under
+    its basename, so ``<modality>.zarr/`` or ``camera.mp4`` opens in place."""
+    folder = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
+    uri = store.base_uri + asset
+    listing = {i.key: i for i in store.list(folder.rstrip("/")) if i.key.startswith(folder)}
+    problems = []
+    for key, (size, _) in sorted(objects.items()):
+        info = listing.get(key)
+        if info is None:
+            problems.append(f"{key} (missing)")
+        elif info.size != size:
+            problems.append(f"{key} ({info.size} bytes, its publication says {size})")
+    if problems:
+        raise IncompleteRecordingError(
+            f"{uri} does not hold modality {mod.modality!r} of recording {mod.recording_hash} "
+            f"as its publication recorded it: {listed(problems)}; nothing was written",
+            uri=uri,
+        )
+    unlisted = sorted(set(listing) - set(objects))
+    _warn_unlisted(store.base_uri + folder, mod, unlisted, "its publication does not list")
+    return [
+        _File(
+            store,
+            key,
+            size,
+            base.joinpath(*_safe_parts(key[len(folder) :], store.base_uri + key)),
+            sha,
+            _mtime_ns(listing[key]),
+        )
+        for key, (size, sha) in sorted(objects.items())
+    ]
+
+
+def _warn_unlisted(uri: str, mod: Modality, unlisted: list[str], why: str) -> None:
+    """Objects found beside the ones to deliver are named once, never delivered."""
+    if not unlisted:
+        return
+    log.warning(
+        "not delivering %d object(s) under %s that %s: %s",
+        len(unlisted),
+        uri,
+        why,
+        listed(unlisted),
+        extra={
+            "phase": "plan",
+            "recording_hash": mod.recording_hash,
+            "modality": mod.modality,
+            "worker_id": mod.worker_id,
+            "key": None,
+            "bytes_done": 0,
+            "bytes_total": None,
+            "elapsed_s": 0.0,
+            "unlisted_keys": unlisted,
+        },
+    )
 
 
 def _mtime_ns(info: ObjectInfo) -> int | None:
@@ -319,9 +409,11 @@ def _plan(
     source: SourceKind,
     raw: Store,
     assets: Store | None,
+    catalog: Catalog | None,
 ) -> list[_Group]:
     groups: list[_Group] = []
     recordings = _Recordings()
+    publications = _Publications(results, source, catalog)
     for result in results:
         for name, mod in result.modalities.items():
             kind = _kind(mod, source)
@@ -333,27 +425,8 @@ def _plan(
             else:
                 assert mod.storage_uri is not None
                 store, key = _split(mod.storage_uri, (assets, raw))
-                asset = key.rstrip("/")
-                basename = asset.rsplit("/", 1)[-1]
-                listing = [i for i in store.list(asset) if i.key.startswith(asset + "/")]
-                if not key.endswith("/"):
-                    with contextlib.suppress(ObjectNotFoundError):
-                        listing.insert(0, store.head(asset))
-                    listing += list(store.list(f"{asset}.lance"))  # a video's frame index
-                if not listing:
-                    raise ObjectNotFoundError(
-                        f"{mod.storage_uri} lists no objects, but modality {name!r} of "
-                        f"recording {mod.recording_hash} is registered there",
-                        uri=mod.storage_uri,
-                    )
-                parent = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
-                for info in listing:
-                    rel = info.key[len(parent) :]
-                    assert rel.startswith(basename)
-                    dest = base.joinpath(*_safe_parts(rel, store.base_uri + info.key))
-                    group.files.append(
-                        _File(store, info.key, info.size, dest, None, _mtime_ns(info))
-                    )
+                objects = publications.objects(mod)
+                group.files.extend(_processed_files(store, key.rstrip("/"), mod, base, objects))
             group.files.sort(key=lambda f: f.key)
             groups.append(group)
     return groups

@@ -74,7 +74,9 @@ def materialize(
                     "window with DataInterface.materialize, or pass source='raw' for its "
                     "raw segments"
                 )
-    groups = _plan(results, Path("/nonexistent-materialize"), "by_recording", "raw", raw, None)
+    groups = _plan(
+        results, Path("/nonexistent-materialize"), "by_recording", "raw", raw, None, None
+    )
     out: dict[str, tuple[list[Modality], list[tuple[str, bytes]]]] = {}
     for result, group in zip((r for r in results for _ in r.modalities), groups, strict=True):
         rows, segments = out.setdefault(group.modality, ([], []))

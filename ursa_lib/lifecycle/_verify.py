@@ -79,7 +79,6 @@ def verify_download(
     dest: Path, *, catalog: Catalog, raw: Store, assets: Store | None
 ) -> VerifyReport:
     """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
-    from ..catalog import PipelineAsset
     from ..delivery import query
     from ..delivery._plan import _plan, _results
 
@@ -88,12 +87,6 @@ def verify_download(
         raise InvalidValueError(f"{dest} is not a folder")
     layout, holds = _found(root)
     expected: dict[Path, tuple[int, str | None, str]] = {}
-    asset_sha = {
-        str(o.get("key")): str(o.get("sha256"))
-        for a in catalog.rows_in(PipelineAsset, "recording_hash", holds)
-        for o in a.metadata.get("objects", [])
-        if isinstance(o, dict) and o.get("sha256")
-    }
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
     for recording_hash, names in sorted(holds.items()):
         results = _results(query(catalog, recording_hash=recording_hash, status="all"))
@@ -105,11 +98,11 @@ def verify_download(
                 if source == "processed" and not all(m.storage_uri for m in wanted.values()):
                     continue
                 try:
-                    groups = _plan([result], root, layout, source, raw, assets)
+                    groups = _plan([result], root, layout, source, raw, assets, catalog)
                 except (ObjectNotFoundError, IncompleteRecordingError):
                     continue  # not this source's files (e.g. raw, when processed came)
                 files = {
-                    f.dest: (f.size, f.sha256 or asset_sha.get(f.key), f.store.base_uri + f.key)
+                    f.dest: (f.size, f.sha256, f.store.base_uri + f.key)
                     for g in groups
                     for f in g.files
                 }

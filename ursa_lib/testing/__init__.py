@@ -11,7 +11,8 @@ For Ursa's own suite and benchmarks, and for anyone extending Ursa:
   and `write_rig_session` (as a rig leaves it, not yet augmented);
 * catalog rows — `participant`, `recording`, `modality`, `rhash`;
 * `build_lab` — three ingested sessions and one processed modality on a local
-  profile, for query and delivery tests;
+  profile, for query and delivery tests; `publish_asset` publishes hand-made
+  bytes as a processed asset, with the record processing would leave;
 * contract classes for pytest, subclassed once per implementation the way
   zarr's ``StoreTests`` is: `StoreContract` (what every `Store` backend
   promises) and `ConverterContract` (what every processing converter promises).
@@ -42,7 +43,7 @@ from ._stores import FAST_RETRY, SMALL_TRANSFER, MiB, s3_store
 if TYPE_CHECKING:
     from ._cli import one_error, run_cli
     from ._converter_contract import ConverterContract
-    from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab
+    from ._lab import LAB_SESSIONS, LAB_T0, Lab, build_lab, publish_asset
     from ._recordings import RecordingSpec, write_recording
     from ._rows import modality, participant, recording, rhash
     from ._store_contract import StoreContract
@@ -52,6 +53,7 @@ _LAZY = {
     "LAB_T0": "._lab",
     "Lab": "._lab",
     "build_lab": "._lab",
+    "publish_asset": "._lab",
     "modality": "._rows",
     "participant": "._rows",
     "recording": "._rows",
@@ -101,6 +103,7 @@ __all__ = [
     "modality",
     "one_error",
     "participant",
+    "publish_asset",
     "recording",
     "rhash",
     "run_cli",

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._config import LocalProfile
 from .._interface import DataInterface
 from .._layout import MANIFEST_NAME, AssetKey
-from ..catalog import Catalog, Interval, StorageFormat
+from ..catalog import Catalog, Interval, PipelineAsset, StorageFormat
 from ..ingestion import augment, ingest
-from ..store import open_store
+from ..store import Store, open_store
 from ._sessions import write_session
 
 LAB_T0 = 1_790_000_000_000_000_000
@@ -36,7 +38,7 @@ class Lab:
 
 
 def build_lab(tmp_path: Path) -> Lab:
-    """Ingest the `LAB_SESSIONS` into a local profile under ``tmp_path``, and mark
+    """Ingest the `LAB_SESSIONS` into a local profile under ``tmp_path``, and publish
     rec_a's eeg processed (a small Zarr-like folder in the assets bucket)."""
     profile = LocalProfile(root=tmp_path / "ursa")
     raw = open_store(profile, "raw_rw")
@@ -54,15 +56,56 @@ def build_lab(tmp_path: Path) -> Lab:
     assets = open_store(profile, "assets_rw")
     h = hashes["rec_a"]
     asset = AssetKey(h, "eeg", "eeg.zarr").key
-    assets.put(f"{asset}/zarr.json", b'{"zarr_format": 3}')
-    assets.put(f"{asset}/c/0", b"\x00" * 4096)
-    catalog.start_ingesting(h, "eeg")
-    catalog.mark_processed(
+    publish_asset(
+        catalog,
+        assets,
         h,
         "eeg",
-        storage_uri=f"{assets.base_uri}{asset}/",
+        asset + "/",
+        {f"{asset}/zarr.json": b'{"zarr_format": 3}', f"{asset}/c/0": b"\x00" * 4096},
         format=StorageFormat.ZARR,
         sampling_rate=250.0,
         domain_intervals=[Interval(start=0.0, end=300.0)],
     )
     return Lab(profile, DataInterface(profile), tmp_path / "rigs", hashes)
+
+
+def publish_asset(
+    catalog: Catalog,
+    assets: Store,
+    recording_hash: str,
+    modality: str,
+    location: str,
+    objects: dict[str, bytes],
+    *,
+    format: StorageFormat,
+    **processed: Any,
+) -> None:
+    """Publish hand-made bytes as a modality's processed asset, the way processing
+    does: the objects, then a ``pipeline_assets`` row recording each one's size and
+    sha256, then the modality row flipped to processed at ``location`` (a key in
+    ``assets``; ``processed`` goes to `Catalog.mark_processed`)."""
+    for key, body in objects.items():
+        assets.put(key, body)
+    uri = assets.base_uri + location
+    catalog.add_many(
+        [
+            PipelineAsset(
+                asset_id=f"{recording_hash}-{modality}-handmade",
+                recording_hash=recording_hash,
+                modality=modality,
+                storage_uri=uri,
+                format=format,
+                pipeline_version="handmade",
+                created_at=LAB_T0,
+                metadata={
+                    "objects": [
+                        {"key": k, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+                        for k, b in objects.items()
+                    ]
+                },
+            )
+        ]
+    )
+    catalog.start_ingesting(recording_hash, modality)
+    catalog.mark_processed(recording_hash, modality, storage_uri=uri, format=format, **processed)
