@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         DownloadProgress,
         Existing,
         Layout,
+        Names,
         SourceKind,
         Verify,
     )
@@ -172,6 +173,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
         verify: Verify = "size_mtime",
         fsync: bool = True,
         related: bool = True,
+        names: Names = "hash",
         dry_run: Literal[False] = False,
         time_range: TimeRange | None = None,
     ) -> list[Path]: ...
@@ -190,6 +192,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
         verify: Verify = "size_mtime",
         fsync: bool = True,
         related: bool = True,
+        names: Names = "hash",
         dry_run: Literal[True],
         time_range: TimeRange | None = None,
     ) -> DownloadPlan: ...
@@ -207,6 +210,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
         verify: Verify = "size_mtime",
         fsync: bool = True,
         related: bool = True,
+        names: Names = "hash",
         dry_run: bool = False,
         time_range: TimeRange | None = None,
     ) -> list[Path] | DownloadPlan:
@@ -215,7 +219,9 @@ class DataInterface(CatalogVerbs, DataVerbs):
         ``dry_run=True`` returns the `DownloadPlan` (files, bytes, what would be
         written, skipped or replaced, the requests expected) and writes nothing.
         ``related=True`` writes the recordings' catalog rows into ``dest/.ursa/``,
-        so that `open_local` can reopen the folder offline. With ``time_range``
+        so that `open_local` can reopen the folder offline. ``names="rec_id"`` names
+        each recording's folder by its session's ``rec_id`` instead of its hash
+        (``<rec_id>~<hash12>`` for a second session under one ``rec_id``). With ``time_range``
         (session seconds, ``[start, end)``), processed assets are written clipped
         to the window, each still openable in place: a Zarr of the window, the
         window's events, an MP4 cut at keyframes with its index.
@@ -239,6 +245,8 @@ class DataInterface(CatalogVerbs, DataVerbs):
                 source=self.asset_source(),
                 layout=layout,
                 existing=existing or ("overwrite" if overwrite else "error"),
+                names=names,
+                raw=self.store("raw_ro") if names == "rec_id" else None,
             )
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
@@ -257,6 +265,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
                 existing=existing,
                 verify=verify,
                 catalog=self.catalog() if needs_assets else None,
+                names=names,
                 dry_run=True,
             )
         return download(
@@ -274,6 +283,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
             fsync=fsync,
             related=related,
             catalog=self.catalog() if related or needs_assets else None,
+            names=names,
         )
 
     def materialize(

@@ -83,10 +83,14 @@ class SessionPrefix:
         return cls(rec_id, hash12 or None)
 
     @property
+    def name(self) -> str:
+        """``<rec_id>`` or ``<rec_id>~<hash12>``: the session's folder name."""
+        return self.rec_id if self.hash12 is None else f"{self.rec_id}~{self.hash12}"
+
+    @property
     def key(self) -> str:
         """``recordings/<rec_id>`` or ``recordings/<rec_id>~<hash12>``, without a slash."""
-        name = self.rec_id if self.hash12 is None else f"{self.rec_id}~{self.hash12}"
-        return RECORDINGS_ROOT + name
+        return RECORDINGS_ROOT + self.name
 
     @property
     def manifest_key(self) -> str:

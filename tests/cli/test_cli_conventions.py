@@ -53,6 +53,11 @@ def test_json_on_every_reporting_command(lab: Path, tmp_path: Path) -> None:
     done = ursa("download", str(dest), "--status", "raw", "--json", "--root", str(lab))
     summary = json.loads(done.stdout)
     assert summary == {**summary, "files": 8, "bytes": 8000, "written": 8, "skipped": 0}
+    named = tmp_path / "named"
+    done = ursa("download", str(named), "--status", "raw", "--names", "rec_id", "--root", str(lab))
+    assert done.exit_code == 0
+    folders = {p.name for p in named.iterdir() if not p.name.startswith(".")}
+    assert folders == {"rec_new"}
 
 
 def test_profile_show_names_the_config_file(tmp_path: Path) -> None:

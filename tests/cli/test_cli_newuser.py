@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib.cli._options import Existing, Layout, Source, Status
+from ursa_lib.cli._options import Existing, Layout, Names, Source, Status
 from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET, RcloneS3, one_error
 from ursa_lib.testing import run_cli as ursa
 
@@ -31,6 +31,7 @@ T0 = 1_790_000_000_000_000_000
         ("--existing", "skp", "'error', 'skip', 'overwrite'"),
         ("--source", "proc", "'auto', 'raw', 'processed'"),
         ("--status", "rawx", "'ingested', 'raw', 'all'"),
+        ("--names", "rid", "'hash', 'rec_id'"),
     ],
 )
 def test_a_typo_in_a_choice_is_a_usage_error_listing_the_choices(
@@ -191,10 +192,12 @@ def test_a_wrong_argument_per_subcommand(args: list[str]) -> None:
 def test_choices_mirror_the_library() -> None:
     from ursa_lib.delivery._download import Existing as LibExisting
     from ursa_lib.delivery._download import Layout as LibLayout
+    from ursa_lib.delivery._download import Names as LibNames
     from ursa_lib.delivery._download import SourceKind
     from ursa_lib.delivery._query import Status as LibStatus
 
-    for cli, lib in ((Layout, LibLayout), (Existing, LibExisting), (Source, SourceKind)):
+    pairs = ((Layout, LibLayout), (Existing, LibExisting), (Source, SourceKind), (Names, LibNames))
+    for cli, lib in pairs:
         assert tuple(c.value for c in cli) == typing.get_args(lib)
     assert tuple(c.value for c in Status) == typing.get_args(LibStatus)
 

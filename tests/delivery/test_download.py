@@ -19,7 +19,7 @@ from ursa_lib import (
 )
 from ursa_lib._layout import AssetKey
 from ursa_lib.catalog import Catalog
-from ursa_lib.testing import Lab, build_lab, participant, publish_asset
+from ursa_lib.testing import Lab, build_lab, participant, publish_asset, write_session
 
 
 @pytest.fixture
@@ -313,3 +313,24 @@ def test_unknown_choices_are_refused_before_anything_is_read(lab: Lab, tmp_path:
     with pytest.raises(ValueError, match="source must be one of"):
         lab.ursa.materialize(result, source="cooked")  # type: ignore[arg-type]
     assert not (tmp_path / "out").exists()
+
+
+def test_recording_folders_can_be_named_by_rec_id(lab: Lab, tmp_path: Path) -> None:
+    # A second session under rec_a, with other bytes: the bucket stores it at
+    # recordings/rec_a~<hash12>/, and its download folder is named the same way.
+    again = write_session(tmp_path / "rigs2", "rec_a", {"eeg_0": [1234]})
+    h2 = lab.ursa.enable_writes().ingest(again).recording_hash
+    results = lab.ursa.query(status="all", modalities="eeg", participants="p1")
+    assert h2 in {r.recording_hash for r in results}
+    dest = tmp_path / "named"
+    paths = lab.ursa.download(results, dest, names="rec_id")
+    tops = sorted({p.relative_to(dest).parts[0] for p in paths})
+    assert tops == sorted(["rec_a", "rec_b", f"rec_a~{h2[:12]}"])
+    assert (dest / f"rec_a~{h2[:12]}" / "eeg" / "seg_00000.bin").stat().st_size == 1234
+    assert lab.ursa.verify(dest).ok  # verify finds the recordings behind the names
+    (dest / "rec_b" / "eeg" / "seg_00000.bin").write_bytes(b"x" * 1500)
+    assert [p.problem for p in lab.ursa.verify(dest).problems] == ["sha256"]
+    by_modality = lab.ursa.download(results, tmp_path / "bm", "by_modality", names="rec_id")
+    assert tmp_path / "bm" / "eeg" / "rec_b" / "seg_00000.bin" in by_modality
+    with pytest.raises(ValueError, match="names must be one of"):
+        lab.ursa.download(results, tmp_path / "x", names="id")  # type: ignore[arg-type]

@@ -139,7 +139,8 @@ def test_the_download_job_checks_choices_at_launch_and_clips_a_window(
             raise_on_error=False,
         )
 
-    for typo in ({"layout": "flt"}, {"existing": "skp"}, {"status": "rawx"}, {"source": "proc"}):
+    typos = ({"layout": "flt"}, {"existing": "skp"}, {"status": "rawx"}, {"source": "proc"})
+    for typo in (*typos, {"names": "rid"}):
         with pytest.raises(dg.DagsterInvalidConfigError):
             launch(**typo)
     nothing = launch(participants=["nobody"])
@@ -153,6 +154,9 @@ def test_the_download_job_checks_choices_at_launch_and_clips_a_window(
     data = zarr.open_array(str(eeg / "data"), mode="r")
     assert data.shape == (7 * 256, 8)
     assert dict(data.attrs)["intervals"][0]["start_s"] == pytest.approx(5.0)
+    named = launch(window_start_s=5.0, window_end_s=12.0, names="rec_id", existing="overwrite")
+    assert named.success
+    assert (tmp_path / "d" / "rec_w" / "eeg" / "eeg.zarr" / "data").is_dir()
 
 
 def test_the_window_job_records_the_shapes_it_read(

@@ -18,6 +18,7 @@ from ._options import (
     LimitOption,
     MetaOption,
     ModalitiesOption,
+    Names,
     ParticipantsOption,
     ProfileOption,
     RootOption,
@@ -66,6 +67,13 @@ def download(
     layout: Annotated[
         Layout, typer.Option(help="Folders: by_recording, by_modality or flat.")
     ] = Layout.by_recording,
+    names: Annotated[
+        Names,
+        typer.Option(
+            help="Recording folders named by hash or by rec_id (<rec_id>~<hash12> for a "
+            "second session under one rec_id)."
+        ),
+    ] = Names.hash,
     source: Annotated[
         Source, typer.Option(help="Bytes to fetch: auto (processed if any), raw or processed.")
     ] = Source.auto,
@@ -119,6 +127,7 @@ def download(
             results,
             dest,
             layout=layout.value,
+            names=names.value,
             source=source.value,
             existing=existing.value,
             verify=verify.value,
@@ -150,6 +159,7 @@ def download(
             results,
             dest,
             layout=layout.value,
+            names=names.value,
             source=source.value,
             existing=existing.value,
             verify=verify.value,

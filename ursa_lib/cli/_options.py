@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Existing",
     "Layout",
+    "Names",
     "Source",
     "Status",
     "filters",
@@ -40,6 +41,13 @@ class Layout(StrEnum):
     by_recording = "by_recording"
     by_modality = "by_modality"
     flat = "flat"
+
+
+class Names(StrEnum):
+    """What a download names each recording's folder (``delivery.Names``)."""
+
+    hash = "hash"
+    rec_id = "rec_id"
 
 
 class Source(StrEnum):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import Modality
-from ..store import zarr_store
+from ..store import Store, zarr_store
 from ._assets import AssetSource, Window
 from ._query import QueryResult
 from ._sampled import SampledLayout, sample_spans
@@ -212,6 +212,8 @@ def download_window(
     source: AssetSource,
     layout: str = "by_recording",
     existing: str = "error",
+    names: str = "hash",
+    raw: Store | None = None,
 ) -> list[Path]:
     """Clipped processed assets of every result in ``window``, under the download layouts.
 
@@ -219,10 +221,11 @@ def download_window(
     `download`, the whole plan is checked before anything is written: with
     ``existing="error"`` every destination already there is named in one
     `DestinationExistsError`; ``"overwrite"`` and ``"skip"`` replace or keep it.
+    ``names="rec_id"`` needs ``raw``, where the session names are.
     """
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
-    from ._plan import _base
+    from ._plan import _base, recording_folder
 
     plan = []
     for result in results:
@@ -233,7 +236,8 @@ def download_window(
                     f"{row.ingestion_status.value}: a time window needs processed data "
                     "(query status='ingested', or drop time_range for raw segments)"
                 )
-            folder = _base(Path(dest), layout, row.recording_hash, name)  # type: ignore[arg-type]
+            recording = recording_folder(row, names, raw)  # type: ignore[arg-type]
+            folder = _base(Path(dest), layout, recording, name)  # type: ignore[arg-type]
             target = folder / source.key_of(row.storage_uri).rstrip("/").rsplit("/", 1)[-1]
             plan.append((row, folder, target))
     there = [str(t) for _, _, t in plan if t.exists()]

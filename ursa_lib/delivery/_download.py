@@ -63,6 +63,7 @@ from ._dry_run import DownloadPlan, PlannedFile, _existing_mode, _prepare, plan_
 from ._plan import (
     Existing,
     Layout,
+    Names,
     Phase,
     SourceKind,
     Verify,
@@ -81,6 +82,7 @@ __all__ = [
     "DownloadProgress",
     "Existing",
     "Layout",
+    "Names",
     "Phase",
     "PlannedFile",
     "RawSegments",
@@ -186,6 +188,7 @@ def download(
     fsync: bool = True,
     related: bool = True,
     catalog: Catalog | None = None,
+    names: Names = "hash",
     dry_run: Literal[False] = False,
 ) -> list[Path]: ...
 
@@ -207,6 +210,7 @@ def download(
     fsync: bool = True,
     related: bool = True,
     catalog: Catalog | None = None,
+    names: Names = "hash",
     dry_run: Literal[True],
 ) -> DownloadPlan: ...
 
@@ -227,6 +231,7 @@ def download(
     fsync: bool = True,
     related: bool = True,
     catalog: Catalog | None = None,
+    names: Names = "hash",
     dry_run: bool = False,
 ) -> list[Path] | DownloadPlan:
     """Write the query results' bytes under ``dest``; return the paths in plan order.
@@ -242,6 +247,8 @@ def download(
     beside the bytes, in ``dest/.ursa/`` (see `ursa_lib.delivery._related`):
     with ``catalog``, every related table; without, the rows the results carry.
     Processed assets need ``catalog``: their publication records what to verify.
+    ``names`` names each recording's folder by its ``recording_hash`` (the default)
+    or by its session's ``rec_id`` (see `Names`).
     See the module docstring for the rest.
     """
     existing = _existing_mode(existing, overwrite)
@@ -256,10 +263,12 @@ def download(
             existing=existing,
             verify=verify,
             catalog=catalog,
+            names=names,
         )
     _one_of("verify", verify, Verify)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
+    _one_of("names", names, Names)
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
     results = _results(target)
@@ -267,7 +276,9 @@ def download(
     report = _Reporter(progress)
     report.emit("start")
 
-    groups, files, present = _prepare(results, root, layout, source, raw, assets, existing, catalog)
+    groups, files, present = _prepare(
+        results, root, layout, source, raw, assets, existing, catalog, names
+    )
     report.bytes_total = sum(f.size for f in files)
     report.files_total = len(files)
     report.emit("plan_done")

@@ -20,6 +20,7 @@ from ._plan import (
     Action,
     Existing,
     Layout,
+    Names,
     SourceKind,
     Verify,
     _check_no_symlinks,
@@ -80,9 +81,10 @@ def _prepare(
     assets: Store | None,
     existing: Existing,
     catalog: Catalog | None,
+    names: Names = "hash",
 ) -> tuple[list[_Group], list[_File], list[_File]]:
     """The groups, their files, and the files already present (refused for ``error``)."""
-    groups = _plan(results, root, layout, source, raw, assets, catalog)
+    groups = _plan(results, root, layout, source, raw, assets, catalog, names)
     files = [f for g in groups for f in g.files]
     seen: dict[Path, _File] = {}
     for file in files:
@@ -125,6 +127,7 @@ def plan_download(
     existing: Existing = "error",
     verify: Verify = "size_mtime",
     catalog: Catalog | None = None,
+    names: Names = "hash",
 ) -> DownloadPlan:
     """What `download` with the same arguments would do; writes nothing.
 
@@ -138,9 +141,10 @@ def plan_download(
     _one_of("verify", verify, Verify)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
+    _one_of("names", names, Names)
     root = Path(dest).resolve()
     _, files, present = _prepare(
-        _results(target), root, layout, source, raw, assets, existing, catalog
+        _results(target), root, layout, source, raw, assets, existing, catalog, names
     )
     there = {id(f) for f in present}
     planned = []

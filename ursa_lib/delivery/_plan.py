@@ -25,6 +25,7 @@ from .._errors import (
     ObjectNotFoundError,
     UnsafeDestinationError,
 )
+from .._layout import SessionPrefix
 from .._text import listed
 from ..catalog import Catalog, IngestionStatus, Modality, PipelineAsset, sql_in
 from ..ingestion._manifest import (
@@ -41,6 +42,10 @@ from ._query import QueryResult
 log = logging.getLogger("ursa.download")
 
 Layout = Literal["by_recording", "by_modality", "flat"]
+Names = Literal["hash", "rec_id"]
+"""What a recording's download folder is called: its ``recording_hash`` (the
+default: unique and stable), or its session's name in the raw bucket, ``rec_id``
+(``<rec_id>~<hash12>`` for a second session stored under the same ``rec_id``)."""
 SourceKind = Literal["auto", "raw", "processed"]
 Existing = Literal["error", "skip", "overwrite"]
 Verify = Literal["size_mtime", "sha256"]
@@ -147,19 +152,30 @@ def _check_no_symlinks(root: Path, dest: Path) -> None:
             return
 
 
-def _base(root: Path, layout: Layout, recording_hash: str, modality: str) -> Path:
+def recording_folder(mod: Modality, names: Names, raw: Store | None) -> str:
+    """The name of ``mod``'s recording folder in a download (see `Names`)."""
+    if names == "hash":
+        return mod.recording_hash
+    if raw is None:
+        raise InvalidValueError("names='rec_id' reads the session names from the raw bucket")
+    _, key = _split(mod.raw_storage_uri, (raw,))
+    return SessionPrefix.parse(key).name
+
+
+def _base(root: Path, layout: Layout, recording: str, modality: str) -> Path:
+    """The folder of one modality of one recording (named ``recording``)."""
     if layout == "by_recording":
-        return root / recording_hash / modality
+        return root / recording / modality
     if layout == "by_modality":
-        return root / modality / recording_hash
+        return root / modality / recording
     if layout == "flat":
-        for name in (recording_hash, modality):
+        for name in (recording, modality):
             if "__" in name:
                 raise NotDeliverableError(
-                    f"layout='flat' joins hash and modality with '__', but {name!r} contains "
+                    f"layout='flat' joins recording and modality with '__', but {name!r} contains "
                     "'__'; use layout='by_recording' or 'by_modality'"
                 )
-        return root / f"{recording_hash}__{modality}"
+        return root / f"{recording}__{modality}"
     raise AssertionError(layout)  # _one_of refused it already
 
 
@@ -410,6 +426,7 @@ def _plan(
     raw: Store,
     assets: Store | None,
     catalog: Catalog | None,
+    names: Names = "hash",
 ) -> list[_Group]:
     groups: list[_Group] = []
     recordings = _Recordings()
@@ -417,7 +434,7 @@ def _plan(
     for result in results:
         for name, mod in result.modalities.items():
             kind = _kind(mod, source)
-            base = _base(root, layout, mod.recording_hash, name)
+            base = _base(root, layout, recording_folder(mod, names, raw), name)
             group = _Group(mod.recording_hash, name, mod.worker_id)
             if kind == "raw":
                 store, prefix = _split(mod.raw_storage_uri, (raw,))

@@ -2,7 +2,8 @@
 
 `verify_download` finds the recordings in a folder that `download` wrote (any
 layout: ``<hash>/<modality>/``, ``<modality>/<hash>/`` or
-``<hash>__<modality>/``), plans what the download of those modalities writes
+``<hash>__<modality>/``, the recording folders named by hash or by
+``rec_id``), plans what the download of those modalities writes
 (raw or processed, whichever the folder holds), re-hashes every file and
 compares it with the sha256 the archive recorded: the session manifest's for a
 raw file, the publication's (``pipeline_assets``) for a processed object.
@@ -24,7 +25,7 @@ from .._errors import IncompleteRecordingError, InvalidValueError, ObjectNotFoun
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
-    from ..delivery import Layout
+    from ..delivery import Layout, Names
     from ..store import Store
 
 __all__ = ["FileProblem", "VerifyReport", "verify_download"]
@@ -58,19 +59,50 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _found(dest: Path) -> tuple[Layout, dict[str, set[str]]]:
-    """The folder's layout and ``recording_hash → modalities`` it holds."""
-    by: dict[Layout, dict[str, set[str]]] = {"by_recording": {}, "by_modality": {}, "flat": {}}
+class _Folders:
+    """Recording folder names of a download back to recordings: a hash names itself;
+    a session name (``<rec_id>`` or ``<rec_id>~<hash12>``, ``names="rec_id"``) is
+    looked up in the catalog."""
+
+    def __init__(self, catalog: Catalog, raw: Store) -> None:
+        self._catalog, self._raw = catalog, raw
+        self._known: dict[str, tuple[str, Names] | None] = {}
+
+    def resolve(self, name: str) -> tuple[str, Names] | None:
+        """``(recording_hash, how the folder was named)``, or None: not a recording."""
+        if _HASH.fullmatch(name):
+            return name, "hash"
+        if name not in self._known:
+            from ..catalog import Modality, Recording
+            from ..delivery._plan import recording_folder
+
+            self._known[name] = None
+            for rec in self._catalog.rows(Recording, {"rec_id": name.partition("~")[0]}):
+                rows = self._catalog.rows(Modality, {"recording_hash": rec.recording_hash}, 1)
+                if rows and recording_folder(rows[0], "rec_id", self._raw) == name:
+                    self._known[name] = (rec.recording_hash, "rec_id")
+        return self._known[name]
+
+
+def _found(dest: Path, folders: _Folders) -> tuple[Layout, dict[tuple[str, Names], set[str]]]:
+    """The folder's layout and the modalities it holds of each recording."""
+    by: dict[Layout, dict[tuple[str, Names], set[str]]] = {
+        "by_recording": {},
+        "by_modality": {},
+        "flat": {},
+    }
     for top in sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith(".")):
         name, _, modality = top.name.partition("__")
-        if _HASH.fullmatch(name) and modality:
-            by["flat"].setdefault(name, set()).add(modality)
+        flat = folders.resolve(name) if modality else None
+        if flat is not None:
+            by["flat"].setdefault(flat, set()).add(modality)
             continue
+        recording = folders.resolve(top.name)
         for sub in (p for p in top.iterdir() if p.is_dir()):
-            if _HASH.fullmatch(top.name):
-                by["by_recording"].setdefault(top.name, set()).add(sub.name)
-            elif _HASH.fullmatch(sub.name):
-                by["by_modality"].setdefault(sub.name, set()).add(top.name)
+            if recording is not None:
+                by["by_recording"].setdefault(recording, set()).add(sub.name)
+            elif (inner := folders.resolve(sub.name)) is not None:
+                by["by_modality"].setdefault(inner, set()).add(top.name)
     layout = max(by, key=lambda k: sum(len(v) for v in by[k].values()))
     return layout, by[layout]
 
@@ -85,20 +117,20 @@ def verify_download(
     root = Path(dest).resolve()
     if not root.is_dir():
         raise InvalidValueError(f"{dest} is not a folder")
-    layout, holds = _found(root)
+    layout, holds = _found(root, _Folders(catalog, raw))
     expected: dict[Path, tuple[int, str | None, str]] = {}
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
-    for recording_hash, names in sorted(holds.items()):
+    for (recording_hash, naming), modalities in sorted(holds.items()):
         results = _results(query(catalog, recording_hash=recording_hash, status="all"))
         for result in results:
-            wanted = {n: m for n, m in result.modalities.items() if n in names}
+            wanted = {n: m for n, m in result.modalities.items() if n in modalities}
             result = result.model_copy(update={"modalities": wanted})
             best: dict[Path, tuple[int, str | None, str]] = {}
             for source in ("raw", "processed"):
                 if source == "processed" and not all(m.storage_uri for m in wanted.values()):
                     continue
                 try:
-                    groups = _plan([result], root, layout, source, raw, assets, catalog)
+                    groups = _plan([result], root, layout, source, raw, assets, catalog, naming)
                 except (ObjectNotFoundError, IncompleteRecordingError):
                     continue  # not this source's files (e.g. raw, when processed came)
                 files = {

@@ -53,6 +53,13 @@ class Existing(enum.Enum):
     overwrite = "overwrite"
 
 
+class Names(enum.Enum):
+    """What each recording's folder is called: its hash (unique, stable) or its rec_id."""
+
+    hash = "hash"
+    rec_id = "rec_id"
+
+
 class DownloadConfig(dg.Config):
     dest: str
     """Destination directory."""
@@ -64,6 +71,9 @@ class DownloadConfig(dg.Config):
     """ingested (processed rows), raw, or all — checked when the run is launched."""
     limit: int | None = None
     layout: Layout = Layout.by_recording
+    names: Names = Names.hash
+    """Recording folders named by hash, or by rec_id (<rec_id>~<hash12> for a second
+    session under one rec_id)."""
     source: Source = Source.auto
     existing: Existing = Existing.skip
     """error, skip (keep it if identical) or overwrite."""
@@ -105,7 +115,15 @@ def download_op(
     tally = _Tally(context.log)
     with ursa_errors():
         filters = config.model_dump(
-            exclude={"dest", "layout", "source", "existing", "window_start_s", "window_end_s"},
+            exclude={
+                "dest",
+                "layout",
+                "names",
+                "source",
+                "existing",
+                "window_start_s",
+                "window_end_s",
+            },
             exclude_none=True,
         )
         spec = QuerySpec.model_validate({**filters, "status": config.status.value})
@@ -125,6 +143,7 @@ def download_op(
             results,
             config.dest,
             layout=config.layout.value,
+            names=config.names.value,
             source=config.source.value,
             existing=config.existing.value,
             progress=tally,
