@@ -1,15 +1,14 @@
 """The download plan: which objects go where, verified against what.
 
-For raw data the recording's stored manifest is the truth (see `_download`);
-destinations are built from validated key segments and refused across
+What each object must be (its size and sha256) comes from `_expected`: the
+stored manifest for raw data, the publication for processed data. Destinations
+are built from validated key segments and refused across
 symbolic links. Shared by `download`, `plan_download` and raw `materialize`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import os
 import typing
 from collections.abc import Iterable
@@ -18,28 +17,15 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from .._errors import (
-    ChecksumMismatchError,
-    IncompleteRecordingError,
     InvalidValueError,
     NotDeliverableError,
-    ObjectNotFoundError,
     UnsafeDestinationError,
 )
 from .._layout import SessionPrefix
-from .._text import listed
-from ..catalog import Catalog, IngestionStatus, Modality, PipelineAsset, sql_in
-from ..ingestion._manifest import (
-    MANIFEST_NAME,
-    FileEntry,
-    Manifest,
-    ManifestError,
-    parse_manifest,
-    recording_hash,
-)
+from ..catalog import Catalog, IngestionStatus, Modality
 from ..store import ObjectInfo, Store
+from ._expected import Expected, Publications, Recordings, processed_objects, raw_objects
 from ._query import QueryResult
-
-log = logging.getLogger("ursa.download")
 
 Layout = Literal["by_recording", "by_modality", "flat"]
 Names = Literal["hash", "rec_id"]
@@ -179,239 +165,6 @@ def _base(root: Path, layout: Layout, recording: str, modality: str) -> Path:
     raise AssertionError(layout)  # _one_of refused it already
 
 
-class _Recordings:
-    """What each recording's raw files must be: from its stored manifest (one GET per
-    session), or, for a backfilled session without an augmented manifest, from each
-    object's sha256 metadata with the whole set checked against the registered
-    ``recording_hash``."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
-
-    def files(self, store: Store, session: str, recording: str) -> dict[str, tuple[int, str]]:
-        """``key → (size, sha256)`` of every raw file of the recording."""
-        cache_key = (store.base_uri, session)
-        if cache_key not in self._cache:
-            manifest = self._stored_manifest(store, session)
-            if manifest is not None and manifest.augmented:
-                assert manifest.files is not None
-                uri = f"{store.base_uri}{session}/{MANIFEST_NAME}"
-                if (
-                    manifest.recording_hash != recording
-                    or recording_hash(manifest.files) != recording
-                ):
-                    raise ChecksumMismatchError(
-                        f"{uri} does not hash to recording {recording} registered for it (the "
-                        "stored manifest was replaced or edited); nothing was written",
-                        uri=uri,
-                    )
-                found = {f"{session}/{f.rel_path}": (f.size, f.sha256) for f in manifest.files}
-            else:
-                found = self._from_metadata(store, session, recording)
-            self._cache[cache_key] = found
-        return self._cache[cache_key]
-
-    @staticmethod
-    def _stored_manifest(store: Store, session: str) -> Manifest | None:
-        key = f"{session}/{MANIFEST_NAME}"
-        try:
-            data = store.get(key)
-        except ObjectNotFoundError:
-            return None
-        try:
-            return parse_manifest(store.base_uri + key, json.loads(data))
-        except json.JSONDecodeError as exc:
-            raise ManifestError(
-                f"{store.base_uri}{key} is not valid JSON ({exc.msg}); the recording cannot be "
-                "verified"
-            ) from None
-
-    @staticmethod
-    def _from_metadata(store: Store, session: str, recording: str) -> dict[str, tuple[int, str]]:
-        """A backfilled session without a file listing (see `ingest_from_store`)."""
-        entries, bare = [], []
-        for info in store.list(session):
-            if info.key == f"{session}/{MANIFEST_NAME}":
-                continue
-            sha = (store.head(info.key).metadata or {}).get("sha256")
-            if sha is None:
-                bare.append(info.key)
-            else:
-                entries.append(
-                    FileEntry(rel_path=info.key[len(session) + 1 :], size=info.size, sha256=sha)
-                )
-        uri = f"{store.base_uri}{session}/"
-        if bare:
-            raise ChecksumMismatchError(
-                f"{uri} has no file listing in its manifest, and these objects carry no sha256 "
-                f"metadata to verify them against: {listed(bare)}; nothing was written",
-                uri=uri,
-            )
-        if recording_hash(entries) != recording:
-            raise ChecksumMismatchError(
-                f"the objects under {uri} no longer hash to recording {recording} (an object "
-                "was added, removed or replaced since it was registered); nothing was written",
-                uri=uri,
-            )
-        return {f"{session}/{e.rel_path}": (e.size, e.sha256) for e in entries}
-
-
-def _raw_files(
-    store: Store, prefix: str, mod: Modality, base: Path, recordings: _Recordings
-) -> list[_File]:
-    """The plan of one raw modality: exactly the recording's files under ``prefix``,
-    each checked against one listing (present, with its size) before any byte moves."""
-    uri = store.base_uri + prefix + "/"
-    listing = {info.key: info for info in store.list(prefix)}
-    if not listing:
-        raise ObjectNotFoundError(
-            f"{uri} lists no objects, but modality {mod.modality!r} of "
-            f"recording {mod.recording_hash} is registered there",
-            uri=uri,
-        )
-    session = prefix.rsplit("/", 1)[0] if "/" in prefix else prefix
-    wanted = {
-        key: size_sha
-        for key, size_sha in recordings.files(store, session, mod.recording_hash).items()
-        if key.startswith(prefix + "/")
-    }
-    problems = []
-    for key, (size, _) in sorted(wanted.items()):
-        info = listing.get(key)
-        if info is None:
-            problems.append(f"{key} (missing)")
-        elif info.size != size:
-            problems.append(f"{key} ({info.size} bytes, the manifest says {size})")
-    if problems:
-        raise IncompleteRecordingError(
-            f"{uri} does not hold recording {mod.recording_hash}'s {mod.modality!r} files as "
-            f"its manifest lists them: {listed(problems)}; nothing was written",
-            uri=uri,
-        )
-    unlisted = sorted(set(listing) - set(wanted))
-    _warn_unlisted(uri, mod, unlisted, f"recording {mod.recording_hash} does not list")
-    return [
-        _File(
-            store,
-            key,
-            size,
-            base.joinpath(*_safe_parts(key[len(prefix) + 1 :], store.base_uri + key)),
-            sha,
-            _mtime_ns(listing[key]),
-        )
-        for key, (size, sha) in sorted(wanted.items())
-    ]
-
-
-class _Publications:
-    """What each processed asset's objects must be: the keys, sizes and sha256 its
-    publication recorded in its ``pipeline_assets`` row (one catalog query for the
-    whole download)."""
-
-    def __init__(self, results: list[QueryResult], source: SourceKind, catalog: Catalog | None):
-        uris = sorted(
-            {
-                mod.storage_uri
-                for result in results
-                for mod in result.modalities.values()
-                if _kind(mod, source) == "processed" and mod.storage_uri is not None
-            }
-        )
-        self._objects: dict[str, dict[str, tuple[int, str]]] = {}
-        if not uris:
-            return
-        if catalog is None:
-            raise NotDeliverableError(
-                "processed assets are verified against the sizes and sha256 their publication "
-                "recorded in the catalog: pass catalog=… (DataInterface.download does)"
-            )
-        rows = sorted(catalog.rows(PipelineAsset, sql_in("storage_uri", uris)), key=_created)
-        for row in rows:  # the newest publication of a location wins
-            self._objects[row.storage_uri] = {
-                str(o["key"]): (int(o["size"]), str(o["sha256"]))
-                for o in row.metadata.get("objects", [])
-            }
-
-    def objects(self, mod: Modality) -> dict[str, tuple[int, str]]:
-        """``key → (size, sha256)`` of every object of the modality's asset."""
-        assert mod.storage_uri is not None
-        objects = self._objects.get(mod.storage_uri)
-        if not objects:
-            raise IncompleteRecordingError(
-                f"{mod.storage_uri} has no publication record (pipeline_assets row) listing "
-                f"its objects, so modality {mod.modality!r} of recording {mod.recording_hash} "
-                "cannot be verified; re-process it, or download source='raw'",
-                uri=mod.storage_uri,
-            )
-        return objects
-
-
-def _created(row: PipelineAsset) -> int:
-    return row.created_at
-
-
-def _processed_files(
-    store: Store, asset: str, mod: Modality, base: Path, objects: dict[str, tuple[int, str]]
-) -> list[_File]:
-    """The plan of one processed modality: exactly the objects its publication
-    recorded (the asset and, for a video, its frame index beside it), each checked
-    against one listing of the asset's folder before any byte moves. Each lands under
-    its basename, so ``<modality>.zarr/`` or ``camera.mp4`` opens in place."""
-    folder = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
-    uri = store.base_uri + asset
-    listing = {i.key: i for i in store.list(folder.rstrip("/")) if i.key.startswith(folder)}
-    problems = []
-    for key, (size, _) in sorted(objects.items()):
-        info = listing.get(key)
-        if info is None:
-            problems.append(f"{key} (missing)")
-        elif info.size != size:
-            problems.append(f"{key} ({info.size} bytes, its publication says {size})")
-    if problems:
-        raise IncompleteRecordingError(
-            f"{uri} does not hold modality {mod.modality!r} of recording {mod.recording_hash} "
-            f"as its publication recorded it: {listed(problems)}; nothing was written",
-            uri=uri,
-        )
-    unlisted = sorted(set(listing) - set(objects))
-    _warn_unlisted(store.base_uri + folder, mod, unlisted, "its publication does not list")
-    return [
-        _File(
-            store,
-            key,
-            size,
-            base.joinpath(*_safe_parts(key[len(folder) :], store.base_uri + key)),
-            sha,
-            _mtime_ns(listing[key]),
-        )
-        for key, (size, sha) in sorted(objects.items())
-    ]
-
-
-def _warn_unlisted(uri: str, mod: Modality, unlisted: list[str], why: str) -> None:
-    """Objects found beside the ones to deliver are named once, never delivered."""
-    if not unlisted:
-        return
-    log.warning(
-        "not delivering %d object(s) under %s that %s: %s",
-        len(unlisted),
-        uri,
-        why,
-        listed(unlisted),
-        extra={
-            "phase": "plan",
-            "recording_hash": mod.recording_hash,
-            "modality": mod.modality,
-            "worker_id": mod.worker_id,
-            "key": None,
-            "bytes_done": 0,
-            "bytes_total": None,
-            "elapsed_s": 0.0,
-            "unlisted_keys": unlisted,
-        },
-    )
-
-
 def _mtime_ns(info: ObjectInfo) -> int | None:
     if info.last_modified is None:
         return None
@@ -429,8 +182,14 @@ def _plan(
     names: Names = "hash",
 ) -> list[_Group]:
     groups: list[_Group] = []
-    recordings = _Recordings()
-    publications = _Publications(results, source, catalog)
+    recordings = Recordings()
+    uris = {
+        mod.storage_uri
+        for result in results
+        for mod in result.modalities.values()
+        if _kind(mod, source) == "processed" and mod.storage_uri is not None
+    }
+    publications = Publications(sorted(uris), catalog)
     for result in results:
         for name, mod in result.modalities.items():
             kind = _kind(mod, source)
@@ -438,15 +197,37 @@ def _plan(
             group = _Group(mod.recording_hash, name, mod.worker_id)
             if kind == "raw":
                 store, prefix = _split(mod.raw_storage_uri, (raw,))
-                group.files.extend(_raw_files(store, prefix.rstrip("/"), mod, base, recordings))
+                prefix = prefix.rstrip("/")
+                expected = raw_objects(store, prefix, mod, recordings)
+                group.files.extend(_files(store, expected, prefix + "/", base))
             else:
                 assert mod.storage_uri is not None
                 store, key = _split(mod.storage_uri, (assets, raw))
+                asset = key.rstrip("/")
+                # Each object lands under the asset's basename, so <modality>.zarr/
+                # or camera.mp4 (and camera.mp4.lance/) opens in place.
+                folder = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
                 objects = publications.objects(mod)
-                group.files.extend(_processed_files(store, key.rstrip("/"), mod, base, objects))
+                expected = processed_objects(store, folder, asset, mod, objects)
+                group.files.extend(_files(store, expected, folder, base))
             group.files.sort(key=lambda f: f.key)
             groups.append(group)
     return groups
+
+
+def _files(store: Store, expected: list[Expected], strip: str, base: Path) -> list[_File]:
+    """Each expected object's destination: its key less ``strip``, under ``base``."""
+    return [
+        _File(
+            store,
+            e.key,
+            e.size,
+            base.joinpath(*_safe_parts(e.key[len(strip) :], store.base_uri + e.key)),
+            e.sha256,
+            _mtime_ns(e.info),
+        )
+        for e in expected
+    ]
 
 
 def _sha256_of(path: Path) -> str:
