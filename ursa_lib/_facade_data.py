@@ -6,6 +6,7 @@ uses the interface's handles (stores, catalog) and its write guard.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,15 @@ from ._errors import InvalidValueError
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .delivery import AssetSource, QueryResult, StreamWindow
+    from .delivery import (
+        AssetSource,
+        Existing,
+        Layout,
+        Names,
+        QueryResult,
+        SourceKind,
+        StreamWindow,
+    )
     from .delivery._look import RecordingSummary
     from .lifecycle import (
         DeleteResult,
@@ -148,6 +157,35 @@ class DataVerbs:
         return stream_windows(self.asset_source(), _results(target), window, step, modalities)
 
     # -- a look before a read -------------------------------------------------------------
+
+    def _download_window(
+        self,
+        results: list[QueryResult],
+        dest: str | os.PathLike[str],
+        time_range: TimeRange,
+        layout: Layout,
+        source: SourceKind,
+        existing: Existing,
+        names: Names,
+    ) -> list[Path]:
+        """`DataInterface.download` with a ``time_range``: clipped processed assets."""
+        from .delivery import Window
+        from .delivery._clip import download_window
+
+        if source == "raw":
+            raise InvalidValueError(
+                "time_range needs processed data: raw segments have no time index"
+            )
+        return download_window(
+            results,
+            Path(dest),
+            Window.of(time_range),
+            source=self.asset_source(),
+            layout=layout,
+            existing=existing,
+            names=names,
+            raw=self.store("raw_ro") if names == "rec_id" else None,
+        )
 
     def show(self, target: QueryResult | str) -> RecordingSummary:
         """What a recording holds: modalities, formats, channels, rates, domains, status.

@@ -219,35 +219,20 @@ class DataInterface(CatalogVerbs, DataVerbs):
         ``dry_run=True`` returns the `DownloadPlan` (files, bytes, what would be
         written, skipped or replaced, the requests expected) and writes nothing.
         ``related=True`` writes the recordings' catalog rows into ``dest/.ursa/``,
-        so that `open_local` can reopen the folder offline. ``names="rec_id"`` names
-        each recording's folder by its session's ``rec_id`` instead of its hash
-        (``<rec_id>~<hash12>`` for a second session under one ``rec_id``). With ``time_range``
-        (session seconds, ``[start, end)``), processed assets are written clipped
-        to the window, each still openable in place: a Zarr of the window, the
-        window's events, an MP4 cut at keyframes with its index.
+        so that `open_local` can reopen the folder offline. ``names="rec_id"``
+        names each recording's folder by its session's ``rec_id`` instead of its
+        hash (``<rec_id>~<hash12>`` for a second session under one ``rec_id``).
+        With ``time_range`` (session seconds, ``[start, end)``), processed assets
+        are written clipped to the window, each still openable in place: a Zarr of
+        the window, the window's events, an MP4 cut at keyframes with its index.
         """
         from .delivery._download import download
         from .delivery._plan import _results
 
         results = _results(target)
         if time_range is not None:
-            from .delivery import Window
-            from .delivery._clip import download_window
-
-            if source == "raw":
-                raise InvalidValueError(
-                    "time_range needs processed data: raw segments have no time index"
-                )
-            return download_window(
-                results,
-                Path(dest),
-                Window.of(time_range),
-                source=self.asset_source(),
-                layout=layout,
-                existing=existing or ("overwrite" if overwrite else "error"),
-                names=names,
-                raw=self.store("raw_ro") if names == "rec_id" else None,
-            )
+            mode = existing or ("overwrite" if overwrite else "error")
+            return self._download_window(results, dest, time_range, layout, source, mode, names)
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
         )
