@@ -56,15 +56,20 @@ class DataVerbs:
 
         def _require_writes(self, verb: str) -> None: ...
 
+        _asset_source: AssetSource | None
+
     def asset_source(self) -> AssetSource:
-        """The assets bucket as processed-data readers see it (its read-only role)."""
+        """The assets bucket as processed-data readers see it (its read-only role);
+        one per interface, so the arrays it opened serve later reads."""
         from .delivery import AssetSource
         from .store import lance_storage_options
 
-        options = lance_storage_options(
-            self.profile, "assets_ro", self._credentials.get("assets_ro")
-        )
-        return AssetSource(self.store("assets_ro"), options)
+        if self._asset_source is None:
+            options = lance_storage_options(
+                self.profile, "assets_ro", self._credentials.get("assets_ro")
+            )
+            self._asset_source = AssetSource(self.store("assets_ro"), options)
+        return self._asset_source
 
     # -- processing ---------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+    from .delivery import AssetSource
     from .delivery._download import (
         DownloadPlan,
         DownloadProgress,
@@ -92,6 +93,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
         self._lock = threading.Lock()
         self._stores: dict[Role, Store] = {}
         self._catalogs: dict[bool, Catalog] = {}
+        self._asset_source: AssetSource | None = None
 
     def __repr__(self) -> str:
         mode = "read-write" if self._writes else "read-only"

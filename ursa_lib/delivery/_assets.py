@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ObjectNotFoundError, UrsaError
 from ..store import LocalBackend, Store
 
-__all__ = ["AssetSource", "Window", "WindowOutsideDomainError"]
+__all__ = ["AssetSource", "OpenedArrays", "Window", "WindowOutsideDomainError"]
 
 
 class WindowOutsideDomainError(UrsaError, ValueError):
@@ -73,6 +75,33 @@ class Window:
             )
 
 
+class OpenedArrays:
+    """The last ``keep`` zarr arrays a reader opened, by path, shared by threads.
+
+    Reading a window of an array opened before costs only its chunks, not its
+    metadata again. Assets are never rewritten in place (a new version gets a new
+    folder), so an opened array's metadata cannot go stale.
+    """
+
+    def __init__(self, keep: int = 16) -> None:
+        self._keep = keep
+        self._arrays: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str, open_array: Callable[[], Any]) -> Any:
+        with self._lock:
+            array = self._arrays.get(path)
+            if array is not None:
+                self._arrays.move_to_end(path)
+                return array
+        array = open_array()  # outside the lock: it makes a request
+        with self._lock:
+            self._arrays[path] = array
+            while len(self._arrays) > self._keep:
+                self._arrays.popitem(last=False)
+        return array
+
+
 @dataclass(frozen=True, slots=True)
 class AssetSource:
     """The assets bucket as read by processed-data readers (its read-only role)."""
@@ -83,6 +112,8 @@ class AssetSource:
     zarr: Any = field(default=None, repr=False, compare=False)
     """A zarr store that sampled reads go through instead of the bucket's own
     (`stream_windows` sets one that keeps the chunks it read last)."""
+    arrays: OpenedArrays = field(default_factory=OpenedArrays, repr=False, compare=False)
+    """The arrays opened through this source (see `OpenedArrays`)."""
 
     def key_of(self, uri: str) -> str:
         if not uri.startswith(self.store.base_uri):

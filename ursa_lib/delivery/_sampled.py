@@ -25,12 +25,11 @@ import numpy.typing as npt
 
 from .._errors import ObjectNotFoundError
 from ..store import zarr_store
-from ._assets import AssetSource, Window
+from ._assets import AssetSource, OpenedArrays, Window
 
 __all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
 _DECODED_CHUNKS = 4
-_OPEN_ARRAYS = 16
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
 
@@ -81,7 +80,7 @@ def sample_spans(layout: SampledLayout, window: Window) -> list[tuple[float, int
 def recent_objects(store: Any, keep: int = 8) -> Any:
     """The zarr store ``store``, keeping the last ``keep`` whole objects it read.
 
-    Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
+    Consecutive windows of a stream share chunks (a chunk holds >= 5 s) and the
     array metadata: through this store each is fetched once, not once per window,
     and `read_sampled` keeps the last few chunks decoded beside it (``decoded``).
     Assets are never rewritten in place (a new version gets a new folder), so a
@@ -95,8 +94,8 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
             self._kept: OrderedDict[str, Any] = OrderedDict()
             self.decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
             """Whole decoded chunks, for `read_sampled` (windows sharing a chunk)."""
-            self.arrays: OrderedDict[str, Any] = OrderedDict()
-            """The arrays `read_sampled` opened through this store, by path."""
+            self.arrays = OpenedArrays()
+            """The arrays `read_sampled` opened through this store."""
 
         async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
             if byte_range is not None:
@@ -152,11 +151,10 @@ def read_sampled(
     # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
     # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
     path = f"{key.rstrip('/')}/data"
-    opened = getattr(store, "arrays", None)
-    array: Any = opened.get(path) if opened is not None else None
-    if array is None:
+
+    def open_array() -> Any:
         try:
-            array = zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
+            return zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
         except FileNotFoundError as exc:  # zarr's NodeNotFoundError
             raise ObjectNotFoundError(
                 f"{what}: its processed asset {key} is not in the assets bucket; run "
@@ -164,10 +162,10 @@ def read_sampled(
                 "again",
                 uri=source.store.uri(key.rstrip("/")),
             ) from exc
-        if opened is not None:
-            opened[path] = array
-            while len(opened) > _OPEN_ARRAYS:
-                opened.popitem(last=False)
+
+    # The stream's store keeps the arrays opened through it; otherwise the source does.
+    opened: OpenedArrays = getattr(store, "arrays", source.arrays)
+    array = opened.get(path, open_array)
     layout = SampledLayout.from_attrs(dict(array.attrs))
     if strict:
         window.check_overlaps(layout.domain, what)
