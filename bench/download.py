@@ -42,16 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
+from bench._transfers import boto_download, rclone_copy  # noqa: E402
 from bench.ingest import prepare, ursa_store  # noqa: E402
-from bench.store import (  # noqa: E402
-    FULL,
-    QUICK,
-    SERVER_ARGS,
-    _peak_rss_mb,
-    boto_download,
-    rclone_copy,
-    timed,
-)
+from bench.store import FULL, QUICK, SERVER_ARGS, _peak_rss_mb, timed  # noqa: E402
 from ursa_lib import S3Credentials, Store, augment, download, ingest, query  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402

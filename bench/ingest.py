@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
-from bench.store import FULL, QUICK, make_session, rclone_bin, rclone_env  # noqa: E402
+from bench._transfers import rclone_bin, rclone_env  # noqa: E402
+from bench.store import FULL, QUICK, make_session  # noqa: E402
 from ursa_lib import Store, TransferSettings, augment, ingest  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
