@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,67 +34,17 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._catalog_data import MODALITIES, PARTICIPANTS, build, pid, rhash  # noqa: E402
 from bench._report import update_section  # noqa: E402
 from ursa_lib import query  # noqa: E402
 from ursa_lib.catalog import (  # noqa: E402
     Catalog,
     IngestionStatus,
     Modality,
-    Participant,
     Recording,
     from_records,
 )
 from ursa_lib.catalog._schema import ROW_JSON_COLUMN  # noqa: E402
-
-MODALITIES = ("eeg", "camera", "audio", "events", "eye", "ecg", "emg", "imu", "resp", "gsr")
-PARTICIPANTS = 500
-BATCH = 50_000
-
-
-def rhash(n: int) -> str:
-    return hashlib.sha256(f"rec-{n}".encode()).hexdigest()
-
-
-def pid(n: int) -> str:
-    return f"p{n % PARTICIPANTS:04d}"
-
-
-def build(catalog: Catalog, recordings: int) -> float:
-    started = time.perf_counter()
-    catalog.add_many(
-        Participant(
-            participant_id=pid(i), enrolled_at=1_700_000_000_000_000_000, metadata={"cohort": i % 5}
-        )
-        for i in range(PARTICIPANTS)
-    )
-    for start in range(0, recordings, BATCH // 10):
-        stop = min(recordings, start + BATCH // 10)
-        catalog.add_many(
-            Recording(
-                recording_hash=rhash(n),
-                rec_id=f"rec_{n:07d}",
-                participant_ids=[pid(n)],
-                start_time=1_763_700_000_000_000_000 + n * 1_000_000_000,
-                duration=600.0,
-                device_info={"rig": f"rig{n % 7}"},
-                metadata={"site": f"lab{n % 10}", "batch": n // 1000},
-            )
-            for n in range(start, stop)
-        )
-        catalog.add_many(
-            Modality(
-                recording_hash=rhash(n),
-                modality=name,
-                worker_id="0",
-                ingestion_status=IngestionStatus.RAW,
-                raw_storage_uri=f"s3://lab-raw/recordings/rec_{n:07d}/{name}_0/",
-            )
-            for n in range(start, stop)
-            for name in MODALITIES
-        )
-        print(f"  {stop:,} recordings", flush=True)
-    catalog.optimize()
-    return time.perf_counter() - started
 
 
 def latency(fn: Callable[[int], Any], runs: int) -> tuple[float, float]:
@@ -151,6 +101,44 @@ def main() -> None:
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="ursa-catalog-bench-"))
     catalog = Catalog(str(folder / "catalog"), writable=True)
+    build_s = _build_if_needed(catalog, folder, recordings)
+    catalog = Catalog(str(folder / "catalog"), writable=False)
+    modality_rows = catalog.count(Modality)
+
+    results = _lookups(catalog, recordings, runs)
+    query_figures = _query(catalog, folder, recordings, runs)
+    naive_runs = 3
+    naive_results, arrow_results = _whole_table_lookups(catalog, naive_runs)
+    batch_rate, single_rate = _inserts(folder)
+    figures = Figures(
+        recordings=recordings,
+        modality_rows=modality_rows,
+        build_s=build_s,
+        runs=runs,
+        naive_runs=naive_runs,
+        results=results,
+        naive_results=naive_results,
+        arrow_results=arrow_results,
+        query=query_figures,
+        batch_rate=batch_rate,
+        single_rate=single_rate,
+    )
+    table = _table(figures)
+    print(table)
+    if not args.quick:
+        update_section(
+            ROOT / "docs" / "benchmarks.md",
+            "catalog",
+            "Catalog: lookups on 1M modality rows",
+            table,
+        )
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(_bench_line(figures))
+
+
+def _build_if_needed(catalog: Catalog, folder: Path, recordings: int) -> float:
+    """Builds the catalog unless ``folder`` holds it already; the build's seconds, or NaN."""
     if catalog.count(Modality) != recordings * len(MODALITIES):
         print(
             f"building {recordings:,} recordings x {len(MODALITIES)} modalities in {folder}",
@@ -164,11 +152,12 @@ def main() -> None:
         gc.collect()
     else:
         build_s = float("nan")
-    catalog = Catalog(str(folder / "catalog"), writable=False)
-    modality_rows = catalog.count(Modality)
+    return build_s
 
+
+def _lookups(catalog: Catalog, recordings: int, runs: int) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of each lookup through `Catalog`."""
     results: dict[str, tuple[float, float]] = {}
-    naive_results: dict[str, tuple[float, float]] = {}
     step = max(1, recordings // runs)
     results["get_by_hash"] = latency(lambda i: catalog.get_recording(rhash(i * step)), runs)
     results["modalities_of_recording"] = latency(
@@ -181,6 +170,22 @@ def main() -> None:
         lambda i: catalog.list_recordings({"metadata": {"batch": i % (recordings // 1000)}}), runs
     )
     assert len(catalog.recordings_of_participant(pid(1))) == recordings // PARTICIPANTS
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class QueryFigures:
+    p50_ms: float
+    p95_ms: float
+    frozen_p50_ms: float
+    frozen_p95_ms: float
+    """After ``gc.freeze()``."""
+    first_ms: float
+    """The first query on a handle opened just now."""
+
+
+def _query(catalog: Catalog, folder: Path, recordings: int, runs: int) -> QueryFigures:
+    """The public ``query`` verb: on a handle in use, after ``gc.freeze()``, on a fresh handle."""
     # The public verb: one participant's recordings with all their modalities,
     # each participant once, on a handle in use.
     query_p50, query_p95 = latency(
@@ -205,8 +210,20 @@ def main() -> None:
     assert len(answer) == recordings // PARTICIPANTS
     assert all(len(r.modalities) == len(MODALITIES) for r in answer)
     assert len(catalog.list_modalities({"recording_hash": rhash(3)})) == len(MODALITIES)
+    return QueryFigures(
+        p50_ms=query_p50,
+        p95_ms=query_p95,
+        frozen_p50_ms=frozen_p50,
+        frozen_p95_ms=frozen_p95,
+        first_ms=first_query_ms,
+    )
 
-    naive_runs = 3
+
+def _whole_table_lookups(
+    catalog: Catalog, naive_runs: int
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """The same lookups by reading the whole table: filtered in Python, and with Arrow."""
+    naive_results: dict[str, tuple[float, float]] = {}
     label = lambda i: f"batch={json.dumps(i)}"  # noqa: E731
     lookups = {
         "get_by_hash": ("recordings", "recording_hash", rhash, Recording),
@@ -224,7 +241,11 @@ def main() -> None:
             lambda i, t=table_name, c=column, f=make, m=model: arrow_scan(catalog, t, c, f(i), m),
             naive_runs,
         )
+    return naive_results, arrow_results
 
+
+def _inserts(folder: Path) -> tuple[float, float]:
+    """Rows per second: batch ``add_many`` and single ``register_modality``."""
     # Insert throughput on a fresh catalog, so the big one is not disturbed.
     shutil.rmtree(folder / "scratch", ignore_errors=True)  # left by an earlier --keep run
     scratch = Catalog(str(folder / "scratch"), writable=True)
@@ -245,7 +266,40 @@ def main() -> None:
     for row in rows[10_000:10_200]:
         scratch.register_modality(row)
     single_rate = 200 / (time.perf_counter() - started)
+    return batch_rate, single_rate
 
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    recordings: int
+    modality_rows: int
+    build_s: float
+    runs: int
+    naive_runs: int
+    results: dict[str, tuple[float, float]]
+    naive_results: dict[str, tuple[float, float]]
+    arrow_results: dict[str, tuple[float, float]]
+    query: QueryFigures
+    batch_rate: float
+    single_rate: float
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """Naive p50 over Ursa's p50, by lookup."""
+        return {key: self.naive_results[key][0] / self.results[key][0] for key in self.results}
+
+
+def _table(f: Figures) -> str:
+    recordings, modality_rows, build_s, runs = f.recordings, f.modality_rows, f.build_s, f.runs
+    naive_runs, results, naive_results, arrow_results = (
+        f.naive_runs,
+        f.results,
+        f.naive_results,
+        f.arrow_results,
+    )
+    query_p50, query_p95, first_query_ms = f.query.p50_ms, f.query.p95_ms, f.query.first_ms
+    frozen_p50, frozen_p95 = f.query.frozen_p50_ms, f.query.frozen_p95_ms
+    batch_rate, single_rate = f.batch_rate, f.single_rate
     names = {
         "get_by_hash": "get recording by hash",
         "modalities_of_recording": "modalities of one recording",
@@ -265,12 +319,11 @@ def main() -> None:
         "| lookup | ursa p50 ms | ursa p95 ms | naive p50 ms | speed-up | Arrow-scan p50 ms | speed-up |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    ratios = {}
+    ratios = f.ratios
     for key, title in names.items():
         p50, p95 = results[key]
         n50, _ = naive_results[key]
         a50, _ = arrow_results[key]
-        ratios[key] = n50 / p50
         lines.append(
             f"| {title} | {p50:.1f} | {p95:.1f} | {n50:.0f} | {ratios[key]:.0f}x "
             f"| {a50:.0f} | {a50 / p50:.0f}x |"
@@ -293,18 +346,14 @@ def main() -> None:
         "does). Arrow-scan = read the whole table, filter with Arrow compute: a kinder "
         "baseline, shown for honesty. Command: `.venv/bin/python bench/catalog.py`",
     ]
-    table = "\n".join(lines)
-    print(table)
-    if not args.quick:
-        update_section(
-            ROOT / "docs" / "benchmarks.md",
-            "catalog",
-            "Catalog: lookups on 1M modality rows",
-            table,
-        )
-    if args.keep is None:
-        shutil.rmtree(folder, ignore_errors=True)
-    print(
+    return "\n".join(lines)
+
+
+def _bench_line(f: Figures) -> str:
+    results, ratios, batch_rate, single_rate = f.results, f.ratios, f.batch_rate, f.single_rate
+    query_p50, query_p95, first_query_ms = f.query.p50_ms, f.query.p95_ms, f.query.first_ms
+    frozen_p95 = f.query.frozen_p95_ms
+    return (
         "BENCH catalog "
         f"get_by_hash_p50_ms={results['get_by_hash'][0]:.2f} "
         f"modalities_p50_ms={results['modalities_of_recording'][0]:.2f} "

