@@ -221,10 +221,10 @@ def _table_notes(f: Figures) -> list[str]:
     return [
         "",
         f"Bytes moved per 10 s window: Ursa {statistics.median(window_bytes) / MiB:.1f} MiB "
-        "(median; the two or three whole chunks the window touches, read in parallel: chunks "
-        "hold at least 5 s and 512 KiB, see `ursa_lib/processing/_zarr_sink.py`, and this "
-        "synthetic EEG does not compress; the array's metadata is read once, by the first "
-        "window an interface reads); path (a) "
+        "(median; the one or two whole chunks the window touches: chunks hold at least 10 s "
+        "and 4 MiB, see `ursa_lib/processing/_zarr_sink.py`, and this synthetic EEG does not "
+        "compress; the array's metadata is read once, by the first window an interface "
+        "reads); path (a) "
         f"{statistics.median(raw_bytes) / MiB:.1f} MiB (one or two one-minute EDF "
         "segments), then MNE reads only the window from local disk.",
         "",

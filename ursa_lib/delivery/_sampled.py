@@ -80,7 +80,7 @@ def sample_spans(layout: SampledLayout, window: Window) -> list[tuple[float, int
 def recent_objects(store: Any, keep: int = 8) -> Any:
     """The zarr store ``store``, keeping the last ``keep`` whole objects it read.
 
-    Consecutive windows of a stream share chunks (a chunk holds >= 5 s) and the
+    Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
     array metadata: through this store each is fetched once, not once per window,
     and `read_sampled` keeps the last few chunks decoded beside it (``decoded``).
     Assets are never rewritten in place (a new version gets a new folder), so a

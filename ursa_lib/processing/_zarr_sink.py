@@ -39,6 +39,9 @@ metadata + 2 chunks) and 4 with the group's attributes, when opened with
 ``zarr_format=3`` (without it zarr also probes for v2 metadata). No
 sharding: a shard adds an index read per shard to every window, and at this
 chunk size there are few objects anyway (110 per hour of 64-channel EEG).
+Smaller chunks do not pay over S3: with the array open, a 10 s window over
+``rclone serve s3`` on loopback took 8.5 ms with 5 s chunks, 8.4 ms with 10 s
+and 10.3 ms with 32.8 s, while writes fell from 466 to 224 MB/s at 5 s.
 """
 
 from __future__ import annotations
@@ -57,12 +60,12 @@ from ._timeline import Run
 
 __all__ = ["ArrayLayout", "ChunkedWriter", "chunk_length", "open_sink"]
 
-MIN_CHUNK_SECONDS = 5.0
-MIN_CHUNK_BYTES = 512 * 1024
+MIN_CHUNK_SECONDS = 10.0
+MIN_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 def chunk_length(rate: float, n_channels: int, itemsize: int) -> int:
-    """Samples per chunk: at least 5 s and at least 512 KiB of raw samples."""
+    """Samples per chunk: at least 10 s and at least 4 MiB of raw samples."""
     by_time = math.ceil(rate * MIN_CHUNK_SECONDS)
     by_bytes = math.ceil(MIN_CHUNK_BYTES / max(1, n_channels * itemsize))
     return max(1, by_time, by_bytes)
