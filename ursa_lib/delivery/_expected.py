@@ -142,19 +142,7 @@ def raw_objects(store: Store, prefix: str, mod: Modality, recordings: Recordings
         for key, size_sha in recordings.files(store, session, mod.recording_hash).items()
         if key.startswith(prefix + "/")
     }
-    problems = []
-    for key, (size, _) in sorted(wanted.items()):
-        info = listing.get(key)
-        if info is None:
-            problems.append(f"{key} (missing)")
-        elif info.size != size:
-            problems.append(f"{key} ({info.size} bytes, the manifest says {size})")
-    if problems:
-        raise IncompleteRecordingError(
-            f"{uri} does not hold recording {mod.recording_hash}'s {mod.modality!r} files as "
-            f"its manifest lists them: {listed(problems)}; nothing was written",
-            uri=uri,
-        )
+    _check_listing(uri, mod, wanted, listing, "its manifest")
     unlisted = sorted(set(listing) - set(wanted))
     _warn_unlisted(uri, mod, unlisted, f"recording {mod.recording_hash} does not list")
     return [Expected(key, size, sha, listing[key]) for key, (size, sha) in sorted(wanted.items())]
@@ -207,22 +195,33 @@ def processed_objects(
     against one listing of the asset's ``folder`` before any byte moves."""
     uri = store.base_uri + asset
     listing = {i.key: i for i in store.list(folder.rstrip("/")) if i.key.startswith(folder)}
+    _check_listing(uri, mod, objects, listing, "its publication")
+    unlisted = sorted(set(listing) - set(objects))
+    _warn_unlisted(store.base_uri + folder, mod, unlisted, "its publication does not list")
+    return [Expected(key, size, sha, listing[key]) for key, (size, sha) in sorted(objects.items())]
+
+
+def _check_listing(
+    uri: str,
+    mod: Modality,
+    wanted: dict[str, tuple[int, str]],
+    listing: dict[str, ObjectInfo],
+    truth: str,
+) -> None:
+    """Every wanted object is in the listing with its size, else one error names all."""
     problems = []
-    for key, (size, _) in sorted(objects.items()):
+    for key, (size, _) in sorted(wanted.items()):
         info = listing.get(key)
         if info is None:
             problems.append(f"{key} (missing)")
         elif info.size != size:
-            problems.append(f"{key} ({info.size} bytes, its publication says {size})")
+            problems.append(f"{key} ({info.size} bytes, {truth} says {size})")
     if problems:
         raise IncompleteRecordingError(
             f"{uri} does not hold modality {mod.modality!r} of recording {mod.recording_hash} "
-            f"as its publication recorded it: {listed(problems)}; nothing was written",
+            f"as {truth} lists it: {listed(problems)}; nothing was written",
             uri=uri,
         )
-    unlisted = sorted(set(listing) - set(objects))
-    _warn_unlisted(store.base_uri + folder, mod, unlisted, "its publication does not list")
-    return [Expected(key, size, sha, listing[key]) for key, (size, sha) in sorted(objects.items())]
 
 
 def _warn_unlisted(uri: str, mod: Modality, unlisted: list[str], why: str) -> None:
