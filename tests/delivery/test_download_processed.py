@@ -7,24 +7,33 @@ On the local profile and on a real S3 server, with the assets processing made:
 * an object planted in the asset's folder is never delivered and is named;
 * a recorded object that is missing fails the plan before any byte is written;
   one replaced by other bytes of the same size fails its sha256, leaving no file;
-* without the catalog (no publication record to check against) it is refused.
+* without the catalog (no publication record to check against) it is refused;
+* every chunk of a Zarr asset is stored, even one of zeros, so a chunk lost from
+  the bucket fails a read instead of reading as zeros.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ursa_lib import (
     ChecksumMismatchError,
+    DataInterface,
     IncompleteRecordingError,
+    LocalProfile,
     NotDeliverableError,
+    ObjectNotFoundError,
+    augment,
     download,
 )
+from ursa_lib.processing import chunk_length
 
 from .conftest import Processed
 
@@ -110,3 +119,49 @@ def test_without_the_catalog_a_processed_download_is_refused(
         catalog=ui.catalog(),
     )
     assert {p.name for p in paths} >= {"zarr.json"}
+
+
+def test_a_lost_chunk_fails_a_read_never_reads_as_zeros(
+    processed: Callable[..., Processed], backend: str
+) -> None:
+    recording = processed(backend, segments=3, audio=False, video=False, events=False)
+    result = recording.ui.query(recording_hash=recording.recording_hash, modalities="eeg")[0]
+    published = _published(recording, "eeg")
+    # Every chunk is stored, even one of zeros, so a missing one is lost data.
+    chunks = sorted(k for k in published if "/data/c/" in k)
+    assert len(chunks) >= 1
+    before = recording.ui.read(result, (0.0, 1.0)).eeg.signal.digital
+    recording.ui.store("assets_rw").delete(chunks[0])
+    fresh = DataInterface(recording.ui.profile)  # no array kept open from before
+    with pytest.raises(ObjectNotFoundError, match="is missing: a chunk") as caught:
+        fresh.read(result, (0.0, 1.0))
+    assert chunks[0] in str(caught.value)
+    assert before.any()
+
+
+def test_every_chunk_is_written_even_one_of_zeros(tmp_path: Path) -> None:
+    samples = np.zeros((2 * 5000, 3), dtype=np.int16)
+    samples[-1] = 7  # the first chunk's samples are all zeros
+    profile = LocalProfile(root=tmp_path / "ursa")
+    ui = DataInterface(profile).enable_writes()
+    session = tmp_path / "rig" / "rec_zeros"
+    (session / "probe_0").mkdir(parents=True)
+    np.save(session / "probe_0" / "seg_00000.npy", samples)
+    rig = {
+        "rec_id": "rec_zeros",
+        "start_time": 1_700_000_000_000_000_000,
+        "duration": 10.0,
+        "participant_id": "p1",
+        "streams": {"probe_0": {"kind": "timeseries", "format": "npy", "sampling_rate": 1000}},
+    }
+    (session / "manifest.json").write_text(json.dumps(rig))
+    augment(session)
+    h = ui.ingest(session).recording_hash
+    ui.process(h)
+    (result,) = ui.query(recording_hash=h)
+    (row,) = ui.list_pipeline_assets({"recording_hash": h})
+    keys = [o["key"] for o in row.metadata["objects"]]
+    n_chunks = -(-len(samples) // chunk_length(1000.0, 3, 2))
+    assert len([k for k in keys if "/data/c/" in k]) == n_chunks
+    data = ui.read(result, (0.0, 10.0)).probe.signal.digital
+    assert np.array_equal(data, samples)

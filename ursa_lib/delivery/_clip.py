@@ -80,7 +80,9 @@ def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path)
 def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: str) -> None:
     import zarr
 
-    group: Any = zarr.open_group(store=zarr_store(source.store), path=key, mode="r", zarr_format=3)
+    group: Any = zarr.open_group(
+        store=zarr_store(source.store, published=True), path=key, mode="r", zarr_format=3
+    )
     array = group["data"]
     layout = SampledLayout.from_attrs(dict(array.attrs))
     window.check_overlaps(layout.domain, what)
@@ -99,6 +101,7 @@ def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: 
         dtype=array.dtype,
         compressors=array.compressors,
         fill_value=0,
+        config={"write_empty_chunks": True},  # every chunk stored: a missing one is lost
         attributes=attrs,
         dimension_names=("time", "channel"),
     )

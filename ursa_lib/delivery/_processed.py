@@ -234,7 +234,9 @@ def stream_windows(
         # Consecutive windows share chunks: fetch each once, not once per window.
         # (A bucket zarr cannot read is reported by read_sampled if it is asked to.)
         with contextlib.suppress(ConfigError):
-            source = dataclasses.replace(source, zarr=recent_objects(zarr_store(source.store)))
+            source = dataclasses.replace(
+                source, zarr=recent_objects(zarr_store(source.store, published=True))
+            )
     return _windows(source, plan, names)
 
 

@@ -147,7 +147,7 @@ def read_sampled(
     import zarr
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
-    store = source.zarr if source.zarr is not None else zarr_store(source.store)
+    store = source.zarr if source.zarr is not None else zarr_store(source.store, published=True)
     # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
     # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
     path = f"{key.rstrip('/')}/data"

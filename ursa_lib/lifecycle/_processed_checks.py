@@ -49,7 +49,9 @@ def _count(source: AssetSource, row: Modality) -> tuple[int, Any]:
 
         from ..store import zarr_store
 
-        array: Any = zarr.open_array(store=zarr_store(source.store), path=f"{key}/data", mode="r")
+        array: Any = zarr.open_array(
+            store=zarr_store(source.store, published=True), path=f"{key}/data", mode="r"
+        )
         return int(array.shape[0]), dict(array.attrs)
     if fmt == "mp4":
         return int(source.open_lance(key + ".lance").count_rows()), None

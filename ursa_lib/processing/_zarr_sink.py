@@ -158,6 +158,7 @@ def open_sink(path: Path, layout: ArrayLayout) -> tuple[ChunkedWriter, int]:
         dtype=layout.dtype,
         compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
         fill_value=0,
+        config={"write_empty_chunks": True},  # every chunk stored: a missing one is lost
         attributes=attrs,
         dimension_names=("time", "channel"),
     )
