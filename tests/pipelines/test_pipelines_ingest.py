@@ -136,6 +136,7 @@ def test_asset_graph_snapshot() -> None:
     }
     assert {s.name for s in defs.sensors or ()} == {
         "landing_sensor",
+        "processing_automation",
         "raw_bucket_sensor",
         "rig_clean_after_ingest",
     }
