@@ -1,7 +1,9 @@
-"""Dagster overhead: the landing sensor's tick, and ingest through Dagster vs the library.
+"""Dagster overhead: the landing sensor's tick, ingest through Dagster vs the
+library, and runs launched the way the UI launches them, by executor.
 
-    .venv/bin/python bench/pipelines.py            # full run
-    .venv/bin/python bench/pipelines.py --quick    # small smoke run, not recorded
+    .venv/bin/python bench/pipelines.py                 # full run
+    .venv/bin/python bench/pipelines.py --quick         # small smoke run, not recorded
+    .venv/bin/python bench/pipelines.py --launch-only   # launched runs only, not recorded
 
 * Sensor tick: 10,000 augmented sessions in a landing directory, the cursor
   stored after a first tick, then 10 new sessions; the real ``landing_sensor``
@@ -12,6 +14,12 @@
   instance), interleaved rounds after a warm-up, fresh prefix and catalog each
   round, alternating which goes first; overhead = Dagster time / library time - 1. The server runs with
   ``--etag-hash ""`` (see the comment at its start).
+* Launched runs (``bench/_launch.py``): runs submitted through the project's
+  run launcher on a code server, as the UI's are, each executor in turn
+  (a process per step, the same forked from a preloaded forkserver, in
+  process): re-runs of ``ingest`` and ``process`` for a stored, processed demo
+  session, and ``process`` of a new 30-minute session; medians of ``--rounds``
+  rounds, each split into run worker start, steps' process start and work.
 
 The table replaces the "pipelines" section of docs/benchmarks.md; the last line
 printed is ``BENCH pipelines ...``.
@@ -37,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
+from bench._launch import Launched, launched_runs  # noqa: E402
 from bench._report import update_section  # noqa: E402
 from bench.ingest import REC_ID, prepare, purge, ursa_store  # noqa: E402
 from bench.store import FULL, QUICK, timed  # noqa: E402
@@ -94,42 +103,97 @@ def sensor_tick(sessions: int, new: int, scratch: Path) -> tuple[float, int]:
     return statistics.median(samples), new
 
 
+LAUNCH_ROWS = {
+    "ingest re-run": "`ingest` re-run, stored session",
+    "process re-run": "`process` re-run, processed session",
+    "process new": "`process`, new {minutes}-minute session",
+}
+EXECUTOR_NAMES = {
+    "multiprocess": "process per step (Dagster's default)",
+    "forkserver": "process per step, forkserver preloaded",
+    "in_process": "in process (the project's)",
+}
+
+
+def launch_table(runs: dict[str, Launched], minutes: int, rounds: int) -> tuple[str, str]:
+    """The launched runs' table for docs/benchmarks.md, and their BENCH keys."""
+    lines = [
+        "| launched run | executor | wall s | run worker start | steps' process start (sum) "
+        "| steps' work (sum) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    keys = []
+    for case, run in runs.items():
+        what, executor = case.split("/")
+        lines.append(
+            f"| {LAUNCH_ROWS[what].format(minutes=minutes)} | {EXECUTOR_NAMES[executor]} "
+            f"| {run.wall:.1f} | {run.worker:.1f} | {run.step_start:.1f} | {run.work:.1f} |"
+        )
+        keys.append(f"launch_{what.replace(' ', '_').replace('-', '')}_{executor}_s={run.wall:.1f}")
+    lines += [
+        "",
+        f"Runs submitted through the project's run launcher (`MonitoredRunLauncher`: a run "
+        f"worker process per run, child of a code server), medians of {rounds} round(s); 2 cores. "
+        "The project's queue adds up to one dequeue interval (5 s) before the launch, whatever "
+        'the executor. See docs/operations.md, "Executor".',
+    ]
+    return "\n".join(lines), " ".join(keys)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small data, not recorded in docs")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--launch-only", action="store_true", help="only the launched runs, not recorded in docs"
+    )
     args = parser.parse_args()
 
     data_dir = ROOT / "bench" / ".data"
     data_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=data_dir))
+    tables, keys = [], []
+    try:
+        if not args.launch_only:
+            figures = _ingest_overhead(args.quick, args.rounds, data_dir, scratch)
+            tables.append(_table(figures, args.rounds))
+            keys.append(_bench_keys(figures))
+        minutes, rounds = (5, 1) if args.quick else (30, args.rounds)
+        runs = launched_runs(scratch / "launch", rounds, minutes)
+        table, more = launch_table(runs, minutes, rounds)
+        tables.append(table)
+        keys.append(more)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    command = " --launch-only" if args.launch_only else ""
+    body = "\n\n".join([*tables, f"Command: `.venv/bin/python bench/pipelines.py{command}`"])
+    print(body)
+    if not args.quick and not args.launch_only:
+        update_section(ROOT / "docs" / "benchmarks.md", "pipelines", "Dagster overhead", body)
+    print("BENCH pipelines " + " ".join(keys))
+
+
+def _ingest_overhead(quick: bool, rounds: int, data_dir: Path, scratch: Path) -> Figures:
+    """The sensor tick and the ingest through the library and through Dagster."""
     stack = contextlib.ExitStack()
     try:
-        sessions = 1_000 if args.quick else 10_000
+        sessions = 1_000 if quick else 10_000
         tick_s, new = sensor_tick(sessions, 10, scratch)
         print(f"sensor tick, {sessions} sessions / {new} new: {tick_s * 1000:.0f} ms", flush=True)
 
-        layout = QUICK if args.quick else FULL
-        session = prepare(data_dir, layout, args.quick)
+        layout = QUICK if quick else FULL
+        session = prepare(data_dir, layout, quick)
         augment(session)
         total = sum(p.stat().st_size for p in session.rglob("*.bin"))
-        times = _ingest_rounds(session, scratch, stack, total, args.rounds)
+        times = _ingest_rounds(session, scratch, stack, total, rounds)
     finally:
         stack.close()
-        shutil.rmtree(scratch, ignore_errors=True)
-
     lib_s = statistics.median(times["library"])
     dag_s = statistics.median(times["dagster"])
-    figures = Figures(
-        sessions=sessions, new=new, tick_s=tick_s, total=total, lib_s=lib_s, dag_s=dag_s
-    )
-    table = _table(figures, args.rounds)
-    print(table)
-    if not args.quick:
-        update_section(ROOT / "docs" / "benchmarks.md", "pipelines", "Dagster overhead", table)
-    print(_bench_line(figures))
+    return Figures(sessions=sessions, new=new, tick_s=tick_s, total=total, lib_s=lib_s, dag_s=dag_s)
 
 
 def _profile_env(server: RcloneS3) -> dict[str, str]:
@@ -233,16 +297,14 @@ def _table(f: Figures, rounds: int) -> str:
             f"{rounds} rounds after a warm-up; 2 cores; server with `--etag-hash ''`, "
             "since rclone serve s3 otherwise hashes every object on its first listing, which "
             "would charge ~3 s to the Dagster path's asset-check listing alone).",
-            "",
-            "Command: `.venv/bin/python bench/pipelines.py`",
         ]
     )
 
 
-def _bench_line(f: Figures) -> str:
+def _bench_keys(f: Figures) -> str:
     tick_s, lib_s, dag_s, overhead = f.tick_s, f.lib_s, f.dag_s, f.overhead
     return (
-        f"BENCH pipelines sensor_tick_ms={tick_s * 1000:.0f} library_ingest_ms={lib_s * 1000:.0f} "
+        f"sensor_tick_ms={tick_s * 1000:.0f} library_ingest_ms={lib_s * 1000:.0f} "
         f"dagster_ingest_ms={dag_s * 1000:.0f} dagster_overhead_pct={overhead * 100:.1f}"
     )
 

@@ -1,5 +1,5 @@
-"""Project-wide Dagster policy, defined once: retries, owners, and the run tags
-that ``dagster.yaml`` limits.
+"""Project-wide Dagster policy, defined once: the executor, retries, owners, and
+the run tags that ``dagster.yaml`` limits.
 
 Every domain under ``defs/`` takes these from here, never its own copy. This
 module sits outside ``defs/`` so a folder loader would never mistake it for
@@ -9,6 +9,7 @@ definitions.
 import dagster as dg
 
 __all__ = [
+    "EXECUTOR",
     "KIND_TAG",
     "OWNERS",
     "PROCESSING_POOL",
@@ -17,6 +18,16 @@ __all__ = [
     "TRANSIENT_RETRY",
     "kind",
 ]
+
+EXECUTOR = dg.in_process_executor
+"""Every job's executor, and that of assets materialized from the UI or by the
+automation sensor: all of a run's steps in its run worker.
+
+Dagster's default starts a process per step, a new interpreter that imports the
+code location: about 8 s per step on 2 cores, where a re-run's steps work for
+0.1-0.5 s and a fresh 30-minute session's five processing steps for 3 s in
+all, so a process per step tripled a run's time and running two conversions
+side by side never won it back (docs/operations.md, "Executor")."""
 
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS

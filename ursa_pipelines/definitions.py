@@ -1,10 +1,11 @@
 """The code location's single `Definitions` object: each domain's, merged, with
-the one resource bound for the deployment."""
+the one resource bound for the deployment and the project's executor."""
 
 import os
 
 import dagster as dg
 
+from ._policy import EXECUTOR
 from .defs import delivery, ingest, lifecycle, processing
 from .resources import UrsaResource
 
@@ -26,5 +27,5 @@ defs = dg.Definitions.merge(
     processing.defs,
     delivery.defs,
     lifecycle.defs,
-    dg.Definitions(resources={"ursa": _resource()}),
+    dg.Definitions(resources={"ursa": _resource()}, executor=EXECUTOR),
 )

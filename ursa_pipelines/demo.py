@@ -4,22 +4,26 @@
    its field's own writer: EEG as EDF+ (pyedflib; 16 channels, 256 Hz), audio
    as 16-bit WAV (soundfile), video as H.264 MP4 (PyAV), events as JSON
    lines; 10-second segments, each session augmented by the library.
-2. The real ``landing_sensor`` is evaluated against the Dagster instance in
-   ``<root>/dagster`` (``DAGSTER_HOME``, SQLite, our ``dagster.yaml``); each run
-   it requests — the real ``ingest`` job: upload, then registration — executes
-   there, then the ``process`` job turns each recording into processed assets
-   (Zarr, MP4 + frame index, Lance), so the history shows in the UI afterwards.
+2. The real ``landing_sensor`` is evaluated once against the Dagster instance
+   in ``<root>/dagster`` (``DAGSTER_HOME``, SQLite, our ``dagster.yaml``), with
+   no cursor, as a fresh daemon's first tick: it asks for the sessions the
+   catalog does not hold yet. Each run it requests — the real ``ingest`` job:
+   upload, then registration — executes there, then the ``process`` job turns
+   each recording into processed assets (Zarr, MP4 + frame index, Lance), so
+   the history shows in the UI afterwards.
 3. A ``download`` run with the job's defaults (processed rows) pulls one
    recording's processed assets back, and a raw ``download`` run's files are
    compared with the rig's.
-4. A summary prints, with the command that opens the UI on that history.
+4. A summary prints, with the command that starts Dagster on that instance:
+   the UI and its daemon, whose sensors and automation find nothing left to do.
 
-    python -m ursa_pipelines.demo [--root .ursa] [--sessions 10] [--segments 12]
+    python -m ursa_pipelines.demo [--root .ursa] [--sessions 10] [--segments 6]
 """
 
 import argparse
 import hashlib
 import json
+import shlex
 import shutil
 import sys
 import time
@@ -51,6 +55,11 @@ def num(value: dg.MetadataValue) -> float:
 START = 1_795_000_000_000_000_000  # 2026-11-18, epoch ns
 
 
+def q(path: Path) -> str:
+    """``path`` as one shell word."""
+    return shlex.quote(str(path))
+
+
 def write_session(landing: Path, index: int, segments: int) -> Path:
     rec_id = f"rec_20261118T{9 + index:02d}0000_rig{index % 3 + 1}"
     session = landing / rec_id
@@ -73,13 +82,11 @@ def write_session(landing: Path, index: int, segments: int) -> Path:
 
 
 def ingest_landed(
-    instance: dg.DagsterInstance, home: Path, site: UrsaResource, console: Console
+    instance: dg.DagsterInstance, site: UrsaResource, console: Console
 ) -> dict[str, float]:
-    """One tick of the real ``landing_sensor`` (with the cursor it stored last
-    time), then each ``ingest`` run it asks for; the runs' upload totals."""
-    state_file = home / "landing_sensor.cursor"
-    cursor = state_file.read_text() if state_file.exists() else None
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"ursa": site})
+    """One tick of the real ``landing_sensor`` (no cursor: the catalog says what
+    is done), then each ``ingest`` run it asks for; the runs' upload totals."""
+    context = dg.build_sensor_context(instance=instance, resources={"ursa": site})
     tick = landing_sensor(context)
     assert isinstance(tick, dg.SensorResult)
     for add in tick.dynamic_partitions_requests or []:
@@ -106,8 +113,6 @@ def ingest_landed(
             f"  {request.partition_key}: {upload['files_uploaded'].value} files uploaded, "
             f"{upload['files_skipped'].value} already stored, registered"
         )
-    if tick.cursor is not None:
-        state_file.write_text(tick.cursor)
     return totals
 
 
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     pick = json.loads((sessions[0] / MANIFEST_NAME).read_text())
     dest = root / "demo-download"
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        totals = ingest_landed(instance, home, site, console)
+        totals = ingest_landed(instance, site, console)
         process_runs = process_all(instance, site, console)
         dl = download_run(instance, site, dest / "processed", pick["recording_hash"])
         raw = download_run(instance, site, dest / "raw", pick["recording_hash"], "raw")
@@ -219,12 +224,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{num(raw['files_total']):.0f} files, verified: {checked} match the rig's sha256",
     )
     console.print(table)
-    landing_env = f"URSA_LANDING_DIRS={landing}"
+    dagster = Path(sys.executable).parent / "dagster"
     print(
-        "Open the Dagster UI on this history (the webserver only: no daemon, so no sensor\n"
-        "re-ingests the demo; run from the instance folder, whose dagster.yaml it uses):\n"
-        f"  cd {home} && DAGSTER_HOME={home} URSA_LOCAL_ROOT={root} {landing_env} "
-        f"{Path(sys.executable).parent / 'dagster-webserver'} -w {ROOT / 'workspace.yaml'}"
+        "Start Dagster on this history — the UI and its daemon, so sensors and automation\n"
+        "tick (they find every session ingested and processed, and launch nothing); run it\n"
+        "from the instance folder, whose dagster.yaml it uses:\n"
+        f"  cd {q(home)} && DAGSTER_HOME={q(home)} URSA_LOCAL_ROOT={q(root)} "
+        f"URSA_LANDING_DIRS={q(landing)} {q(dagster)} dev -w {q(ROOT / 'workspace.yaml')}"
     )
 
 

@@ -145,3 +145,19 @@ def test_uncatalogued_landing_sessions_are_those_without_a_recording_row(
     assert sorted(s.rec_id for s in sessions) == ["rec_done", "rec_new"]
     assert [s.rec_id for s in uncatalogued_landing(sessions, catalog)] == ["rec_new"]
     assert uncatalogued_landing([], catalog) == []
+
+
+def test_a_landing_session_counts_as_ingested_only_with_its_rec_id_and_hash_registered(
+    tmp_path: Path, raw: Store, profile: LocalProfile
+) -> None:
+    catalog = Catalog.open(profile, writable=True)
+    landing = tmp_path / "landing"
+    done = make_session(landing, "rec_done", FILES)
+    ingest(done / MANIFEST_NAME, raw=raw, catalog=catalog)
+    # Stopped part-way: every object stored, no recording row yet.
+    half = make_session(landing, "rec_half", {"eeg_0/a.bin": b"half"})
+    ingest(half / MANIFEST_NAME, raw=raw, catalog=catalog, register=False)
+    make_session(landing, "rec_copy", FILES)  # rec_done's bytes under another name
+    sessions, _ = scan_landing([landing])
+    todo = uncatalogued_landing(sessions, catalog)
+    assert sorted(s.rec_id for s in todo) == ["rec_copy", "rec_half"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ursa_lib import LocalProfile, open_store
+from ursa_pipelines._policy import EXECUTOR
 from ursa_pipelines.definitions import defs
 from ursa_pipelines.resources import UrsaResource
 
@@ -23,6 +24,12 @@ def test_definitions_validate_from_the_workspace() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Validation successful" in result.stderr + result.stdout
+
+
+def test_every_job_and_asset_materialization_runs_in_the_policy_executor() -> None:
+    jobs = {job.name: job.executor_def for job in defs.resolve_all_job_defs()}
+    assert "__ASSET_JOB" in jobs  # what the UI and the automation sensor launch
+    assert all(executor is EXECUTOR for executor in jobs.values()), jobs
 
 
 def test_inventory_job_counts_the_raw_bucket(tmp_path: Path) -> None:

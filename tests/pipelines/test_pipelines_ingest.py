@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, open_store
+from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, ingest, open_store
 from ursa_lib.catalog import Catalog, Recording
 from ursa_lib.testing import Fault, FaultProxy, RcloneS3, write_session
 from ursa_pipelines.definitions import defs
@@ -136,6 +136,7 @@ def test_asset_graph_snapshot() -> None:
     }
     assert {s.name for s in defs.sensors or ()} == {
         "landing_sensor",
+        "processing_automation",
         "raw_bucket_sensor",
         "rig_clean_after_ingest",
     }
@@ -188,6 +189,24 @@ def test_landing_sensor_cursor_and_dedupe(instance: dg.DagsterInstance, site: Ur
     [changed] = fourth.run_requests or []
     assert changed.partition_key == "rec_one"
     assert changed.run_key != (result.run_requests or [])[0].run_key
+
+
+def test_landing_sensor_asks_for_no_session_the_catalog_holds_even_without_a_cursor(
+    instance: dg.DagsterInstance, site: UrsaResource
+) -> None:
+    land(site, "rec_done")
+    assert run_ingest(instance, site, "rec_done").success
+    stopped = land(site, "rec_stopped")
+    # An ingest that stopped after the upload: every object stored, no recording row.
+    lib = site.interface().enable_writes()
+    ingest(
+        stopped / "manifest.json", raw=lib.store("raw_rw"), catalog=lib.catalog(), register=False
+    )
+    with dg.instance_for_test() as fresh:  # a wiped Dagster instance: no cursor, no runs
+        context = dg.build_sensor_context(instance=fresh, resources={"ursa": site})
+        result = landing_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["rec_stopped"]
 
 
 def test_ingest_job_uploads_registers_and_records_metadata(

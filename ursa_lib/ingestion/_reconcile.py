@@ -55,12 +55,23 @@ def uncatalogued_sessions(raw: _Lister, catalog: _RecordingReader) -> list[Sessi
 def uncatalogued_landing(
     sessions: Sequence[LandingSession], catalog: _RecordingReader
 ) -> list[LandingSession]:
-    """The landing sessions (from `scan_landing`) whose recording hash has no row, in order.
+    """The landing sessions (from `scan_landing`) not yet ingested, in their order.
 
-    One indexed read of the recordings table for all of them.
+    A session counts as ingested once a recording row has its ``rec_id`` and
+    ``recording_hash``: ingest writes that row last, after every object and
+    modality row, so a session whose ingest stopped part-way is returned, and
+    one ingested (or processed since) is not. The same bytes under another
+    ``rec_id`` are returned: their ingest then refuses them by name, rather
+    than this passing over them in silence.
+
+    One indexed read of the recordings table for all of them; none for no sessions.
     """
+    if not sessions:
+        return []
     from ..catalog import Recording
 
     hashes = {s.recording_hash for s in sessions}
-    catalogued = {r.recording_hash for r in catalog.rows_in(Recording, "recording_hash", hashes)}
-    return [s for s in sessions if s.recording_hash not in catalogued]
+    ingested = {
+        (r.rec_id, r.recording_hash) for r in catalog.rows_in(Recording, "recording_hash", hashes)
+    }
+    return [s for s in sessions if (s.rec_id, s.recording_hash) not in ingested]

@@ -6,6 +6,13 @@ Run keys, and re-running a failed session: the landing sensor keys each run by
 (never again, even if that run failed — dagster#15982), and the cursor is
 stored only after a tick's runs are launched, so a tick may be evaluated twice:
 the run key makes that harmless. A changed session (new hash) gets a new key.
+The catalog records what is done: a session with a recording row of its
+``rec_id`` and hash (which ingest writes last; processed since or not) is never
+asked for, even with no cursor, so a fresh daemon or a wiped Dagster instance
+does not ingest the landing directories again. A session whose ingest stopped
+part-way has no such row and is asked for. Only the sessions a tick scans are
+looked up, in one catalog read (none when it scans none).
+
 To retry a failed session, either re-execute the failed run from the UI
 ("Re-execute from failure": upload resumes where it stopped) or ``touch`` its
 ``manifest.json`` (a new mtime, so a new run key on the next tick). Two runs of
@@ -22,6 +29,7 @@ from ursa_lib import (
     LandingSession,
     SessionPrefix,
     scan_landing,
+    uncatalogued_landing,
     uncatalogued_sessions,
 )
 
@@ -34,6 +42,7 @@ __all__ = [
     "backfill_request",
     "ingest_request",
     "landing_sensor",
+    "not_ingested",
     "raw_bucket_sensor",
     "uncatalogued",
 ]
@@ -53,10 +62,14 @@ def ingest_request(session: LandingSession, run_key: str) -> dg.RunRequest:
     job=ingest_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Ingest each augmented session that appears (or changes) in a landing directory.",
+    description=(
+        "Ingest each augmented session that appears (or changes) in a landing directory "
+        "and is not in the catalog yet."
+    ),
 )
 def landing_sensor(context: dg.SensorEvaluationContext, ursa: UrsaResource) -> dg.SensorResult:
-    sessions, cursor = scan_landing(ursa.landing_paths(), context.cursor)
+    changed, cursor = scan_landing(ursa.landing_paths(), context.cursor)
+    sessions = not_ingested(ursa, changed)
     new_keys = sorted({s.rec_id for s in sessions})
     requests = [ingest_request(s, f"{s.rec_id}:{s.recording_hash}:{s.mtime_ns}") for s in sessions]
     return dg.SensorResult(
@@ -94,3 +107,8 @@ def uncatalogued(ursa: UrsaResource) -> list[SessionPrefix]:
     """`uncatalogued_sessions` of the resource's raw bucket and catalog."""
     lib = ursa.interface()
     return uncatalogued_sessions(lib.store("raw_ro"), lib.catalog())
+
+
+def not_ingested(ursa: UrsaResource, sessions: list[LandingSession]) -> list[LandingSession]:
+    """`uncatalogued_landing` against the resource's catalog, opened only if there are sessions."""
+    return uncatalogued_landing(sessions, ursa.interface().catalog()) if sessions else []

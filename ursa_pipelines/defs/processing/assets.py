@@ -6,9 +6,9 @@ publication (`ursa_lib.processing.process_recording`) for the modalities of
 their kind, and record what it did. Their ``code_version`` is the version of
 the converters of that kind, so the UI marks partitions stale after an
 upgrade. They carry an eager automation condition: a newly registered
-recording is processed as soon as its registration materializes (the default
-automation-condition sensor evaluates it; no sensor of our own to keep). The
-``ursa/processing`` pool bounds how many processing steps run at once.
+recording is processed as soon as its registration materializes (the
+``processing_automation`` sensor evaluates it; no cursor of our own to keep).
+The ``ursa_processing`` pool bounds how many processing steps run at once.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations.
