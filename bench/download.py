@@ -15,7 +15,8 @@ uncounted warm-up, the whole recording is fetched:
 * by boto3 (s3transfer, 4 threads).
 
 Then the skip path: the same download into the complete destination
-(``existing="skip"``: sizes and sha256 compared, nothing fetched) vs ``rclone
+(``existing="skip"``: sizes and modification times compared, the default
+``verify="size_mtime"``; nothing fetched) vs ``rclone
 copy`` into its complete copy. The download rounds are then repeated on
 ``rclone serve s3`` with its defaults. Peak RSS: a child process ingests one
 2 GiB file, and a fresh process (what an analyst runs) opens the catalog,
@@ -351,8 +352,8 @@ def _table(
                 )
             ),
             "",
-            f"Re-download into a complete destination: ursa `existing='skip'` (size + sha256 of "
-            f"every file) {skip['ursa'] * 1000:.0f} ms; rclone copy (size + modtime) "
+            f"Re-download into a complete destination: ursa `existing='skip'` (size + modtime, "
+            f"the default) {skip['ursa'] * 1000:.0f} ms; rclone copy (size + modtime) "
             f"{skip['rclone'] * 1000:.0f} ms ({x_skip:.2f}×).",
             f"Peak RSS of a process that opens the catalog, queries and downloads one "
             f"{rss_size // MiB} MiB object (sha256 verified): {peak_rss:.0f} MB, of which "
