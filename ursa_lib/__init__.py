@@ -6,16 +6,6 @@ and from the ``ursa`` command.
 
 from typing import TYPE_CHECKING
 
-from ._config import (
-    ROLES,
-    EnvCredentials,
-    LocalProfile,
-    Profile,
-    Role,
-    S3Credentials,
-    S3Profile,
-    load_profile,
-)
 from ._errors import (
     AccessDeniedError,
     CatalogError,
@@ -46,36 +36,22 @@ from ._errors import (
     WriteRefusedError,
     WritesNotEnabledError,
 )
-from ._interface import DataInterface
 from ._layout import RECORDINGS_ROOT, SessionPrefix
-from .ingestion import (
-    ACTIVE_MARKER,
-    MANIFEST_NAME,
-    FileEntry,
-    LandingSession,
-    Manifest,
-    ManifestError,
-    augment,
-    load_manifest,
-    recording_hash,
-    rig_active,
-    scan_landing,
-    uncatalogued_landing,
-    uncatalogued_sessions,
-)
-from .lifecycle import SessionReport, verify_session
-from .store import (
-    ObjectInfo,
-    RetryPolicy,
-    StorageLocation,
-    Store,
-    TransferSettings,
-    open_store,
-    parse_storage_uri,
-    validate_key,
-)
 
 if TYPE_CHECKING:
+    from ._config import (
+        ROLES,
+        EnvCredentials,
+        LocalProfile,
+        Profile,
+        Role,
+        S3Credentials,
+        S3Profile,
+        load_profile,
+    )
+    from ._interface import (
+        DataInterface,
+    )
     from .catalog import Catalog
     from .delivery import (
         DownloadProgress,
@@ -88,12 +64,81 @@ if TYPE_CHECKING:
         query,
         stream,
     )
-    from .ingestion import IngestProgress, IngestResult, ingest, ingest_from_store
+    from .ingestion import (
+        ACTIVE_MARKER,
+        MANIFEST_NAME,
+        FileEntry,
+        IngestProgress,
+        IngestResult,
+        LandingSession,
+        Manifest,
+        ManifestError,
+        augment,
+        ingest,
+        ingest_from_store,
+        load_manifest,
+        recording_hash,
+        rig_active,
+        scan_landing,
+        uncatalogued_landing,
+        uncatalogued_sessions,
+    )
+    from .lifecycle import (
+        SessionReport,
+        verify_session,
+    )
+    from .store import (
+        ObjectInfo,
+        RetryPolicy,
+        StorageLocation,
+        Store,
+        TransferSettings,
+        open_store,
+        parse_storage_uri,
+        validate_key,
+    )
+
+_LAZY = {
+    "ROLES": "._config",
+    "EnvCredentials": "._config",
+    "LocalProfile": "._config",
+    "Profile": "._config",
+    "Role": "._config",
+    "S3Credentials": "._config",
+    "S3Profile": "._config",
+    "load_profile": "._config",
+    "DataInterface": "._interface",
+    "ACTIVE_MARKER": ".ingestion",
+    "MANIFEST_NAME": ".ingestion",
+    "FileEntry": ".ingestion",
+    "LandingSession": ".ingestion",
+    "Manifest": ".ingestion",
+    "ManifestError": ".ingestion",
+    "augment": ".ingestion",
+    "load_manifest": ".ingestion",
+    "recording_hash": ".ingestion",
+    "rig_active": ".ingestion",
+    "scan_landing": ".ingestion",
+    "uncatalogued_landing": ".ingestion",
+    "uncatalogued_sessions": ".ingestion",
+    "SessionReport": ".lifecycle",
+    "verify_session": ".lifecycle",
+    "ObjectInfo": ".store",
+    "RetryPolicy": ".store",
+    "StorageLocation": ".store",
+    "Store": ".store",
+    "TransferSettings": ".store",
+    "open_store": ".store",
+    "parse_storage_uri": ".store",
+    "validate_key": ".store",
+}
+"""Names loaded on first use, by module: importing ``ursa_lib`` (and every ``ursa``
+command's start) loads only the errors and the layout."""
 
 
 def __getattr__(name: str) -> object:
-    # The catalog pulls in LanceDB and Arrow; load it only when it is used, so
-    # store-only users (and every CLI start) stay light.
+    # The catalog pulls in LanceDB and Arrow, the configuration pydantic-settings:
+    # each loads when a name of it is first used.
     if name == "Catalog":
         from .catalog import Catalog
 
@@ -116,6 +161,10 @@ def __getattr__(name: str) -> object:
         from . import delivery
 
         return getattr(delivery, name)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'ursa_lib' has no attribute {name!r}")
 
 

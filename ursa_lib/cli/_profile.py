@@ -6,7 +6,6 @@ from typing import Any
 
 import typer
 
-from .._config import load_profile
 from ._options import JsonOption, ProfileOption
 from ._output import emit_json, print_table
 from ._profiles import config_file, describe_profile, known_profiles
@@ -30,6 +29,8 @@ def _rows(info: dict[str, Any]) -> list[dict[str, str]]:
 @profile_app.command("show")
 def profile_show(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Print the active profile's settings and the config file they came from (never secrets)."""
+    from .._config import load_profile
+
     loaded = load_profile(profile)
     source = config_file()
     info = {**describe_profile(loaded), "config_file": str(source) if source else None}
@@ -48,6 +49,8 @@ def profile_list(as_json: JsonOption = False) -> None:
     rows = []
     for name in known_profiles():
         try:
+            from .._config import load_profile
+
             info = describe_profile(load_profile(name))
         except ConfigError as exc:
             info = {"name": name, "kind": "?", "error": str(exc)}

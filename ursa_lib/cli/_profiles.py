@@ -14,11 +14,16 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._config import ROLES, LocalProfile, Role, S3Profile, load_profile
 from ._errors import STATE, CliError
+
+if TYPE_CHECKING:
+    from .._config import LocalProfile, Role, S3Profile
+
+# The configuration (pydantic-settings) loads inside the functions that need it,
+# so that commands which read no profile (``ursa --help``) start without it.
 
 __all__ = ["CONNECT_TIMEOUT_S", "catalog_location", "config_file", "known_profiles", "open_profile"]
 
@@ -46,6 +51,8 @@ def known_profiles() -> list[str]:
 
 
 def catalog_location(profile: LocalProfile | S3Profile) -> str:
+    from .._config import S3Profile
+
     if isinstance(profile, S3Profile):
         return profile.resolved_catalog_uri
     return profile.catalog_uri
@@ -96,8 +103,12 @@ def _probe(scheme: str, host: str, port: int) -> str | None:
         sock.close()
 
 
-def check_reachable(profile: S3Profile, roles: tuple[Role, ...] = ROLES) -> None:
-    """One ``HEAD /`` per endpoint the roles use; `CliError` naming one that does not answer."""
+def check_reachable(profile: S3Profile, roles: tuple[Role, ...] | None = None) -> None:
+    """One ``HEAD /`` per endpoint the roles use (all of them by default); `CliError`
+    naming one that does not answer."""
+    from .._config import ROLES
+
+    roles = ROLES if roles is None else roles
     if any(os.environ.get(var) for var in _PROXY_VARS):
         return
     for endpoint, (scheme, host, port) in _endpoints(profile, roles).items():
@@ -119,6 +130,8 @@ def open_profile(
     needs_catalog: bool = False,
 ) -> LocalProfile | S3Profile:
     """Load the profile, check its endpoint answers, and (read commands) that it has a catalog."""
+    from .._config import S3Profile, load_profile
+
     profile = load_profile(name, local_root=root)
     STATE.profile = profile
     if isinstance(profile, S3Profile):
@@ -134,6 +147,8 @@ def open_profile(
 
 def describe_profile(profile: LocalProfile | S3Profile) -> dict[str, Any]:
     """The settings `profile show` and `profile list` print; never a secret."""
+    from .._config import ROLES, LocalProfile
+
     info: dict[str, Any] = {
         "name": profile.name,
         "kind": profile.kind,
