@@ -222,7 +222,7 @@ def _table_notes(f: Figures) -> list[str]:
         "",
         f"Bytes moved per 10 s window: Ursa {statistics.median(window_bytes) / MiB:.1f} MiB "
         "(median; the one or two whole chunks the window touches: chunks hold at least 10 s "
-        "and 4 MiB, see `ursa_lib/processing/_zarr_sink.py`, and this synthetic EEG does not "
+        "and 1 MiB, see `ursa_lib/processing/_zarr_sink.py`, and this synthetic EEG does not "
         "compress; the array's metadata is read once, by the first window an interface "
         "reads); path (a) "
         f"{statistics.median(raw_bytes) / MiB:.1f} MiB (one or two one-minute EDF "

@@ -147,12 +147,12 @@ def read_sampled(
     import zarr
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
-    store = source.zarr if source.zarr is not None else zarr_store(source.store, published=True)
-    # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
-    # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
     path = f"{key.rstrip('/')}/data"
 
     def open_array() -> Any:
+        store = source.zarr if source.zarr is not None else zarr_store(source.store, published=True)
+        # zarr_format=3: the assets are v3 (see processing/_zarr_sink), and without it
+        # zarr first probes for v2 metadata (.zarray, .zattrs): two requests more per read.
         try:
             return zarr.open_array(store=store, path=path, mode="r", zarr_format=3)
         except FileNotFoundError as exc:  # zarr's NodeNotFoundError
@@ -164,7 +164,7 @@ def read_sampled(
             ) from exc
 
     # The stream's store keeps the arrays opened through it; otherwise the source does.
-    opened: OpenedArrays = getattr(store, "arrays", source.arrays)
+    opened: OpenedArrays = getattr(source.zarr, "arrays", source.arrays)
     array = opened.get(path, open_array)
     layout = SampledLayout.from_attrs(dict(array.attrs))
     if strict:
@@ -176,16 +176,19 @@ def read_sampled(
         gain=layout.gain,
         offset=layout.offset,
     )
-    decoded = getattr(store, "decoded", None)
+    decoded = getattr(source.zarr, "decoded", None)
     if decoded is None:
         parts = [np.asarray(array[a:b]) for _, a, b in spans]
     else:
         parts = [_from_decoded(decoded, path, array, a, b) for _, a, b in spans]
-    width = array.shape[1]
-    digital = np.concatenate(parts) if parts else np.empty((0, width), dtype=array.dtype)
+    if len(parts) == 1:
+        digital = parts[0]  # already a fresh array of its own
+    elif parts:
+        digital = np.concatenate(parts)
+    else:
+        digital = np.empty((0, array.shape[1]), dtype=array.dtype)
     # gain * (digital + offset), in place: the same two roundings, one allocation.
-    physical = digital.astype(np.float64)
-    physical += layout.offset
+    physical = np.add(digital, layout.offset, dtype=np.float64)
     physical *= layout.gain
     if len(spans) == 1 or not spans:
         first = spans[0][0] if spans else (window.start if window.start is not None else 0.0)

@@ -33,15 +33,21 @@ changes the ratio.
 
 Chosen: blosc lz4 with byte shuffle (the shuffle groups the high bytes of
 16/24-bit samples, which is what makes EEG compress), chunks of at least 10 s
-and at least 4 MiB raw (~33 s at 64 ch x 1 kHz x int16): any 10 s window
-then touches at most 2 chunks, so a window read costs 3 requests (array
-metadata + 2 chunks) and 4 with the group's attributes, when opened with
-``zarr_format=3`` (without it zarr also probes for v2 metadata). No
-sharding: a shard adds an index read per shard to every window, and at this
-chunk size there are few objects anyway (110 per hour of 64-channel EEG).
-Smaller chunks do not pay over S3: with the array open, a 10 s window over
-``rclone serve s3`` on loopback took 8.5 ms with 5 s chunks, 8.4 ms with 10 s
-and 10.3 ms with 32.8 s, while writes fell from 466 to 224 MB/s at 5 s.
+and at least 1 MiB raw (10 s at 64 ch x 1 kHz x int16; ~33 s of 16 kHz mono
+audio): any 10 s window then touches at most 2 chunks, so a window read costs
+3 requests (array metadata + 2 chunks) and 4 with the group's attributes, when
+opened with ``zarr_format=3`` (without it zarr also probes for v2 metadata).
+An opened array is kept, so later windows cost their chunks only.
+
+The floor was 4 MiB until measured over S3, where a window's bytes, not its
+requests, set its time: ``bench/read.py`` (one hour of 64-channel 1 kHz EEG,
+``rclone serve s3`` on loopback, 60 random 10 s windows, runs interleaved in
+one evening) gave a p50 of 17.8 and 15.0 ms with 32.8 s (4 MiB) chunks, 9.9 and
+9.7 ms with 10 s (1 MiB) chunks, and 8.8 and 9.8 ms with 5 s chunks, which
+double the objects (720 per hour) and take 4 requests. One GET of 1.28 MB
+takes ~3.6 ms there, of 4 MiB ~6 ms. No sharding: a shard adds an index read
+per shard to every window, and ``rclone serve s3`` answers ranged GETs with
+status 200, which obstore refuses, so inner chunks could not be read there.
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ from ._timeline import Run
 __all__ = ["ArrayLayout", "ChunkedWriter", "chunk_length", "open_sink"]
 
 MIN_CHUNK_SECONDS = 10.0
-MIN_CHUNK_BYTES = 4 * 1024 * 1024
+MIN_CHUNK_BYTES = 1024 * 1024
 
 
 def chunk_length(rate: float, n_channels: int, itemsize: int) -> int:
