@@ -176,6 +176,7 @@ class DataVerbs:
         """`DataInterface.download` with a ``time_range``: clipped processed assets."""
         from .delivery import Window
         from .delivery._clip import download_window
+        from .delivery._plan import folder_namer
 
         if source == "raw":
             raise InvalidValueError(
@@ -188,8 +189,7 @@ class DataVerbs:
             source=self.asset_source(),
             layout=layout,
             existing=existing,
-            names=names,
-            raw=self.store("raw_ro") if names == "rec_id" else None,
+            recording_folder=folder_namer(names, self.store("raw_ro")),
         )
 
     def show(self, target: QueryResult | str) -> RecordingSummary:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -138,14 +138,31 @@ def _check_no_symlinks(root: Path, dest: Path) -> None:
             return
 
 
-def recording_folder(mod: Modality, names: Names, raw: Store | None) -> str:
-    """The name of ``mod``'s recording folder in a download (see `Names`)."""
+FolderName = Callable[[Modality], str]
+"""The name of a recording's folder in a download, from any of its modality rows."""
+
+
+def folder_namer(names: Names, raw: Store | None) -> FolderName:
+    """How a download names each recording's folder (see `Names`).
+
+    Refuses, before any row is named, a ``names`` outside `Names` and
+    ``names="rec_id"`` without ``raw``, the bucket that holds the session names.
+    """
+    _one_of("names", names, Names)
     if names == "hash":
-        return mod.recording_hash
+        return _hash_folder
     if raw is None:
         raise InvalidValueError("names='rec_id' reads the session names from the raw bucket")
-    _, key = _split(mod.raw_storage_uri, (raw,))
-    return SessionPrefix.parse(key).name
+
+    def rec_id_folder(mod: Modality) -> str:
+        _, key = _split(mod.raw_storage_uri, (raw,))
+        return SessionPrefix.parse(key).name
+
+    return rec_id_folder
+
+
+def _hash_folder(mod: Modality) -> str:
+    return mod.recording_hash
 
 
 def _base(root: Path, layout: Layout, recording: str, modality: str) -> Path:
@@ -179,7 +196,7 @@ def _plan(
     raw: Store,
     assets: Store | None,
     catalog: Catalog | None,
-    names: Names = "hash",
+    recording_folder: FolderName = _hash_folder,
 ) -> list[_Group]:
     groups: list[_Group] = []
     recordings = Recordings()
@@ -193,7 +210,7 @@ def _plan(
     for result in results:
         for name, mod in result.modalities.items():
             kind = _kind(mod, source)
-            base = _base(root, layout, recording_folder(mod, names, raw), name)
+            base = _base(root, layout, recording_folder(mod), name)
             group = _Group(mod.recording_hash, name, mod.worker_id)
             if kind == "raw":
                 store, prefix = _split(mod.raw_storage_uri, (raw,))

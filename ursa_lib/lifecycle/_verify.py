@@ -65,7 +65,9 @@ class _Folders:
     looked up in the catalog."""
 
     def __init__(self, catalog: Catalog, raw: Store) -> None:
-        self._catalog, self._raw = catalog, raw
+        from ..delivery._plan import folder_namer
+
+        self._catalog, self._rec_id_folder = catalog, folder_namer("rec_id", raw)
         self._known: dict[str, tuple[str, Names] | None] = {}
 
     def resolve(self, name: str) -> tuple[str, Names] | None:
@@ -74,12 +76,11 @@ class _Folders:
             return name, "hash"
         if name not in self._known:
             from ..catalog import Modality, Recording
-            from ..delivery._plan import recording_folder
 
             self._known[name] = None
             for rec in self._catalog.rows(Recording, {"rec_id": name.partition("~")[0]}):
                 rows = self._catalog.rows(Modality, {"recording_hash": rec.recording_hash}, 1)
-                if rows and recording_folder(rows[0], "rec_id", self._raw) == name:
+                if rows and self._rec_id_folder(rows[0]) == name:
                     self._known[name] = (rec.recording_hash, "rec_id")
         return self._known[name]
 
@@ -112,7 +113,7 @@ def verify_download(
 ) -> VerifyReport:
     """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
     from ..delivery import query
-    from ..delivery._plan import _plan, _results
+    from ..delivery._plan import _plan, _results, folder_namer
 
     root = Path(dest).resolve()
     if not root.is_dir():
@@ -121,6 +122,7 @@ def verify_download(
     expected: dict[Path, tuple[int, str | None, str]] = {}
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
     for (recording_hash, naming), modalities in sorted(holds.items()):
+        folder = folder_namer(naming, raw)
         results = _results(query(catalog, recording_hash=recording_hash, status="all"))
         for result in results:
             wanted = {n: m for n, m in result.modalities.items() if n in modalities}
@@ -130,7 +132,7 @@ def verify_download(
                 if source == "processed" and not all(m.storage_uri for m in wanted.values()):
                     continue
                 try:
-                    groups = _plan([result], root, layout, source, raw, assets, catalog, naming)
+                    groups = _plan([result], root, layout, source, raw, assets, catalog, folder)
                 except (ObjectNotFoundError, IncompleteRecordingError):
                     continue  # not this source's files (e.g. raw, when processed came)
                 files = {
