@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import Counter
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -19,6 +21,7 @@ from ursa_lib import (
 )
 from ursa_lib._layout import AssetKey
 from ursa_lib.catalog import Catalog
+from ursa_lib.lifecycle._verify import _Folders
 from ursa_lib.testing import Lab, build_lab, participant, publish_asset, write_session
 
 
@@ -334,3 +337,37 @@ def test_recording_folders_can_be_named_by_rec_id(lab: Lab, tmp_path: Path) -> N
     assert tmp_path / "bm" / "eeg" / "rec_b" / "seg_00000.bin" in by_modality
     with pytest.raises(ValueError, match="names must be one of"):
         lab.ursa.download(results, tmp_path / "x", names="id")  # type: ignore[arg-type]
+
+
+class CountingCatalog:
+    """A real catalog that counts the row queries made of each table."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.queries: Counter[str] = Counter()
+
+    def rows(self, model: Any, *args: Any) -> Any:
+        self.queries[model.__table__] += 1
+        return self.catalog.rows(model, *args)
+
+    def rows_in(self, model: Any, *args: Any) -> Any:
+        self.queries[model.__table__] += 1
+        return self.catalog.rows_in(model, *args)
+
+
+def test_verify_looks_up_a_downloads_rec_id_folders_in_one_query(lab: Lab, tmp_path: Path) -> None:
+    again = write_session(tmp_path / "rigs2", "rec_a", {"eeg_0": [1234]})
+    h2 = lab.ursa.enable_writes().ingest(again).recording_hash
+    catalog = CountingCatalog(lab.ursa.catalog())
+    expected = {
+        "rec_a": (lab.hashes["rec_a"], "rec_id"),
+        f"rec_a~{h2[:12]}": (h2, "rec_id"),
+        "rec_b": (lab.hashes["rec_b"], "rec_id"),
+        lab.hashes["rec_c"]: (lab.hashes["rec_c"], "hash"),
+        "eeg": None,  # a modality folder, not a recording
+        f"rec_b~{h2[:12]}": None,  # no session of rec_b is stored there
+        "rec_z": None,
+    }
+    folders = _Folders(cast(Catalog, catalog), lab.ursa.store("raw_ro"), expected)
+    assert {name: folders.resolve(name) for name in expected} == expected
+    assert catalog.queries == {"recordings": 1, "modalities": 1}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -62,44 +63,73 @@ def _sha256(path: Path) -> str:
 class _Folders:
     """Recording folder names of a download back to recordings: a hash names itself;
     a session name (``<rec_id>`` or ``<rec_id>~<hash12>``, ``names="rec_id"``) is
-    looked up in the catalog."""
+    looked up in the catalog, all of the given names at once."""
 
-    def __init__(self, catalog: Catalog, raw: Store) -> None:
+    def __init__(self, catalog: Catalog, raw: Store, names: Iterable[str]) -> None:
+        from ..catalog import Modality, Recording
         from ..delivery._plan import folder_namer
 
-        self._catalog, self._rec_id_folder = catalog, folder_namer("rec_id", raw)
-        self._known: dict[str, tuple[str, Names] | None] = {}
+        self._known: dict[str, str] = {}
+        """Session name → recording_hash."""
+        wanted = {name for name in names if not _HASH.fullmatch(name)}
+        if not wanted:
+            return
+        hashes_of: dict[str, list[str]] = {}
+        rec_ids = {name.partition("~")[0] for name in wanted}
+        for rec in catalog.rows_in(Recording, "rec_id", rec_ids):
+            hashes_of.setdefault(rec.rec_id, []).append(rec.recording_hash)
+        # Every modality of a recording lies under its one session prefix: any row names it.
+        one_row: dict[str, Modality] = {}
+        all_hashes = {h for hashes in hashes_of.values() for h in hashes}
+        for row in catalog.rows_in(Modality, "recording_hash", all_hashes):
+            one_row.setdefault(row.recording_hash, row)
+        rec_id_folder = folder_namer("rec_id", raw)
+        for name in wanted:
+            for recording_hash in hashes_of.get(name.partition("~")[0], []):
+                mod = one_row.get(recording_hash)
+                if mod is not None and rec_id_folder(mod) == name:
+                    self._known[name] = recording_hash
 
     def resolve(self, name: str) -> tuple[str, Names] | None:
         """``(recording_hash, how the folder was named)``, or None: not a recording."""
         if _HASH.fullmatch(name):
             return name, "hash"
-        if name not in self._known:
-            from ..catalog import Modality, Recording
-
-            self._known[name] = None
-            for rec in self._catalog.rows(Recording, {"rec_id": name.partition("~")[0]}):
-                rows = self._catalog.rows(Modality, {"recording_hash": rec.recording_hash}, 1)
-                if rows and self._rec_id_folder(rows[0]) == name:
-                    self._known[name] = (rec.recording_hash, "rec_id")
-        return self._known[name]
+        recording_hash = self._known.get(name)
+        return None if recording_hash is None else (recording_hash, "rec_id")
 
 
-def _found(dest: Path, folders: _Folders) -> tuple[Layout, dict[tuple[str, Names], set[str]]]:
+def _found(
+    dest: Path, catalog: Catalog, raw: Store
+) -> tuple[Layout, dict[tuple[str, Names], set[str]]]:
     """The folder's layout and the modalities it holds of each recording."""
+    tops = {
+        top: [p for p in top.iterdir() if p.is_dir()]
+        for top in sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith("."))
+    }
+    # Each name a recording folder may have here: a top folder, its part before
+    # "__" (flat), or a folder inside it (by_modality); all looked up at once.
+    folders = _Folders(
+        catalog,
+        raw,
+        {
+            name
+            for top, subs in tops.items()
+            for name in (top.name, top.name.partition("__")[0], *(sub.name for sub in subs))
+        },
+    )
     by: dict[Layout, dict[tuple[str, Names], set[str]]] = {
         "by_recording": {},
         "by_modality": {},
         "flat": {},
     }
-    for top in sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for top, subs in tops.items():
         name, _, modality = top.name.partition("__")
         flat = folders.resolve(name) if modality else None
         if flat is not None:
             by["flat"].setdefault(flat, set()).add(modality)
             continue
         recording = folders.resolve(top.name)
-        for sub in (p for p in top.iterdir() if p.is_dir()):
+        for sub in subs:
             if recording is not None:
                 by["by_recording"].setdefault(recording, set()).add(sub.name)
             elif (inner := folders.resolve(sub.name)) is not None:
@@ -118,7 +148,7 @@ def verify_download(
     root = Path(dest).resolve()
     if not root.is_dir():
         raise InvalidValueError(f"{dest} is not a folder")
-    layout, holds = _found(root, _Folders(catalog, raw))
+    layout, holds = _found(root, catalog, raw)
     expected: dict[Path, tuple[int, str | None, str]] = {}
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
     for (recording_hash, naming), modalities in sorted(holds.items()):
