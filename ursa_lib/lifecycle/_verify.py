@@ -3,10 +3,12 @@
 `verify_download` finds the recordings in a folder that `download` wrote (any
 layout: ``<hash>/<modality>/``, ``<modality>/<hash>/`` or
 ``<hash>__<modality>/``, the recording folders named by hash or by
-``rec_id``), plans what the download of those modalities writes
-(raw or processed, whichever the folder holds), re-hashes every file and
-compares it with the sha256 the archive recorded: the session manifest's for a
-raw file, the publication's (``pipeline_assets``) for a processed object.
+``rec_id``), plans what the download of each of those modalities wrote (see
+`_delivered`: its raw segments or its processed asset, decided per modality,
+as ``source="auto"`` delivers a recording with some of each), re-hashes every
+file and compares it with the sha256 the archive recorded: the session
+manifest's for a raw file, the publication's (``pipeline_assets``) for a
+processed object.
 
 Every file that differs is named: missing, wrong size, wrong sha256, or
 unexpected (a file no recording of the catalog accounts for). Hidden files
@@ -25,14 +27,16 @@ from typing import TYPE_CHECKING, Literal
 from .._errors import IncompleteRecordingError, InvalidValueError, ObjectNotFoundError
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from ..catalog import Catalog, Modality
     from ..delivery import Layout, Names
+    from ..delivery._plan import _Planner
     from ..store import Store
 
 __all__ = ["FileProblem", "VerifyReport", "verify_download"]
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 Problem = Literal["missing", "size", "sha256", "unexpected"]
+Kind = Literal["raw", "processed"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,36 +147,35 @@ def verify_download(
 ) -> VerifyReport:
     """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
     from ..delivery import query
-    from ..delivery._plan import _plan, _results, folder_namer
+    from ..delivery._expected import Publications, Recordings
+    from ..delivery._plan import _Planner, _results, folder_namer
+    from ..delivery._related import recorded_paths
 
     root = Path(dest).resolve()
     if not root.is_dir():
         raise InvalidValueError(f"{dest} is not a folder")
     layout, holds = _found(root, catalog, raw)
-    expected: dict[Path, tuple[int, str | None, str]] = {}
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
-    for (recording_hash, naming), modalities in sorted(holds.items()):
-        folder = folder_namer(naming, raw)
-        results = _results(query(catalog, recording_hash=recording_hash, status="all"))
-        for result in results:
-            wanted = {n: m for n, m in result.modalities.items() if n in modalities}
-            result = result.model_copy(update={"modalities": wanted})
-            best: dict[Path, tuple[int, str | None, str]] = {}
-            for source in ("raw", "processed"):
-                if source == "processed" and not all(m.storage_uri for m in wanted.values()):
-                    continue
-                try:
-                    groups = _plan([result], root, layout, source, raw, assets, catalog, folder)
-                except (ObjectNotFoundError, IncompleteRecordingError):
-                    continue  # not this source's files (e.g. raw, when processed came)
-                files = {
-                    f.dest: (f.size, f.sha256, f.store.base_uri + f.key)
-                    for g in groups
-                    for f in g.files
-                }
-                if len(set(files) & present) > len(set(best) & present) or not best:
-                    best = files
-            expected.update(best)
+    found: list[tuple[Names, Modality]] = [
+        (naming, mod)
+        for (recording_hash, naming), modalities in sorted(holds.items())
+        for result in _results(query(catalog, recording_hash=recording_hash, status="all"))
+        for name, mod in result.modalities.items()
+        if name in modalities
+    ]
+    uris = sorted({mod.storage_uri for _, mod in found if mod.storage_uri is not None})
+    publications = Publications(uris, catalog)
+    recordings = Recordings()
+    planners = {
+        naming: _Planner(
+            root, layout, raw, assets, publications, folder_namer(naming, raw), recordings
+        )
+        for naming in {naming for naming, _ in found}
+    }
+    recorded = recorded_paths(root)
+    expected: dict[Path, tuple[int, str | None, str]] = {}
+    for naming, mod in found:
+        expected.update(_delivered(planners[naming], mod, present, recorded))
     problems = []
     hashed = 0
     for path, (size, sha, uri) in sorted(expected.items()):
@@ -198,6 +201,43 @@ def verify_download(
         bytes_hashed=hashed,
         problems=tuple(problems),
     )
+
+
+def _delivered(
+    planner: _Planner, mod: Modality, present: set[Path], recorded: set[Path]
+) -> dict[Path, tuple[int, str | None, str]]:
+    """``path → (size, sha256, origin)`` of every file the download of ``mod`` wrote.
+
+    Each way the modality can be delivered (its raw segments; its processed
+    asset, when it has one) is planned to exact paths. The ways whose files are
+    in the folder are expected whole: a modality downloaded ``source="raw"``
+    verifies as raw, one downloaded ``source="auto"`` as it came, and a folder
+    holding both as both.
+
+    The files on disk decide first because they show what is there now. The
+    download's record (``.ursa/objects.jsonl``) is less reliable for this:
+    downloads into one folder merge into it and it never forgets a path, so it
+    can still list an asset that a later download replaced with raw segments;
+    and ``related=False`` writes none. It decides only when the folder holds no
+    file of either way (all deleted); without it, what ``source="auto"``
+    delivers is expected. Either way those files are named missing, never
+    passed over.
+    """
+    from ..delivery._plan import _auto
+
+    kinds: list[Kind] = ["raw"] if mod.storage_uri is None else ["raw", "processed"]
+    ways: dict[Kind, dict[Path, tuple[int, str | None, str]]] = {}
+    for kind in kinds:
+        try:
+            group = planner.group(mod, kind)
+        except (ObjectNotFoundError, IncompleteRecordingError):
+            continue  # the archive cannot deliver it this way: none of its files are expected
+        ways[kind] = {f.dest: (f.size, f.sha256, f.store.base_uri + f.key) for f in group.files}
+    for evidence in (present, recorded):
+        held = [files for files in ways.values() if evidence & files.keys()]
+        if held:
+            return {path: want for files in held for path, want in files.items()}
+    return ways.get(_auto(mod), {})
 
 
 def _hidden(rel: Path) -> bool:
