@@ -15,6 +15,8 @@ from ._config import LocalProfile, Role, S3Credentials, S3Profile
 from ._errors import InvalidValueError
 
 if TYPE_CHECKING:
+    import threading
+
     from .catalog import Catalog
     from .delivery import (
         AssetSource,
@@ -56,20 +58,24 @@ class DataVerbs:
 
         def _require_writes(self, verb: str) -> None: ...
 
+        _lock: threading.Lock
         _asset_source: AssetSource | None
 
     def asset_source(self) -> AssetSource:
         """The assets bucket as processed-data readers see it (its read-only role);
-        one per interface, so the arrays it opened serve later reads."""
+        one per interface, even when threads ask at once, so the arrays it opened
+        serve later reads."""
         from .delivery import AssetSource
         from .store import lance_storage_options
 
-        if self._asset_source is None:
-            options = lance_storage_options(
-                self.profile, "assets_ro", self._credentials.get("assets_ro")
-            )
-            self._asset_source = AssetSource(self.store("assets_ro"), options)
-        return self._asset_source
+        assets = self.store("assets_ro")  # outside: store() takes the (non-reentrant) lock
+        with self._lock:
+            if self._asset_source is None:
+                options = lance_storage_options(
+                    self.profile, "assets_ro", self._credentials.get("assets_ro")
+                )
+                self._asset_source = AssetSource(assets, options)
+            return self._asset_source
 
     # -- processing ---------------------------------------------------------------
 
@@ -176,6 +182,7 @@ class DataVerbs:
         """`DataInterface.download` with a ``time_range``: clipped processed assets."""
         from .delivery import Window
         from .delivery._clip import download_window
+        from .delivery._plan import folder_namer
 
         if source == "raw":
             raise InvalidValueError(
@@ -188,8 +195,7 @@ class DataVerbs:
             source=self.asset_source(),
             layout=layout,
             existing=existing,
-            names=names,
-            raw=self.store("raw_ro") if names == "rec_id" else None,
+            recording_folder=folder_namer(names, self.store("raw_ro")),
         )
 
     def show(self, target: QueryResult | str) -> RecordingSummary:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import threading
+from collections import Counter
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -19,6 +22,7 @@ from ursa_lib import (
 )
 from ursa_lib._layout import AssetKey
 from ursa_lib.catalog import Catalog
+from ursa_lib.lifecycle._verify import _Folders
 from ursa_lib.testing import Lab, build_lab, participant, publish_asset, write_session
 
 
@@ -334,3 +338,78 @@ def test_recording_folders_can_be_named_by_rec_id(lab: Lab, tmp_path: Path) -> N
     assert tmp_path / "bm" / "eeg" / "rec_b" / "seg_00000.bin" in by_modality
     with pytest.raises(ValueError, match="names must be one of"):
         lab.ursa.download(results, tmp_path / "x", names="id")  # type: ignore[arg-type]
+
+
+class CountingCatalog:
+    """A real catalog that counts the row queries made of each table."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.queries: Counter[str] = Counter()
+
+    def rows(self, model: Any, *args: Any) -> Any:
+        self.queries[model.__table__] += 1
+        return self.catalog.rows(model, *args)
+
+    def rows_in(self, model: Any, *args: Any) -> Any:
+        self.queries[model.__table__] += 1
+        return self.catalog.rows_in(model, *args)
+
+
+def test_verify_looks_up_a_downloads_rec_id_folders_in_one_query(lab: Lab, tmp_path: Path) -> None:
+    again = write_session(tmp_path / "rigs2", "rec_a", {"eeg_0": [1234]})
+    h2 = lab.ursa.enable_writes().ingest(again).recording_hash
+    catalog = CountingCatalog(lab.ursa.catalog())
+    expected = {
+        "rec_a": (lab.hashes["rec_a"], "rec_id"),
+        f"rec_a~{h2[:12]}": (h2, "rec_id"),
+        "rec_b": (lab.hashes["rec_b"], "rec_id"),
+        lab.hashes["rec_c"]: (lab.hashes["rec_c"], "hash"),
+        "eeg": None,  # a modality folder, not a recording
+        f"rec_b~{h2[:12]}": None,  # no session of rec_b is stored there
+        "rec_z": None,
+    }
+    folders = _Folders(cast(Catalog, catalog), lab.ursa.store("raw_ro"), expected)
+    assert {name: folders.resolve(name) for name in expected} == expected
+    assert catalog.queries == {"recordings": 1, "modalities": 1}
+
+
+def flip(path: Path) -> None:
+    """Change a file's bytes in place, keeping its size."""
+    path.write_bytes(bytes(b ^ 1 for b in path.read_bytes()))
+
+
+def test_verify_checks_each_modality_the_way_it_was_delivered(lab: Lab, tmp_path: Path) -> None:
+    # rec_a's eeg is processed, its events raw: source="auto" delivers one of each.
+    result = one(lab, "rec_a")
+    for layout in ("by_recording", "by_modality", "flat"):
+        dest = tmp_path / layout
+        paths = lab.ursa.download(result, dest, layout=layout)
+        assert {p.parent.name for p in paths} >= {"c", "eeg.zarr"}
+        report = lab.ursa.verify(dest)
+        assert report.ok, report.problems
+        assert (report.recordings, report.files_checked) == (1, 3)
+        chunk = next(p for p in paths if p.name == "0")  # an object of eeg.zarr
+        segment = next(p for p in paths if p.name == "seg_00000.bin")  # raw events
+        flip(chunk)
+        flip(segment)
+        found = sorted((p.path, p.problem) for p in lab.ursa.verify(dest).problems)
+        assert found == sorted([(chunk, "sha256"), (segment, "sha256")]), layout
+
+    # The download's own record says eeg came processed: its asset gone is missing,
+    # not a reason to expect raw segments instead.
+    dest = tmp_path / "by_recording"
+    shutil.rmtree(dest / lab.hashes["rec_a"] / "eeg" / "eeg.zarr")
+    missing = {p.path.name: p.problem for p in lab.ursa.verify(dest).problems}
+    assert missing == {"0": "missing", "zarr.json": "missing", "seg_00000.bin": "sha256"}
+
+    # Without a record, the folder's own files say how each modality came.
+    bare = lab.ursa.download(result, tmp_path / "bare", related=False)
+    assert not (tmp_path / "bare" / ".ursa").exists()
+    assert lab.ursa.verify(tmp_path / "bare").ok
+    flip(bare[0])
+    assert [p.path for p in lab.ursa.verify(tmp_path / "bare").problems] == [bare[0]]
+
+    # A processed modality downloaded raw verifies as raw, beside the mixed folder too.
+    lab.ursa.download(result, tmp_path / "raw", source="raw")
+    assert lab.ursa.verify(tmp_path / "raw").ok

@@ -19,16 +19,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..catalog import Modality
-from ..store import Store, zarr_store
+from ..store import zarr_store
 from ._assets import AssetSource, Window
 from ._query import QueryResult
 from ._sampled import SampledLayout, sample_spans
 from ._video import RangedFile
+
+if TYPE_CHECKING:
+    from ._plan import FolderName
 
 __all__ = ["download_window", "write_clip"]
 
@@ -215,8 +218,7 @@ def download_window(
     source: AssetSource,
     layout: str = "by_recording",
     existing: str = "error",
-    names: str = "hash",
-    raw: Store | None = None,
+    recording_folder: FolderName,
 ) -> list[Path]:
     """Clipped processed assets of every result in ``window``, under the download layouts.
 
@@ -224,11 +226,11 @@ def download_window(
     `download`, the whole plan is checked before anything is written: with
     ``existing="error"`` every destination already there is named in one
     `DestinationExistsError`; ``"overwrite"`` and ``"skip"`` replace or keep it.
-    ``names="rec_id"`` needs ``raw``, where the session names are.
+    ``recording_folder`` names each recording's folder (see `folder_namer`).
     """
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
-    from ._plan import _base, recording_folder
+    from ._plan import _base
 
     plan = []
     for result in results:
@@ -239,7 +241,7 @@ def download_window(
                     f"{row.ingestion_status.value}: a time window needs processed data "
                     "(query status='ingested', or drop time_range for raw segments)"
                 )
-            recording = recording_folder(row, names, raw)  # type: ignore[arg-type]
+            recording = recording_folder(row)
             folder = _base(Path(dest), layout, recording, name)  # type: ignore[arg-type]
             target = folder / source.key_of(row.storage_uri).rstrip("/").rsplit("/", 1)[-1]
             plan.append((row, folder, target))

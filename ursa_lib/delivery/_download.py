@@ -73,6 +73,7 @@ from ._plan import (
     _identical,
     _one_of,
     _results,
+    folder_namer,
 )
 from ._query import QueryResult
 from ._raw_read import RawSegments, materialize
@@ -268,7 +269,7 @@ def download(
     _one_of("verify", verify, Verify)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
-    _one_of("names", names, Names)
+    recording_folder = folder_namer(names, raw)
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
     results = _results(target)
@@ -277,7 +278,7 @@ def download(
     report.emit("start")
 
     groups, files, present = _prepare(
-        results, root, layout, source, raw, assets, existing, catalog, names
+        results, root, layout, source, raw, assets, existing, catalog, recording_folder
     )
     report.bytes_total = sum(f.size for f in files)
     report.files_total = len(files)

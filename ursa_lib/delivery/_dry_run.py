@@ -19,6 +19,7 @@ from ..store import Store
 from ._plan import (
     Action,
     Existing,
+    FolderName,
     Layout,
     Names,
     SourceKind,
@@ -30,6 +31,7 @@ from ._plan import (
     _one_of,
     _plan,
     _results,
+    folder_namer,
 )
 from ._query import QueryResult
 
@@ -81,10 +83,10 @@ def _prepare(
     assets: Store | None,
     existing: Existing,
     catalog: Catalog | None,
-    names: Names = "hash",
+    recording_folder: FolderName,
 ) -> tuple[list[_Group], list[_File], list[_File]]:
     """The groups, their files, and the files already present (refused for ``error``)."""
-    groups = _plan(results, root, layout, source, raw, assets, catalog, names)
+    groups = _plan(results, root, layout, source, raw, assets, catalog, recording_folder)
     files = [f for g in groups for f in g.files]
     seen: dict[Path, _File] = {}
     for file in files:
@@ -141,10 +143,10 @@ def plan_download(
     _one_of("verify", verify, Verify)
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
-    _one_of("names", names, Names)
+    recording_folder = folder_namer(names, raw)
     root = Path(dest).resolve()
     _, files, present = _prepare(
-        _results(target), root, layout, source, raw, assets, existing, catalog, names
+        _results(target), root, layout, source, raw, assets, existing, catalog, recording_folder
     )
     there = {id(f) for f in present}
     planned = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -96,7 +96,13 @@ def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
                 f"{mod.recording_hash} is raw; query status='ingested' or use source='raw'"
             )
         return "processed"
-    return "processed" if status is IngestionStatus.PROCESSED else "raw"
+    return _auto(mod)
+
+
+def _auto(mod: Modality) -> Literal["raw", "processed"]:
+    """What ``source="auto"`` delivers of a modality: its processed asset once it is
+    processed, else its raw segments."""
+    return "processed" if mod.ingestion_status is IngestionStatus.PROCESSED else "raw"
 
 
 def _split(uri: str, stores: Iterable[Store | None]) -> tuple[Store, str]:
@@ -138,14 +144,31 @@ def _check_no_symlinks(root: Path, dest: Path) -> None:
             return
 
 
-def recording_folder(mod: Modality, names: Names, raw: Store | None) -> str:
-    """The name of ``mod``'s recording folder in a download (see `Names`)."""
+FolderName = Callable[[Modality], str]
+"""The name of a recording's folder in a download, from any of its modality rows."""
+
+
+def folder_namer(names: Names, raw: Store | None) -> FolderName:
+    """How a download names each recording's folder (see `Names`).
+
+    Refuses, before any row is named, a ``names`` outside `Names` and
+    ``names="rec_id"`` without ``raw``, the bucket that holds the session names.
+    """
+    _one_of("names", names, Names)
     if names == "hash":
-        return mod.recording_hash
+        return _hash_folder
     if raw is None:
         raise InvalidValueError("names='rec_id' reads the session names from the raw bucket")
-    _, key = _split(mod.raw_storage_uri, (raw,))
-    return SessionPrefix.parse(key).name
+
+    def rec_id_folder(mod: Modality) -> str:
+        _, key = _split(mod.raw_storage_uri, (raw,))
+        return SessionPrefix.parse(key).name
+
+    return rec_id_folder
+
+
+def _hash_folder(mod: Modality) -> str:
+    return mod.recording_hash
 
 
 def _base(root: Path, layout: Layout, recording: str, modality: str) -> Path:
@@ -179,40 +202,62 @@ def _plan(
     raw: Store,
     assets: Store | None,
     catalog: Catalog | None,
-    names: Names = "hash",
+    recording_folder: FolderName = _hash_folder,
 ) -> list[_Group]:
-    groups: list[_Group] = []
-    recordings = Recordings()
     uris = {
         mod.storage_uri
         for result in results
         for mod in result.modalities.values()
         if _kind(mod, source) == "processed" and mod.storage_uri is not None
     }
-    publications = Publications(sorted(uris), catalog)
-    for result in results:
-        for name, mod in result.modalities.items():
-            kind = _kind(mod, source)
-            base = _base(root, layout, recording_folder(mod, names, raw), name)
-            group = _Group(mod.recording_hash, name, mod.worker_id)
-            if kind == "raw":
-                store, prefix = _split(mod.raw_storage_uri, (raw,))
-                prefix = prefix.rstrip("/")
-                expected = raw_objects(store, prefix, mod, recordings)
-                group.files.extend(_files(store, expected, prefix + "/", base))
-            else:
-                assert mod.storage_uri is not None
-                store, key = _split(mod.storage_uri, (assets, raw))
-                asset = key.rstrip("/")
-                # Each object lands under the asset's basename, so <modality>.zarr/
-                # or camera.mp4 (and camera.mp4.lance/) opens in place.
-                folder = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
-                objects = publications.objects(mod)
-                expected = processed_objects(store, folder, asset, mod, objects)
-                group.files.extend(_files(store, expected, folder, base))
-            group.files.sort(key=lambda f: f.key)
-            groups.append(group)
-    return groups
+    planner = _Planner(
+        root, layout, raw, assets, Publications(sorted(uris), catalog), recording_folder
+    )
+    return [
+        planner.group(mod, _kind(mod, source))
+        for result in results
+        for mod in result.modalities.values()
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Planner:
+    """Where one download puts each object of a modality, and what each must be.
+
+    ``publications`` must know every processed asset asked for; each session's
+    manifest is read once, however many modalities share it.
+    """
+
+    root: Path
+    layout: Layout
+    raw: Store
+    assets: Store | None
+    publications: Publications
+    recording_folder: FolderName = _hash_folder
+    recordings: Recordings = field(default_factory=Recordings)
+
+    def group(self, mod: Modality, kind: Literal["raw", "processed"]) -> _Group:
+        """The modality's files as ``kind`` delivers them: its raw segments from the
+        stored manifest, or its processed asset's objects from the publication."""
+        base = _base(self.root, self.layout, self.recording_folder(mod), mod.modality)
+        group = _Group(mod.recording_hash, mod.modality, mod.worker_id)
+        if kind == "raw":
+            store, prefix = _split(mod.raw_storage_uri, (self.raw,))
+            prefix = prefix.rstrip("/")
+            expected = raw_objects(store, prefix, mod, self.recordings)
+            group.files.extend(_files(store, expected, prefix + "/", base))
+        else:
+            assert mod.storage_uri is not None
+            store, key = _split(mod.storage_uri, (self.assets, self.raw))
+            asset = key.rstrip("/")
+            # Each object lands under the asset's basename, so <modality>.zarr/
+            # or camera.mp4 (and camera.mp4.lance/) opens in place.
+            folder = asset.rsplit("/", 1)[0] + "/" if "/" in asset else ""
+            objects = self.publications.objects(mod)
+            expected = processed_objects(store, folder, asset, mod, objects)
+            group.files.extend(_files(store, expected, folder, base))
+        group.files.sort(key=lambda f: f.key)
+        return group
 
 
 def _files(store: Store, expected: list[Expected], strip: str, base: Path) -> list[_File]:

@@ -13,7 +13,9 @@ hidden ``.ursa/`` folder at the root of the destination:
   truth raw files are verified against.
 
 Several downloads into one folder merge (a row or file by its key, the latest
-wins). Hidden files are not data: `verify_download` leaves ``.ursa/`` out.
+wins). Hidden files are not data: `verify_download` checks no file of
+``.ursa/``, and reads ``objects.jsonl`` only to tell how a modality whose
+files are all gone was delivered.
 
 `open_local` turns such a folder into a `LocalProfile` under
 ``.ursa/profile/``: its buckets hold the downloaded files (hard links, a copy
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from ._query import QueryResult
 
-__all__ = ["RELATED_DIR", "open_local_profile", "write_related"]
+__all__ = ["RELATED_DIR", "open_local_profile", "recorded_paths", "write_related"]
 
 RELATED_DIR = ".ursa"
 _TABLES: tuple[type[Row], ...] = (Participant, Recording, Modality, Event, PipelineAsset, Embedding)
@@ -140,6 +142,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         record.pop("_key", None)
         out.append(record)
     return out
+
+
+def recorded_paths(root: Path) -> set[Path]:
+    """Every file the downloads into ``root`` wrote, by their record
+    (``.ursa/objects.jsonl``); empty when they kept none (``related=False``)."""
+    return {root / entry["path"] for entry in _read_jsonl(root / RELATED_DIR / "objects.jsonl")}
 
 
 def _place(source: Path, target: Path) -> None:

@@ -3,10 +3,12 @@
 `verify_download` finds the recordings in a folder that `download` wrote (any
 layout: ``<hash>/<modality>/``, ``<modality>/<hash>/`` or
 ``<hash>__<modality>/``, the recording folders named by hash or by
-``rec_id``), plans what the download of those modalities writes
-(raw or processed, whichever the folder holds), re-hashes every file and
-compares it with the sha256 the archive recorded: the session manifest's for a
-raw file, the publication's (``pipeline_assets``) for a processed object.
+``rec_id``), plans what the download of each of those modalities wrote (see
+`_delivered`: its raw segments or its processed asset, decided per modality,
+as ``source="auto"`` delivers a recording with some of each), re-hashes every
+file and compares it with the sha256 the archive recorded: the session
+manifest's for a raw file, the publication's (``pipeline_assets``) for a
+processed object.
 
 Every file that differs is named: missing, wrong size, wrong sha256, or
 unexpected (a file no recording of the catalog accounts for). Hidden files
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,14 +27,16 @@ from typing import TYPE_CHECKING, Literal
 from .._errors import IncompleteRecordingError, InvalidValueError, ObjectNotFoundError
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from ..catalog import Catalog, Modality
     from ..delivery import Layout, Names
+    from ..delivery._plan import _Planner
     from ..store import Store
 
 __all__ = ["FileProblem", "VerifyReport", "verify_download"]
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 Problem = Literal["missing", "size", "sha256", "unexpected"]
+Kind = Literal["raw", "processed"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,43 +67,73 @@ def _sha256(path: Path) -> str:
 class _Folders:
     """Recording folder names of a download back to recordings: a hash names itself;
     a session name (``<rec_id>`` or ``<rec_id>~<hash12>``, ``names="rec_id"``) is
-    looked up in the catalog."""
+    looked up in the catalog, all of the given names at once."""
 
-    def __init__(self, catalog: Catalog, raw: Store) -> None:
-        self._catalog, self._raw = catalog, raw
-        self._known: dict[str, tuple[str, Names] | None] = {}
+    def __init__(self, catalog: Catalog, raw: Store, names: Iterable[str]) -> None:
+        from ..catalog import Modality, Recording
+        from ..delivery._plan import folder_namer
+
+        self._known: dict[str, str] = {}
+        """Session name → recording_hash."""
+        wanted = {name for name in names if not _HASH.fullmatch(name)}
+        if not wanted:
+            return
+        hashes_of: dict[str, list[str]] = {}
+        rec_ids = {name.partition("~")[0] for name in wanted}
+        for rec in catalog.rows_in(Recording, "rec_id", rec_ids):
+            hashes_of.setdefault(rec.rec_id, []).append(rec.recording_hash)
+        # Every modality of a recording lies under its one session prefix: any row names it.
+        one_row: dict[str, Modality] = {}
+        all_hashes = {h for hashes in hashes_of.values() for h in hashes}
+        for row in catalog.rows_in(Modality, "recording_hash", all_hashes):
+            one_row.setdefault(row.recording_hash, row)
+        rec_id_folder = folder_namer("rec_id", raw)
+        for name in wanted:
+            for recording_hash in hashes_of.get(name.partition("~")[0], []):
+                mod = one_row.get(recording_hash)
+                if mod is not None and rec_id_folder(mod) == name:
+                    self._known[name] = recording_hash
 
     def resolve(self, name: str) -> tuple[str, Names] | None:
         """``(recording_hash, how the folder was named)``, or None: not a recording."""
         if _HASH.fullmatch(name):
             return name, "hash"
-        if name not in self._known:
-            from ..catalog import Modality, Recording
-            from ..delivery._plan import recording_folder
-
-            self._known[name] = None
-            for rec in self._catalog.rows(Recording, {"rec_id": name.partition("~")[0]}):
-                rows = self._catalog.rows(Modality, {"recording_hash": rec.recording_hash}, 1)
-                if rows and recording_folder(rows[0], "rec_id", self._raw) == name:
-                    self._known[name] = (rec.recording_hash, "rec_id")
-        return self._known[name]
+        recording_hash = self._known.get(name)
+        return None if recording_hash is None else (recording_hash, "rec_id")
 
 
-def _found(dest: Path, folders: _Folders) -> tuple[Layout, dict[tuple[str, Names], set[str]]]:
+def _found(
+    dest: Path, catalog: Catalog, raw: Store
+) -> tuple[Layout, dict[tuple[str, Names], set[str]]]:
     """The folder's layout and the modalities it holds of each recording."""
+    tops = {
+        top: [p for p in top.iterdir() if p.is_dir()]
+        for top in sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith("."))
+    }
+    # Each name a recording folder may have here: a top folder, its part before
+    # "__" (flat), or a folder inside it (by_modality); all looked up at once.
+    folders = _Folders(
+        catalog,
+        raw,
+        {
+            name
+            for top, subs in tops.items()
+            for name in (top.name, top.name.partition("__")[0], *(sub.name for sub in subs))
+        },
+    )
     by: dict[Layout, dict[tuple[str, Names], set[str]]] = {
         "by_recording": {},
         "by_modality": {},
         "flat": {},
     }
-    for top in sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for top, subs in tops.items():
         name, _, modality = top.name.partition("__")
         flat = folders.resolve(name) if modality else None
         if flat is not None:
             by["flat"].setdefault(flat, set()).add(modality)
             continue
         recording = folders.resolve(top.name)
-        for sub in (p for p in top.iterdir() if p.is_dir()):
+        for sub in subs:
             if recording is not None:
                 by["by_recording"].setdefault(recording, set()).add(sub.name)
             elif (inner := folders.resolve(sub.name)) is not None:
@@ -112,35 +147,35 @@ def verify_download(
 ) -> VerifyReport:
     """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
     from ..delivery import query
-    from ..delivery._plan import _plan, _results
+    from ..delivery._expected import Publications, Recordings
+    from ..delivery._plan import _Planner, _results, folder_namer
+    from ..delivery._related import recorded_paths
 
     root = Path(dest).resolve()
     if not root.is_dir():
         raise InvalidValueError(f"{dest} is not a folder")
-    layout, holds = _found(root, _Folders(catalog, raw))
-    expected: dict[Path, tuple[int, str | None, str]] = {}
+    layout, holds = _found(root, catalog, raw)
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
-    for (recording_hash, naming), modalities in sorted(holds.items()):
-        results = _results(query(catalog, recording_hash=recording_hash, status="all"))
-        for result in results:
-            wanted = {n: m for n, m in result.modalities.items() if n in modalities}
-            result = result.model_copy(update={"modalities": wanted})
-            best: dict[Path, tuple[int, str | None, str]] = {}
-            for source in ("raw", "processed"):
-                if source == "processed" and not all(m.storage_uri for m in wanted.values()):
-                    continue
-                try:
-                    groups = _plan([result], root, layout, source, raw, assets, catalog, naming)
-                except (ObjectNotFoundError, IncompleteRecordingError):
-                    continue  # not this source's files (e.g. raw, when processed came)
-                files = {
-                    f.dest: (f.size, f.sha256, f.store.base_uri + f.key)
-                    for g in groups
-                    for f in g.files
-                }
-                if len(set(files) & present) > len(set(best) & present) or not best:
-                    best = files
-            expected.update(best)
+    found: list[tuple[Names, Modality]] = [
+        (naming, mod)
+        for (recording_hash, naming), modalities in sorted(holds.items())
+        for result in _results(query(catalog, recording_hash=recording_hash, status="all"))
+        for name, mod in result.modalities.items()
+        if name in modalities
+    ]
+    uris = sorted({mod.storage_uri for _, mod in found if mod.storage_uri is not None})
+    publications = Publications(uris, catalog)
+    recordings = Recordings()
+    planners = {
+        naming: _Planner(
+            root, layout, raw, assets, publications, folder_namer(naming, raw), recordings
+        )
+        for naming in {naming for naming, _ in found}
+    }
+    recorded = recorded_paths(root)
+    expected: dict[Path, tuple[int, str | None, str]] = {}
+    for naming, mod in found:
+        expected.update(_delivered(planners[naming], mod, present, recorded))
     problems = []
     hashed = 0
     for path, (size, sha, uri) in sorted(expected.items()):
@@ -166,6 +201,43 @@ def verify_download(
         bytes_hashed=hashed,
         problems=tuple(problems),
     )
+
+
+def _delivered(
+    planner: _Planner, mod: Modality, present: set[Path], recorded: set[Path]
+) -> dict[Path, tuple[int, str | None, str]]:
+    """``path → (size, sha256, origin)`` of every file the download of ``mod`` wrote.
+
+    Each way the modality can be delivered (its raw segments; its processed
+    asset, when it has one) is planned to exact paths. The ways whose files are
+    in the folder are expected whole: a modality downloaded ``source="raw"``
+    verifies as raw, one downloaded ``source="auto"`` as it came, and a folder
+    holding both as both.
+
+    The files on disk decide first because they show what is there now. The
+    download's record (``.ursa/objects.jsonl``) is less reliable for this:
+    downloads into one folder merge into it and it never forgets a path, so it
+    can still list an asset that a later download replaced with raw segments;
+    and ``related=False`` writes none. It decides only when the folder holds no
+    file of either way (all deleted); without it, what ``source="auto"``
+    delivers is expected. Either way those files are named missing, never
+    passed over.
+    """
+    from ..delivery._plan import _auto
+
+    kinds: list[Kind] = ["raw"] if mod.storage_uri is None else ["raw", "processed"]
+    ways: dict[Kind, dict[Path, tuple[int, str | None, str]]] = {}
+    for kind in kinds:
+        try:
+            group = planner.group(mod, kind)
+        except (ObjectNotFoundError, IncompleteRecordingError):
+            continue  # the archive cannot deliver it this way: none of its files are expected
+        ways[kind] = {f.dest: (f.size, f.sha256, f.store.base_uri + f.key) for f in group.files}
+    for evidence in (present, recorded):
+        held = [files for files in ways.values() if evidence & files.keys()]
+        if held:
+            return {path: want for files in held for path, want in files.items()}
+    return ways.get(_auto(mod), {})
 
 
 def _hidden(rel: Path) -> bool:
