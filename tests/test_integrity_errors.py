@@ -15,6 +15,7 @@ import pytest
 
 import ursa_lib
 from ursa_lib import (
+    CopiedSessionError,
     DestinationExistsError,
     InvalidValueError,
     MissingParticipantError,
@@ -124,6 +125,7 @@ def test_the_allow_list_names_only_raise_sites_that_exist() -> None:
         (UnsafeDestinationError, NotADirectoryError),
         (DestinationExistsError, FileExistsError),
         (SourceChangedError, ValueError),
+        (CopiedSessionError, ValueError),
     ],
 )
 def test_refusals_mix_in_their_builtin(cls: type[Exception], builtin: type[Exception]) -> None:

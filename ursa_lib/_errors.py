@@ -8,6 +8,8 @@ The tree::
     ├── NothingMatchedError (LookupError)    a query a verb needs matched nothing
     ├── ManifestError (ValueError)           a manifest cannot be trusted; says what to fix
     ├── SourceChangedError (ValueError)      a local file changed while being uploaded
+    ├── CopiedSessionError (ValueError)      a session holding a catalogued recording's
+    │                                        bytes under another rec_id; nothing uploaded
     ├── InvalidValueError (ValueError)       an argument or field breaks a documented rule
     ├── MissingParticipantError (ValueError, LookupError)
     │                                        no participant given nor in the manifest
@@ -55,6 +57,7 @@ __all__ = [
     "CatalogRowExists",
     "ChecksumMismatchError",
     "ConfigError",
+    "CopiedSessionError",
     "DeliveryError",
     "DestinationExistsError",
     "IncompleteRecordingError",
@@ -105,6 +108,13 @@ class SourceChangedError(UrsaError, ValueError):
     """A file's bytes did not match what was expected while it was uploaded.
 
     The upload was abandoned; nothing was stored.
+    """
+
+
+class CopiedSessionError(UrsaError, ValueError):
+    """A session whose files the catalog already holds as a recording under another ``rec_id``.
+
+    Refused before any byte is uploaded: the message names both sessions.
     """
 
 

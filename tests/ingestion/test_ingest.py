@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ursa_lib import (
+    CopiedSessionError,
     IngestProgress,
     LocalProfile,
     ManifestError,
@@ -33,6 +35,33 @@ def local(tmp_path: Path) -> tuple[Store, Catalog, Path]:
     session = write_rig_session(tmp_path / "rig")
     augment(session)
     return open_store(profile, "raw_rw"), Catalog.open(profile, writable=True), session
+
+
+def copy_session(session: Path, rec_id: str) -> Path:
+    """The session folder copied under another name, its manifest saying ``rec_id``."""
+    copy = shutil.copytree(session, session.parent / rec_id)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["rec_id"] = rec_id
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def test_a_copied_session_is_refused_by_name_before_any_upload(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    first = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    before = sorted(i.key for i in raw.list("recordings/"))
+    copy = copy_session(session, "rec_renamed")
+    for dry_run in (True, False):
+        with pytest.raises(CopiedSessionError) as refused:
+            ingest(copy / "manifest.json", raw=raw, catalog=catalog, dry_run=dry_run)
+        message = str(refused.value)
+        assert "'rec_renamed'" in message
+        assert "'rec_20261121T101500_rig3'" in message
+        assert "Nothing was uploaded" in message
+    assert sorted(i.key for i in raw.list("recordings/")) == before
+    assert [r.rec_id for r in catalog.list_recordings()] == [first.manifest.rec_id]  # type: ignore[union-attr]
 
 
 def test_ingest_uploads_then_registers(local: tuple[Store, Catalog, Path]) -> None:

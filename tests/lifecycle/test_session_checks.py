@@ -14,6 +14,7 @@ from ursa_lib import (
     Store,
     augment,
     ingest,
+    landing_copies,
     load_manifest,
     open_store,
     scan_landing,
@@ -52,9 +53,14 @@ def raw(profile: LocalProfile) -> Store:
 
 
 def upload(
-    tmp_path: Path, raw: Store, catalog: Catalog, rec_id: str, register: bool = False
+    tmp_path: Path,
+    raw: Store,
+    catalog: Catalog,
+    rec_id: str,
+    register: bool = False,
+    files: dict[str, bytes] = FILES,
 ) -> SessionPrefix:
-    session = make_session(tmp_path / "rig", rec_id, FILES)
+    session = make_session(tmp_path / "rig", rec_id, files)
     result = ingest(session / "manifest.json", raw=raw, catalog=catalog, register=register)
     return SessionPrefix.parse(result.prefix)
 
@@ -120,7 +126,7 @@ def test_uncatalogued_sessions_are_those_without_a_recording_row(
     catalog = Catalog.open(profile, writable=True)
     assert uncatalogued_sessions(raw, catalog) == []
     upload(tmp_path, raw, catalog, "rec_known", register=True)
-    orphan = upload(tmp_path, raw, catalog, "rec_orphan")
+    orphan = upload(tmp_path, raw, catalog, "rec_orphan", files={"eeg_0/a.bin": b"orphan"})
     # A second session under a catalogued rec_id lands at its alternate prefix.
     other = make_session(tmp_path / "rig2", "rec_known", {"eeg_0/a.bin": b"other"})
     alternate = SessionPrefix.parse(
@@ -161,3 +167,8 @@ def test_a_landing_session_counts_as_ingested_only_with_its_rec_id_and_hash_regi
     sessions, _ = scan_landing([landing])
     todo = uncatalogued_landing(sessions, catalog)
     assert sorted(s.rec_id for s in todo) == ["rec_copy", "rec_half"]
+    # The copy is named with the recording whose files it holds; the half-done one is not a copy.
+    assert [(s.rec_id, rec_id) for s, rec_id in landing_copies(todo, catalog)] == [
+        ("rec_copy", "rec_done")
+    ]
+    assert landing_copies([], catalog) == []

@@ -4,6 +4,7 @@ backfill and download jobs."""
 
 import datetime
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -370,10 +371,18 @@ def test_schedules_request_what_the_catalog_lacks(
         resources={"ursa": site},
         scheduled_execution_time=datetime.datetime(2026, 11, 22, 3, 0, tzinfo=datetime.UTC),
     )
+    # rec_done's folder copied under another name: a run would only fail, every 15 minutes.
+    copy = shutil.copytree(done, done.parent / "rec_copy")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "rec_id": "rec_copy"}))
     sweep = ingestion_sweep(context)
     assert isinstance(sweep, list)
     assert [r.partition_key for r in sweep] == ["rec_new"]
     assert instance.has_dynamic_partition("recordings", "rec_new")
+    assert run_ingest(instance, site, "rec_new").success
+    skipped = ingestion_sweep(context)
+    assert isinstance(skipped, dg.SkipReason)
+    assert "1 landing sessions are copies of catalogued recordings" in (skipped.skip_message or "")
     # A session in the raw bucket that the catalog lacks (uploaded elsewhere).
     profile = LocalProfile(root=Path(site.local_root or ""))
     orphan = write_session(tmp_path / "other-rig", "rec_orphan", LAYOUT)

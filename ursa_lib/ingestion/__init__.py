@@ -18,7 +18,7 @@ from ._manifest import (
     recording_hash,
 )
 from ._plan import IngestPlan, PlannedUpload, plan_ingest
-from ._reconcile import uncatalogued_landing, uncatalogued_sessions
+from ._reconcile import landing_copies, uncatalogued_landing, uncatalogued_sessions
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -59,6 +59,7 @@ __all__ = [
     "augment",
     "ingest",
     "ingest_from_store",
+    "landing_copies",
     "load_manifest",
     "load_stored_manifest",
     "modality_names",

@@ -2,7 +2,9 @@
 
 Order of work, and why:
 
-1. The augmented manifest is validated (`load_manifest`) before anything moves.
+1. The augmented manifest is validated (`load_manifest`) before anything moves,
+   and a session holding the files of a recording catalogued under another
+   ``rec_id`` (a copied session folder) is refused (`CopiedSessionError`).
 2. The manifest goes up first, create-only, to the session's prefix (`SessionPrefix`).
    It claims the prefix for this content: if that prefix already holds a
    manifest with another ``recording_hash`` (the rig re-used a ``rec_id`` for
@@ -61,7 +63,7 @@ from ._manifest import (
     Manifest,
     load_manifest,
 )
-from ._plan import IngestPlan, plan_ingest
+from ._plan import IngestPlan, plan_ingest, refuse_copy
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -219,6 +221,7 @@ def ingest(
         )
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
+    refuse_copy(catalog, manifest)
 
     def result(
         prefix: str,

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .._errors import MissingParticipantError, ObjectNotFoundError
+from .._errors import CopiedSessionError, MissingParticipantError, ObjectNotFoundError
 from .._layout import SessionPrefix
-from ._manifest import load_manifest
+from ._manifest import Manifest, load_manifest
 from ._stored import load_stored_manifest
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..store import Store
 
-__all__ = ["IngestPlan", "PlannedUpload", "plan_ingest"]
+__all__ = ["IngestPlan", "PlannedUpload", "plan_ingest", "refuse_copy"]
 
 UploadAction = Literal["upload", "skip", "replace"]
 
@@ -63,6 +63,24 @@ class IngestPlan:
         return {a: sum(f.action == a for f in self.files) for a in ("upload", "skip", "replace")}
 
 
+def refuse_copy(catalog: Catalog, manifest: Manifest) -> None:
+    """Refuse a session whose files the catalog holds as a recording under another ``rec_id``.
+
+    The recording hash is taken over the files alone, so a session folder copied
+    under a new name has the catalogued recording's hash: uploading it would
+    only leave its objects under a prefix no row can point at.
+    """
+    assert manifest.recording_hash is not None
+    stored = catalog.get_recording(manifest.recording_hash)
+    if stored is not None and stored.rec_id != manifest.rec_id:
+        raise CopiedSessionError(
+            f"session {manifest.rec_id!r} holds the same files as recording {stored.rec_id!r} "
+            f"(recording_hash {manifest.recording_hash[:12]}…), which the catalog already has; "
+            "it is a copy: remove it from the rig, or give it its own recording. Nothing was "
+            "uploaded"
+        )
+
+
 def plan_ingest(
     manifest_path: Path,
     source_dir: Path | None = None,
@@ -82,6 +100,7 @@ def plan_ingest(
         raise MissingParticipantError(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
+    refuse_copy(catalog, manifest)
     requests = 0
     home, claims = None, False
     for candidate in SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash):

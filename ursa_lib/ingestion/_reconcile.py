@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..catalog import Recording
     from ..store import ObjectInfo
 
-__all__ = ["uncatalogued_landing", "uncatalogued_sessions"]
+__all__ = ["landing_copies", "uncatalogued_landing", "uncatalogued_sessions"]
 
 
 class _Lister(Protocol):
@@ -61,8 +61,9 @@ def uncatalogued_landing(
     ``recording_hash``: ingest writes that row last, after every object and
     modality row, so a session whose ingest stopped part-way is returned, and
     one ingested (or processed since) is not. The same bytes under another
-    ``rec_id`` are returned: their ingest then refuses them by name, rather
-    than this passing over them in silence.
+    ``rec_id`` are returned: their ingest then refuses them by name
+    (`CopiedSessionError`), rather than this passing over them in silence;
+    `landing_copies` names them without a run.
 
     One indexed read of the recordings table for all of them; none for no sessions.
     """
@@ -75,3 +76,27 @@ def uncatalogued_landing(
         (r.rec_id, r.recording_hash) for r in catalog.rows_in(Recording, "recording_hash", hashes)
     }
     return [s for s in sessions if (s.rec_id, s.recording_hash) not in ingested]
+
+
+def landing_copies(
+    sessions: Sequence[LandingSession], catalog: _RecordingReader
+) -> list[tuple[LandingSession, str]]:
+    """The landing sessions whose files the catalog holds under another ``rec_id``,
+    each with that ``rec_id``: copies that ingest refuses (`CopiedSessionError`).
+
+    One indexed read of the recordings table; none for no sessions.
+    """
+    if not sessions:
+        return []
+    from ..catalog import Recording
+
+    hashes = {s.recording_hash for s in sessions}
+    # recording_hash is the recordings table's key: one rec_id per hash.
+    held = {
+        r.recording_hash: r.rec_id for r in catalog.rows_in(Recording, "recording_hash", hashes)
+    }
+    return [
+        (s, held[s.recording_hash])
+        for s in sessions
+        if s.recording_hash in held and held[s.recording_hash] != s.rec_id
+    ]

@@ -2,7 +2,8 @@
 
 * ``ingestion_sweep`` (every 15 minutes): one ingest run per augmented session
   in the landing directories that the catalog does not have yet — for sites
-  that run without sensors.
+  that run without sensors. A session folder copied under a new ``rec_id``
+  (the files of a catalogued recording) gets no run: the tick's log names it.
 * ``daily_reconcile`` (03:00): a backfill run for every raw-bucket session the
   catalog lacks; the asset checks of each ingest run cover the rest. Its
   second half is lifecycle's ``daily_scrub`` (03:30), which walks both buckets
@@ -19,7 +20,7 @@ job definitions.
 
 import dagster as dg
 
-from ursa_lib import scan_landing, uncatalogued_landing
+from ursa_lib import landing_copies, scan_landing, uncatalogued_landing
 
 from ..._policy import kind
 from ...resources import UrsaResource
@@ -40,7 +41,21 @@ def ingestion_sweep(
     context: dg.ScheduleEvaluationContext, ursa: UrsaResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     sessions, _ = scan_landing(ursa.landing_paths())
-    todo = uncatalogued_landing(sessions, ursa.interface().catalog())
+    catalog = ursa.interface().catalog()
+    todo = uncatalogued_landing(sessions, catalog)
+    # A copy of a catalogued recording would fail its run every 15 minutes: name it instead.
+    copies = landing_copies(todo, catalog)
+    for copy, rec_id in copies:
+        context.log.warning(
+            f"{copy.path}: the same files as recording {rec_id!r}, which the catalog already "
+            "has; not ingested: remove the copy from the rig, or give it its own recording"
+        )
+    todo = [s for s in todo if s not in {c for c, _ in copies}]
+    if not todo and copies:
+        return dg.SkipReason(
+            f"nothing to ingest; {len(copies)} landing sessions are copies of catalogued "
+            "recordings (named in this tick's log)"
+        )
     if not todo:
         return dg.SkipReason(f"all {len(sessions)} landing sessions are catalogued")
     new = sorted({s.rec_id for s in todo})
