@@ -47,8 +47,9 @@ class _File:
     key: str
     size: int
     dest: Path
-    sha256: str | None
-    """Digest to verify before the rename: the manifest's for a raw file, None for an asset."""
+    sha256: str
+    """Digest to verify before the rename: the stored manifest's for a raw file, the
+    publication's (``pipeline_assets``) for an object of a processed asset."""
     mtime_ns: int | None = None
     """The object's modification time (from the listing), given to the written file."""
 
@@ -294,12 +295,7 @@ def _identical(file: _File, verify: Verify) -> bool:
         return False
     if verify == "size_mtime" and file.mtime_ns is not None:
         return abs(stat.st_mtime_ns - file.mtime_ns) < _MTIME_WINDOW_NS
-    expected = file.sha256
-    if expected == "metadata":
-        expected = (file.store.head(file.key).metadata or {}).get("sha256")
-    if expected is None:
-        return False  # nothing to compare against: fetch it again
-    return _sha256_of(file.dest) == expected
+    return _sha256_of(file.dest) == file.sha256
 
 
 def _fetch(file: _File, root: Path, fsync: bool) -> None:
