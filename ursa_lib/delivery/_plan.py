@@ -237,10 +237,14 @@ class _Planner:
     recording_folder: FolderName = _hash_folder
     recordings: Recordings = field(default_factory=Recordings)
 
+    def folder(self, mod: Modality) -> Path:
+        """The folder that holds every file of the modality, however it is delivered."""
+        return _base(self.root, self.layout, self.recording_folder(mod), mod.modality)
+
     def group(self, mod: Modality, kind: Literal["raw", "processed"]) -> _Group:
         """The modality's files as ``kind`` delivers them: its raw segments from the
         stored manifest, or its processed asset's objects from the publication."""
-        base = _base(self.root, self.layout, self.recording_folder(mod), mod.modality)
+        base = self.folder(mod)
         group = _Group(mod.recording_hash, mod.modality, mod.worker_id)
         if kind == "raw":
             store, prefix = _split(mod.raw_storage_uri, (self.raw,))
