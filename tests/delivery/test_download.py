@@ -413,3 +413,68 @@ def test_verify_checks_each_modality_the_way_it_was_delivered(lab: Lab, tmp_path
     # A processed modality downloaded raw verifies as raw, beside the mixed folder too.
     lab.ursa.download(result, tmp_path / "raw", source="raw")
     assert lab.ursa.verify(tmp_path / "raw").ok
+
+
+def test_verify_names_every_recorded_file_whose_folder_is_gone(lab: Lab, tmp_path: Path) -> None:
+    # rec_a: eeg processed, events raw; rec_b: camera and eeg raw.
+    results = [one(lab, "rec_a"), one(lab, "rec_b")]
+    h_a, h_b = lab.hashes["rec_a"], lab.hashes["rec_b"]
+    raw = lab.ursa.store("raw_ro").base_uri
+    asset = lab.ursa.store("assets_ro").base_uri + AssetKey(h_a, "eeg", "eeg.zarr").key
+    dest = tmp_path / "out"
+    paths = lab.ursa.download(results, dest)
+    assert lab.ursa.verify(dest).ok
+
+    def missing() -> dict[str, str]:
+        """Each problem's path under dest → the origin its detail names."""
+        report = lab.ursa.verify(dest)
+        found = {p.path.relative_to(dest).as_posix(): p for p in report.problems}
+        assert {p.problem for p in found.values()} == {"missing"}
+        assert report.files_checked == len(paths)  # the gone ones are checked too
+        suffix = " not here; the download's record lists it"
+        assert all(p.detail.endswith(suffix) for p in found.values())
+        return {path: p.detail.removesuffix(suffix) for path, p in found.items()}
+
+    shutil.rmtree(dest / h_b / "camera")  # a whole modality folder
+    camera = {
+        f"{h_b}/camera/{seg}": f"{raw}recordings/rec_b/camera_0/{seg}"
+        for seg in ("seg_00000.bin", "seg_00001.bin")
+    }
+    assert missing() == camera
+
+    shutil.rmtree(dest / h_a)  # a whole recording folder
+    rec_a = {
+        f"{h_a}/eeg/eeg.zarr/zarr.json": f"{asset}/zarr.json",
+        f"{h_a}/eeg/eeg.zarr/c/0": f"{asset}/c/0",
+        f"{h_a}/events/seg_00000.bin": f"{raw}recordings/rec_a/events_0/seg_00000.bin",
+    }
+    assert missing() == camera | rec_a
+
+    # Without a record nothing tells what a gone folder held: as before, it is not named.
+    lab.ursa.download(results, tmp_path / "bare", related=False)
+    shutil.rmtree(tmp_path / "bare" / h_b / "camera")
+    assert lab.ursa.verify(tmp_path / "bare").ok
+
+
+def test_verify_passes_over_an_asset_a_later_raw_download_replaced(
+    lab: Lab, tmp_path: Path
+) -> None:
+    dest = tmp_path / "out"
+    eeg = dest / lab.hashes["rec_a"] / "eeg"
+    lab.ursa.download(one(lab, "rec_a"), dest)  # eeg processed, events raw
+    shutil.rmtree(eeg)
+    segments = lab.ursa.download(one(lab, "rec_a", modalities="eeg"), dest, source="raw")
+    # The record still lists the asset; the raw segments now here verify, so they replaced it.
+    assert not (eeg / "eeg.zarr").exists()
+    report = lab.ursa.verify(dest)
+    assert report.ok, report.problems
+    assert report.files_checked == 4  # 3 eeg segments, 1 events segment
+
+    # Once the segments no longer verify, nothing shows the asset was replaced, not lost.
+    flip(segments[0])
+    found = {(p.path, p.problem) for p in lab.ursa.verify(dest).problems}
+    assert found == {
+        (segments[0], "sha256"),
+        (eeg / "eeg.zarr" / "zarr.json", "missing"),
+        (eeg / "eeg.zarr" / "c" / "0", "missing"),
+    }

@@ -31,7 +31,7 @@ from ._sampled import SampledLayout, sample_spans
 from ._video import RangedFile
 
 if TYPE_CHECKING:
-    from ._plan import FolderName
+    from ._plan import Existing, FolderName, Layout
 
 __all__ = ["download_window", "write_clip"]
 
@@ -216,8 +216,8 @@ def download_window(
     window: Window,
     *,
     source: AssetSource,
-    layout: str = "by_recording",
-    existing: str = "error",
+    layout: Layout = "by_recording",
+    existing: Existing = "error",
     recording_folder: FolderName,
 ) -> list[Path]:
     """Clipped processed assets of every result in ``window``, under the download layouts.
@@ -242,7 +242,7 @@ def download_window(
                     "(query status='ingested', or drop time_range for raw segments)"
                 )
             recording = recording_folder(row)
-            folder = _base(Path(dest), layout, recording, name)  # type: ignore[arg-type]
+            folder = _base(Path(dest), layout, recording, name)
             target = folder / source.key_of(row.storage_uri).rstrip("/").rsplit("/", 1)[-1]
             plan.append((row, folder, target))
     there = [str(t) for _, _, t in plan if t.exists()]

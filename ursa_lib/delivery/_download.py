@@ -345,7 +345,7 @@ def _write_related(
     sessions = {
         (f.store.base_uri, SessionPrefix.parse(f.key)): f.store
         for f in files
-        if f.sha256 is not None and f.key.startswith(RECORDINGS_ROOT)
+        if f.key.startswith(RECORDINGS_ROOT)
     }
     write_related(
         root,

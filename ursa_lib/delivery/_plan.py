@@ -47,8 +47,9 @@ class _File:
     key: str
     size: int
     dest: Path
-    sha256: str | None
-    """Digest to verify before the rename: the manifest's for a raw file, None for an asset."""
+    sha256: str
+    """Digest to verify before the rename: the stored manifest's for a raw file, the
+    publication's (``pipeline_assets``) for an object of a processed asset."""
     mtime_ns: int | None = None
     """The object's modification time (from the listing), given to the written file."""
 
@@ -236,10 +237,14 @@ class _Planner:
     recording_folder: FolderName = _hash_folder
     recordings: Recordings = field(default_factory=Recordings)
 
+    def folder(self, mod: Modality) -> Path:
+        """The folder that holds every file of the modality, however it is delivered."""
+        return _base(self.root, self.layout, self.recording_folder(mod), mod.modality)
+
     def group(self, mod: Modality, kind: Literal["raw", "processed"]) -> _Group:
         """The modality's files as ``kind`` delivers them: its raw segments from the
         stored manifest, or its processed asset's objects from the publication."""
-        base = _base(self.root, self.layout, self.recording_folder(mod), mod.modality)
+        base = self.folder(mod)
         group = _Group(mod.recording_hash, mod.modality, mod.worker_id)
         if kind == "raw":
             store, prefix = _split(mod.raw_storage_uri, (self.raw,))
@@ -294,12 +299,7 @@ def _identical(file: _File, verify: Verify) -> bool:
         return False
     if verify == "size_mtime" and file.mtime_ns is not None:
         return abs(stat.st_mtime_ns - file.mtime_ns) < _MTIME_WINDOW_NS
-    expected = file.sha256
-    if expected == "metadata":
-        expected = (file.store.head(file.key).metadata or {}).get("sha256")
-    if expected is None:
-        return False  # nothing to compare against: fetch it again
-    return _sha256_of(file.dest) == expected
+    return _sha256_of(file.dest) == file.sha256
 
 
 def _fetch(file: _File, root: Path, fsync: bool) -> None:

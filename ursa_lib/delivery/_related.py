@@ -13,9 +13,10 @@ hidden ``.ursa/`` folder at the root of the destination:
   truth raw files are verified against.
 
 Several downloads into one folder merge (a row or file by its key, the latest
-wins). Hidden files are not data: `verify_download` checks no file of
-``.ursa/``, and reads ``objects.jsonl`` only to tell how a modality whose
-files are all gone was delivered.
+wins); a file once recorded stays recorded. Hidden files are not data:
+`verify_download` checks no file of ``.ursa/``, and reads ``objects.jsonl`` to
+name the recorded files that are gone and to tell how a modality whose files
+are all gone was delivered.
 
 `open_local` turns such a folder into a `LocalProfile` under
 ``.ursa/profile/``: its buckets hold the downloaded files (hard links, a copy
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from ._query import QueryResult
 
-__all__ = ["RELATED_DIR", "open_local_profile", "recorded_paths", "write_related"]
+__all__ = ["RELATED_DIR", "open_local_profile", "recorded_origins", "write_related"]
 
 RELATED_DIR = ".ursa"
 _TABLES: tuple[type[Row], ...] = (Participant, Recording, Modality, Event, PipelineAsset, Embedding)
@@ -144,10 +145,16 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def recorded_paths(root: Path) -> set[Path]:
+def recorded_origins(root: Path) -> dict[Path, str | None]:
     """Every file the downloads into ``root`` wrote, by their record
-    (``.ursa/objects.jsonl``); empty when they kept none (``related=False``)."""
-    return {root / entry["path"] for entry in _read_jsonl(root / RELATED_DIR / "objects.jsonl")}
+    (``.ursa/objects.jsonl``), to the URI of the object it came from (None where the
+    record does not say); empty when they kept none (``related=False``)."""
+    return {
+        root / entry["path"]: (
+            entry["base_uri"] + entry["key"] if entry.get("base_uri") and entry.get("key") else None
+        )
+        for entry in _read_jsonl(root / RELATED_DIR / "objects.jsonl")
+    }
 
 
 def _place(source: Path, target: Path) -> None:

@@ -13,13 +13,27 @@ processed object.
 Every file that differs is named: missing, wrong size, wrong sha256, or
 unexpected (a file no recording of the catalog accounts for). Hidden files
 (``.part`` transfers, ``.ursa/``) are not data and are left out.
+
+The download's record (``.ursa/objects.jsonl``, absent with ``related=False``)
+lists each file written and the object it came from, so what was deleted with
+its folder is named too: every recorded file that is not here is missing,
+with its origin, including all the files of a modality or a recording whose
+whole folder is gone. The record accumulates every download into the folder
+and never drops a path, so a recorded file may be gone because a later
+download legitimately replaced it (a processed asset deleted and the modality
+downloaded again ``source="raw"``; an asset republished with other objects).
+The files on disk decide: a recorded file that is gone from the folder of a
+modality that is still here is passed over when that folder, as it is now,
+verifies whole (it holds every file the modality's delivery expects, each of
+the right size and sha256, and nothing unaccounted for). Otherwise it is named
+missing as well: nothing then shows it was replaced rather than lost.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -145,11 +159,12 @@ def _found(
 def verify_download(
     dest: Path, *, catalog: Catalog, raw: Store, assets: Store | None
 ) -> VerifyReport:
-    """Re-hash every file of the downloaded folder ``dest`` (see the module docstring)."""
+    """Re-hash every file of the downloaded folder ``dest`` and name every file its
+    record lists that is gone (see the module docstring)."""
     from ..delivery import query
     from ..delivery._expected import Publications, Recordings
     from ..delivery._plan import _Planner, _results, folder_namer
-    from ..delivery._related import recorded_paths
+    from ..delivery._related import recorded_origins
 
     root = Path(dest).resolve()
     if not root.is_dir():
@@ -172,10 +187,14 @@ def verify_download(
         )
         for naming in {naming for naming, _ in found}
     }
-    recorded = recorded_paths(root)
-    expected: dict[Path, tuple[int, str | None, str]] = {}
+    recorded = recorded_origins(root)
+    expected: dict[Path, tuple[int, str, str]] = {}
+    delivering: set[Path] = set()  # the folders of the modalities here that expect a file
     for naming, mod in found:
-        expected.update(_delivered(planners[naming], mod, present, recorded))
+        files = _delivered(planners[naming], mod, present, recorded.keys())
+        expected.update(files)
+        if files:
+            delivering.add(planners[naming].folder(mod))
     problems = []
     hashed = 0
     for path, (size, sha, uri) in sorted(expected.items()):
@@ -188,24 +207,36 @@ def verify_download(
             problems.append(FileProblem(path=path, problem="size", detail=detail))
             continue
         hashed += size
-        if sha is not None and _sha256(path) != sha:
+        if _sha256(path) != sha:
             detail = f"its bytes do not hash to the sha256 recorded for {uri}"
             problems.append(FileProblem(path=path, problem="sha256", detail=detail))
     for path in sorted(present - set(expected)):
         detail = "no recording of the catalog accounts for it"
         problems.append(FileProblem(path=path, problem="unexpected", detail=detail))
+    # A folder with any file missing, wrong or unaccounted for shows nothing replaced.
+    whole = delivering - {parent for problem in problems for parent in problem.path.parents}
+    gone = [
+        FileProblem(path=path, problem="missing", detail=_recorded_detail(origin))
+        for path, origin in sorted(recorded.items())
+        if path not in expected and path not in present and whole.isdisjoint(path.parents)
+    ]
     return VerifyReport(
         dest=root,
         recordings=len(holds),
-        files_checked=len(expected),
+        files_checked=len(expected) + len(gone),
         bytes_hashed=hashed,
-        problems=tuple(problems),
+        problems=(*problems, *gone),
     )
 
 
+def _recorded_detail(origin: str | None) -> str:
+    where = "the download's record lists it"
+    return f"{origin} not here; {where}" if origin else f"not here; {where}"
+
+
 def _delivered(
-    planner: _Planner, mod: Modality, present: set[Path], recorded: set[Path]
-) -> dict[Path, tuple[int, str | None, str]]:
+    planner: _Planner, mod: Modality, present: Set[Path], recorded: Set[Path]
+) -> dict[Path, tuple[int, str, str]]:
     """``path → (size, sha256, origin)`` of every file the download of ``mod`` wrote.
 
     Each way the modality can be delivered (its raw segments; its processed
@@ -226,7 +257,7 @@ def _delivered(
     from ..delivery._plan import _auto
 
     kinds: list[Kind] = ["raw"] if mod.storage_uri is None else ["raw", "processed"]
-    ways: dict[Kind, dict[Path, tuple[int, str | None, str]]] = {}
+    ways: dict[Kind, dict[Path, tuple[int, str, str]]] = {}
     for kind in kinds:
         try:
             group = planner.group(mod, kind)
