@@ -23,6 +23,7 @@ import pytest
 import zarr
 from matplotlib.figure import Figure
 
+from ursa_lib import InvalidValueError
 from ursa_lib.delivery import Window
 from ursa_lib.delivery._clip import write_clip  # not public yet: downloads will use it
 
@@ -116,3 +117,17 @@ def test_show_and_plot_one_aligned_window(
     assert len(eeg_axis.lines) >= 4  # four channels, then one marker per event
     figure.savefig(tmp_path / "w.png")
     assert (tmp_path / "w.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_window_download_refuses_an_unknown_layout_or_mode_before_writing(
+    processed: Callable[..., Processed], tmp_path: Path
+) -> None:
+    recording = processed("local", segments=2, segment_s=10, audio=False, seed=101)
+    dest = tmp_path / "window"
+    for bad, message in (
+        ({"layout": "nested"}, "layout must be one of"),
+        ({"existing": "keep"}, "existing must be one of"),
+    ):
+        with pytest.raises(InvalidValueError, match=message):
+            recording.ui.download(recording.result, dest, time_range=(T0, T1), **bad)
+    assert not dest.exists()

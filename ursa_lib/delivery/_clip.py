@@ -230,8 +230,10 @@ def download_window(
     """
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
-    from ._plan import _base
+    from ._plan import Existing, Layout, _base, _one_of
 
+    _one_of("layout", layout, Layout)
+    _one_of("existing", existing, Existing)
     plan = []
     for result in results:
         for name, row in result.modalities.items():
