@@ -286,7 +286,10 @@ def test_memory_is_bounded_by_a_chunk_not_the_recording(tmp_path: Path) -> None:
     block_bytes = int(BLOCK_SECONDS * 1000) * 32 * 2
     recording_bytes = 9 * 60_000 * 32 * 2
     assert 8 * (chunk_bytes + block_bytes) < recording_bytes
-    assert long < 1.15 * short, f"peak {short / 1e6:.1f} MB → {long / 1e6:.1f} MB"
+    # Six more minutes are 23 MB more samples; the peak moves by less than a block
+    # and a chunk (where a block read meets a chunk write shifts from run to run).
+    growth = long - short
+    assert growth < chunk_bytes + block_bytes, f"peak {short / 1e6:.1f} → {long / 1e6:.1f} MB"
     assert long < 4 * (chunk_bytes + block_bytes)
 
 
