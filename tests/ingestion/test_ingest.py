@@ -64,6 +64,22 @@ def test_a_copied_session_is_refused_by_name_before_any_upload(
     assert [r.rec_id for r in catalog.list_recordings()] == [first.manifest.rec_id]  # type: ignore[union-attr]
 
 
+def test_a_copy_already_in_the_raw_bucket_is_not_backfilled(
+    local: tuple[Store, Catalog, Path], tmp_path: Path
+) -> None:
+    raw, catalog, session = local
+    ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    # Uploaded by an ingest that kept another catalog, before this one knew the recording.
+    copy = copy_session(session, "rec_renamed")
+    ingest(copy / "manifest.json", raw=raw, catalog=Catalog(str(tmp_path / "other"), writable=True))
+    with pytest.raises(CopiedSessionError, match=r"delete .*recordings/rec_renamed/ from the raw"):
+        ingest_from_store("rec_renamed", raw=raw, catalog=catalog)
+    assert [r.rec_id for r in catalog.list_recordings()] == ["rec_20261121T101500_rig3"]
+    uris = [m.raw_storage_uri for m in catalog.list_modalities()]
+    assert uris
+    assert not [u for u in uris if "rec_renamed" in u]
+
+
 def test_ingest_uploads_then_registers(local: tuple[Store, Catalog, Path]) -> None:
     raw, catalog, session = local
     events: list[IngestProgress] = []

@@ -18,6 +18,7 @@ from ._manifest import (
     ManifestError,
     recording_hash,
 )
+from ._plan import refuse_copy
 from ._stored import load_stored_manifest
 
 __all__ = ["ingest_from_store"]
@@ -96,6 +97,7 @@ def ingest_from_store(
         )
     assert manifest.files is not None
     assert manifest.recording_hash is not None
+    refuse_copy(catalog, manifest, stored_at=f"{raw.base_uri}{prefix}/")
     modalities, recording = register_session(catalog, raw, manifest, session, participant)
     return IngestResult(
         paused=False,

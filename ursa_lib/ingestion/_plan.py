@@ -63,22 +63,28 @@ class IngestPlan:
         return {a: sum(f.action == a for f in self.files) for a in ("upload", "skip", "replace")}
 
 
-def refuse_copy(catalog: Catalog, manifest: Manifest) -> None:
+def refuse_copy(catalog: Catalog, manifest: Manifest, stored_at: str | None = None) -> None:
     """Refuse a session whose files the catalog holds as a recording under another ``rec_id``.
 
     The recording hash is taken over the files alone, so a session folder copied
     under a new name has the catalogued recording's hash: uploading it would
-    only leave its objects under a prefix no row can point at.
+    only leave its objects under a prefix no row can point at. ``stored_at``:
+    the copy is already in the raw bucket there (a backfill), and the message
+    says to remove it.
     """
     assert manifest.recording_hash is not None
     stored = catalog.get_recording(manifest.recording_hash)
-    if stored is not None and stored.rec_id != manifest.rec_id:
-        raise CopiedSessionError(
-            f"session {manifest.rec_id!r} holds the same files as recording {stored.rec_id!r} "
-            f"(recording_hash {manifest.recording_hash[:12]}…), which the catalog already has; "
-            "it is a copy: remove it from the rig, or give it its own recording. Nothing was "
-            "uploaded"
-        )
+    if stored is None or stored.rec_id == manifest.rec_id:
+        return
+    copy = (
+        f"session {manifest.rec_id!r} holds the same files as recording {stored.rec_id!r} "
+        f"(recording_hash {manifest.recording_hash[:12]}…), which the catalog already has"
+    )
+    if stored_at is None:
+        remedy = "remove it from the rig, or give it its own recording. Nothing was uploaded"
+    else:
+        remedy = f"delete {stored_at} from the raw bucket. Nothing was registered"
+    raise CopiedSessionError(f"{copy}; it is a copy: {remedy}")
 
 
 def plan_ingest(
