@@ -478,3 +478,27 @@ def test_verify_passes_over_an_asset_a_later_raw_download_replaced(
         (eeg / "eeg.zarr" / "zarr.json", "missing"),
         (eeg / "eeg.zarr" / "c" / "0", "missing"),
     }
+
+
+def test_verify_checks_downloads_kept_side_by_side_in_one_report(lab: Lab, tmp_path: Path) -> None:
+    result = one(lab, "rec_a")
+    parent = tmp_path / "downloads"
+    raw_paths = lab.ursa.download(result, parent / "raw", source="raw")
+    auto_paths = lab.ursa.download(result, parent / "auto")
+    report = lab.ursa.verify(parent)
+    assert report.ok, report.problems
+    both = (lab.ursa.verify(parent / "raw"), lab.ursa.verify(parent / "auto"))
+    assert (
+        report.files_checked
+        == sum(r.files_checked for r in both)
+        == len(raw_paths) + len(auto_paths)
+    )
+    assert report.recordings == 2
+    flip(raw_paths[0])
+    flip(auto_paths[-1])
+    assert sorted(p.path for p in lab.ursa.verify(parent).problems) == sorted(
+        [raw_paths[0], auto_paths[-1]]
+    )
+    # Anything beside the downloads: the folder is checked as one download, as before.
+    (parent / "notes.txt").write_text("mine")
+    assert any(p.problem == "unexpected" for p in lab.ursa.verify(parent).problems)

@@ -169,6 +169,16 @@ def verify_download(
     root = Path(dest).resolve()
     if not root.is_dir():
         raise InvalidValueError(f"{dest} is not a folder")
+    nested = _nested_downloads(root)
+    if nested:
+        reports = [verify_download(d, catalog=catalog, raw=raw, assets=assets) for d in nested]
+        return VerifyReport(
+            dest=root,
+            recordings=sum(r.recordings for r in reports),
+            files_checked=sum(r.files_checked for r in reports),
+            bytes_hashed=sum(r.bytes_hashed for r in reports),
+            problems=tuple(p for r in reports for p in r.problems),
+        )
     layout, holds = _found(root, catalog, raw)
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
     found: list[tuple[Names, Modality]] = [
@@ -227,6 +237,19 @@ def verify_download(
         bytes_hashed=hashed,
         problems=(*problems, *gone),
     )
+
+
+def _nested_downloads(root: Path) -> list[Path]:
+    """The downloads ``root`` holds side by side (``raw/`` and ``processed/``, say), when
+    it is not a download itself and holds nothing else; else none."""
+    from ..delivery._related import RELATED_DIR
+
+    if (root / RELATED_DIR).exists():
+        return []
+    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    if entries and all(p.is_dir() and (p / RELATED_DIR).is_dir() for p in entries):
+        return entries
+    return []
 
 
 def _recorded_detail(origin: str | None) -> str:
