@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["listed"]
+__all__ = ["counted", "listed"]
 
 
 def listed(items: Iterable[object], limit: int = 20) -> str:
@@ -12,3 +12,8 @@ def listed(items: Iterable[object], limit: int = 20) -> str:
     texts = [str(i) for i in items]
     shown = ", ".join(texts[:limit])
     return shown + (f" and {len(texts) - limit} more" if len(texts) > limit else "")
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: ``counted(1, "file")`` is ``"1 file"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

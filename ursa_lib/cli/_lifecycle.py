@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .._text import counted
 from ._errors import CliError, ExitCode
 from ._options import JsonOption, ProfileOption, RootOption
 from ._output import emit_json, human_bytes, human_duration, print_table, say
@@ -199,7 +200,8 @@ def verify(
             ]
             print_table(rows, ("problem", "path", "detail"))
         say(
-            f"{report.files_checked} files of {report.recordings} recordings checked "
+            f"{counted(report.files_checked, 'file')} of "
+            f"{counted(report.recordings, 'recording')} checked "
             f"({human_bytes(report.bytes_hashed)} re-hashed): "
             + ("all match" if report.ok else f"{len(report.problems)} differ")
         )
