@@ -10,7 +10,7 @@ file and compares it with the sha256 the archive recorded: the session
 manifest's for a raw file, the publication's (``pipeline_assets``) for a
 processed object.
 
-Every file that differs is named: missing, wrong size, wrong sha256, or
+Every file that differs is named, in path order: missing, wrong size, wrong sha256, or
 unexpected (a file no recording of the catalog accounts for). Hidden files
 (``.part`` transfers, ``.ursa/``) are not data and are left out.
 
@@ -235,7 +235,7 @@ def verify_download(
         recordings=len(holds),
         files_checked=len(expected) + len(gone),
         bytes_hashed=hashed,
-        problems=(*problems, *gone),
+        problems=tuple(sorted((*problems, *gone), key=lambda p: p.path)),
     )
 
 
