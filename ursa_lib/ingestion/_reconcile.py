@@ -67,15 +67,8 @@ def uncatalogued_landing(
 
     One indexed read of the recordings table for all of them; none for no sessions.
     """
-    if not sessions:
-        return []
-    from ..catalog import Recording
-
-    hashes = {s.recording_hash for s in sessions}
-    ingested = {
-        (r.rec_id, r.recording_hash) for r in catalog.rows_in(Recording, "recording_hash", hashes)
-    }
-    return [s for s in sessions if (s.rec_id, s.recording_hash) not in ingested]
+    held = _catalogued_as(sessions, catalog)
+    return [s for s in sessions if held.get(s.recording_hash) != s.rec_id]
 
 
 def landing_copies(
@@ -86,17 +79,22 @@ def landing_copies(
 
     One indexed read of the recordings table; none for no sessions.
     """
+    held = _catalogued_as(sessions, catalog)
+    return [
+        (s, rec_id)
+        for s in sessions
+        if (rec_id := held.get(s.recording_hash)) is not None and rec_id != s.rec_id
+    ]
+
+
+def _catalogued_as(sessions: Sequence[LandingSession], catalog: _RecordingReader) -> dict[str, str]:
+    """``recording_hash`` → ``rec_id`` of each session's recording the catalog holds."""
     if not sessions:
-        return []
+        return {}
     from ..catalog import Recording
 
     hashes = {s.recording_hash for s in sessions}
     # recording_hash is the recordings table's key: one rec_id per hash.
-    held = {
+    return {
         r.recording_hash: r.rec_id for r in catalog.rows_in(Recording, "recording_hash", hashes)
     }
-    return [
-        (s, held[s.recording_hash])
-        for s in sessions
-        if s.recording_hash in held and held[s.recording_hash] != s.rec_id
-    ]

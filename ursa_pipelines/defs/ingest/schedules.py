@@ -50,7 +50,8 @@ def ingestion_sweep(
             f"{copy.path}: the same files as recording {rec_id!r}, which the catalog already "
             "has; not ingested: remove the copy from the rig, or give it its own recording"
         )
-    todo = [s for s in todo if s not in {c for c, _ in copies}]
+    copied = {c for c, _ in copies}
+    todo = [s for s in todo if s not in copied]
     if not todo and copies:
         return dg.SkipReason(
             f"nothing to ingest; {len(copies)} landing sessions are copies of catalogued "
