@@ -188,6 +188,7 @@ class DataVerbs:
             raise InvalidValueError(
                 "time_range needs processed data: raw segments have no time index"
             )
+        raw = self.store("raw_ro") if names == "rec_id" else None  # only for session names
         return download_window(
             results,
             Path(dest),
@@ -195,7 +196,7 @@ class DataVerbs:
             source=self.asset_source(),
             layout=layout,
             existing=existing,
-            recording_folder=folder_namer(names, self.store("raw_ro")),
+            recording_folder=folder_namer(names, raw),
         )
 
     def show(self, target: QueryResult | str) -> RecordingSummary:

@@ -229,7 +229,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
         the window, the window's events, an MP4 cut at keyframes with its index.
         """
         from .delivery._download import download
-        from .delivery._plan import _results
+        from .delivery._plan import _results, reads_raw
 
         results = _results(target)
         if time_range is not None:
@@ -238,7 +238,9 @@ class DataInterface(CatalogVerbs, DataVerbs):
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
         )
-        raw = self.store("raw_ro")
+        # Each bucket is opened only when the download reads it: an analyst with the
+        # assets bucket's keys alone can download processed data.
+        raw = self.store("raw_ro") if reads_raw(results, source, names) else None
         assets = self.store("assets_ro") if needs_assets else None
         if dry_run:
             return download(

@@ -25,8 +25,10 @@ import pytest
 
 from ursa_lib import (
     ChecksumMismatchError,
+    ConfigError,
     DataInterface,
     IncompleteRecordingError,
+    InvalidValueError,
     LocalProfile,
     NotDeliverableError,
     ObjectNotFoundError,
@@ -165,3 +167,48 @@ def test_every_chunk_is_written_even_one_of_zeros(tmp_path: Path) -> None:
     assert len([k for k in keys if "/data/c/" in k]) == n_chunks
     data = ui.read(result, (0.0, 10.0)).probe.signal.digital
     assert np.array_equal(data, samples)
+
+
+def test_processed_data_needs_only_the_assets_buckets_keys(
+    processed: Callable[..., Processed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analyst given the assets bucket's read-only keys alone downloads and reads
+    processed data; only what reads the raw bucket asks for its keys, by name."""
+    recording = processed("rclone", segments=1, audio=False, video=False, events=True)
+    for part in ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY"):
+        for role in ("RAW_RO", "RAW_RW", "ASSETS_RW"):
+            monkeypatch.delenv(f"URSA_LAB_{role}_{part}")
+    analyst = DataInterface(recording.ui.profile)
+    results = analyst.query(recording_hash=recording.recording_hash)
+
+    plan = analyst.download(results, tmp_path / "plan", dry_run=True)
+    assert plan.counts()["write"] == len(plan.files) > 0
+    paths = analyst.download(results, tmp_path / "whole", source="processed")
+    assert {"eeg.zarr", "events.lance"} <= {p.parts[-3] for p in paths} | {
+        p.parts[-2] for p in paths
+    }
+    window = analyst.download(results, tmp_path / "window", time_range=(1.0, 3.0))
+    assert {p.name for p in window} >= {"eeg.zarr"}
+    assert analyst.read(results[0], (1.0, 3.0)).eeg.signal.data.shape[0] == 2 * 256
+    assert next(iter(analyst.stream(results, 2.0))).data.eeg.signal.data.shape[0] == 2 * 256
+    assert "eeg" in str(analyst.show(recording.recording_hash))
+
+    needs_raw = "URSA_LAB_RAW_RO_ACCESS_KEY_ID"
+    with pytest.raises(ConfigError, match=needs_raw):
+        analyst.download(results, tmp_path / "raw", source="raw")
+    with pytest.raises(ConfigError, match=needs_raw):
+        analyst.download(results, tmp_path / "named", names="rec_id")
+    with pytest.raises(ConfigError, match=needs_raw):
+        analyst.download(results, tmp_path / "named-window", time_range=(1.0, 3.0), names="rec_id")
+    assert not any((tmp_path / d).exists() for d in ("raw", "named", "named-window"))
+
+
+def test_raw_segments_without_the_raw_store_are_refused_by_name(
+    processed: Callable[..., Processed], tmp_path: Path
+) -> None:
+    recording = processed("local", segments=1, audio=False, video=False, events=False)
+    ui = recording.ui
+    results = ui.query(recording_hash=recording.recording_hash)
+    with pytest.raises(InvalidValueError, match=r"'eeg' .* raw segments.* pass raw="):
+        download(results, tmp_path / "out", source="raw", catalog=ui.catalog())
+    assert not (tmp_path / "out").exists()

@@ -100,6 +100,15 @@ def _kind(mod: Modality, source: SourceKind) -> Literal["raw", "processed"]:
     return _auto(mod)
 
 
+def reads_raw(results: Iterable[QueryResult], source: SourceKind, names: Names) -> bool:
+    """Whether a download of ``results`` reads the raw bucket: for the raw segments it
+    delivers, or for the session names that ``names="rec_id"`` gives folders. A
+    download of processed assets named by hash needs only the assets bucket."""
+    return names == "rec_id" or any(
+        _kind(mod, source) == "raw" for result in results for mod in result.modalities.values()
+    )
+
+
 def _auto(mod: Modality) -> Literal["raw", "processed"]:
     """What ``source="auto"`` delivers of a modality: its processed asset once it is
     processed, else its raw segments."""
@@ -200,7 +209,7 @@ def _plan(
     root: Path,
     layout: Layout,
     source: SourceKind,
-    raw: Store,
+    raw: Store | None,
     assets: Store | None,
     catalog: Catalog | None,
     recording_folder: FolderName = _hash_folder,
@@ -231,7 +240,7 @@ class _Planner:
 
     root: Path
     layout: Layout
-    raw: Store
+    raw: Store | None
     assets: Store | None
     publications: Publications
     recording_folder: FolderName = _hash_folder
@@ -247,6 +256,11 @@ class _Planner:
         base = self.folder(mod)
         group = _Group(mod.recording_hash, mod.modality, mod.worker_id)
         if kind == "raw":
+            if self.raw is None:
+                raise InvalidValueError(
+                    f"modality {mod.modality!r} of recording {mod.recording_hash} is delivered as "
+                    "raw segments, which are in the raw bucket: pass raw=, that bucket's store"
+                )
             store, prefix = _split(mod.raw_storage_uri, (self.raw,))
             prefix = prefix.rstrip("/")
             expected = raw_objects(store, prefix, mod, self.recordings)
