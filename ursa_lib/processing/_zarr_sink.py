@@ -74,7 +74,7 @@ MIN_CHUNK_BYTES = 1024 * 1024
 
 
 def chunk_length(rate: float, n_channels: int, itemsize: int) -> int:
-    """Samples per chunk: at least 10 s and at least 4 MiB of raw samples."""
+    """Samples per chunk: at least 10 s and at least 1 MiB of raw samples."""
     by_time = math.ceil(rate * MIN_CHUNK_SECONDS)
     by_bytes = math.ceil(MIN_CHUNK_BYTES / max(1, n_channels * itemsize))
     return max(1, by_time, by_bytes)

@@ -1,0 +1,100 @@
+"""A sampled window decodes its chunks with the array's own codecs, or through zarr.
+
+`_rows` reads the whole chunks a window touches. An array written as processing
+writes it (bytes then blosc, chunks across every channel) has its chunks fetched
+at once and decoded by its codecs' synchronous decode; any other array (sharded,
+transposed, chunks that split the channels) is read through zarr's indexing.
+Either way a window equals the same slice read by zarr, only the chunks it
+touches are fetched, and a chunk the store does not hold reads as the fill
+value, as zarr reads it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import zarr
+from zarr.codecs import BloscCodec, Crc32cCodec, TransposeCodec, ZstdCodec
+from zarr.storage import LocalStore
+
+from ursa_lib.delivery._sampled import _rows, _sync_codecs
+
+from .test_reads_only_what_overlaps import CountingStore
+
+SAMPLES, CHANNELS, STEP = 350, 8, 100
+
+LAYOUTS: dict[str, tuple[bool, dict[str, Any]]] = {
+    # name: (decoded here, zarr.create_array arguments)
+    "as processing writes": (
+        True,
+        {"chunks": (STEP, CHANNELS), "compressors": BloscCodec(cname="lz4", shuffle="shuffle")},
+    ),
+    "two bytes codecs": (
+        True,
+        {"chunks": (STEP, CHANNELS), "compressors": [ZstdCodec(level=1), Crc32cCodec()]},
+    ),
+    "sharded": (False, {"chunks": (STEP, CHANNELS), "shards": (2 * STEP, CHANNELS)}),
+    "channels split": (False, {"chunks": (STEP, CHANNELS // 2)}),
+    "transposed": (False, {"chunks": (STEP, CHANNELS), "filters": [TransposeCodec(order=(1, 0))]}),
+}
+
+
+def written(tmp_path: Path, layout: str) -> tuple[Any, np.ndarray[Any, Any], CountingStore]:
+    """The array of ``layout`` in a local store, its values, and the store it is read through."""
+    values = np.random.default_rng(1).integers(-30000, 30000, (SAMPLES, CHANNELS), dtype=np.int16)
+    store = LocalStore(tmp_path / "asset.zarr")
+    created = zarr.create_array(
+        store, name="data", shape=values.shape, dtype="int16", **LAYOUTS[layout][1]
+    )
+    created[:] = values
+    counting = CountingStore(LocalStore(tmp_path / "asset.zarr", read_only=True))
+    counting.keys = []
+    return zarr.open_array(counting, path="data", mode="r", zarr_format=3), values, counting
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_a_window_equals_zarrs_slice_and_fetches_only_its_chunks(
+    tmp_path: Path, layout: str
+) -> None:
+    array, values, counting = written(tmp_path, layout)
+    assert (_sync_codecs(array) is not None) is LAYOUTS[layout][0]
+    windows = [(0, 1), (0, STEP), (STEP - 1, STEP + 1), (150, 330), (340, SAMPLES), (0, SAMPLES)]
+    for a, b in windows:
+        by_zarr = array[a:b]
+        counting.keys.clear()
+        rows = _rows(array, a, b, None, "data")
+        assert rows.dtype == np.int16
+        assert rows.flags.writeable
+        np.testing.assert_array_equal(rows, values[a:b])
+        np.testing.assert_array_equal(rows, by_zarr)
+        if LAYOUTS[layout][0]:
+            touched = range(a // STEP, (b - 1) // STEP + 1)
+            assert sorted(counting.keys) == sorted(f"data/c/{c}/0" for c in touched)
+
+
+def test_a_streams_decoded_chunks_are_kept_and_reused(tmp_path: Path) -> None:
+    array, values, counting = written(tmp_path, "as processing writes")
+    decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
+    np.testing.assert_array_equal(_rows(array, 50, 150, decoded, "data"), values[50:150])
+    assert list(decoded) == [("data", 0), ("data", 1)]
+    counting.keys.clear()
+    np.testing.assert_array_equal(_rows(array, 150, 250, decoded, "data"), values[150:250])
+    assert counting.keys == ["data/c/2/0"]  # chunk 1 came from what the last window decoded
+
+
+@pytest.mark.parametrize("layout", ["as processing writes", "channels split"])
+def test_a_chunk_the_store_lacks_reads_as_the_fill_value_as_in_zarr(
+    tmp_path: Path, layout: str
+) -> None:
+    array, values, _ = written(tmp_path, layout)
+    for chunk in (tmp_path / "asset.zarr" / "data" / "c" / "1").rglob("*"):
+        if chunk.is_file():
+            chunk.unlink()
+    rows = _rows(array, 50, 250, None, "data")
+    np.testing.assert_array_equal(rows, array[50:250])
+    np.testing.assert_array_equal(rows[50:150], 0)
+    np.testing.assert_array_equal(rows[150:], values[200:250])
