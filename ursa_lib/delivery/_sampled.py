@@ -187,9 +187,14 @@ def _whole_chunks(array: Any, numbers: list[int]) -> list[npt.NDArray[Any]]:
 def _sync_codecs(array: Any) -> tuple[Any, ...] | None:
     """The array's codecs, when `_whole_chunks` can decode its chunks with them:
     one array-to-bytes codec then bytes-to-bytes ones, each with a synchronous
-    decode, on a regular grid whose chunks span every dimension but time."""
-    from zarr.abc.codec import ArrayBytesCodec, BytesBytesCodec, SupportsSyncCodec
+    decode, on a regular grid whose chunks span every dimension but time. None
+    otherwise, and with a zarr that has no such protocol (it came in zarr 3.1.6)."""
     from zarr.core.chunk_grids import RegularChunkGrid
+
+    try:
+        from zarr.abc.codec import ArrayBytesCodec, BytesBytesCodec, SupportsSyncCodec
+    except ImportError:
+        return None
 
     meta = array.metadata
     if meta.zarr_format != 3 or not isinstance(meta.chunk_grid, RegularChunkGrid):
