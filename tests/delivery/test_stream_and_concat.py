@@ -102,6 +102,33 @@ def test_stream_reports_gaps_and_never_fills_them(processed: Callable[..., Proce
     assert set(np.unique(windows[3].data.probe.signal.digital)) == {2}
 
 
+def test_a_gap_in_one_stream_is_reported_for_it_while_others_record(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(
+        segments=1, segment_s=13, eeg=False, audio=False, video=False, prepare=gap_stream,
+    )  # fmt: skip
+    result = recording.result
+    assert result.recording.duration == 13.0
+    windows = list(recording.ui.stream(result, window=3.0))
+    assert [w.start for w in windows] == [0.0, 3.0, 6.0, 9.0, 12.0]
+    # Events record throughout (until the recording's end, or their last event's if
+    # later): past that, and only there, is a gap of them all.
+    end = max(13.0, result.modalities["events"].domain_intervals[-1].end)
+    assert [w.gaps for w in windows] == [(), (), (), (), ((end, 15.0),)]
+    assert [w.gaps_by_modality["probe"] for w in windows] == [
+        (), ((4.0, 6.0),), ((6.0, 9.0),), (), ((13.0, 15.0),),
+    ]  # fmt: skip
+    assert [w.gaps_by_modality["events"] for w in windows] == [(), (), (), (), ((end, 15.0),)]
+    assert len(windows[2].data.probe.signal.digital) == 0
+    # Events alone walk the session's grid from its start, not from their first event.
+    alone = list(recording.ui.stream(result, window=3.0, modalities=["events"]))
+    assert [w.start for w in alone] == [0.0, 3.0, 6.0, 9.0, 12.0]
+    assert sum(len(w.data.events.timestamps) for w in alone) == len(
+        recording.ui.read(result, modalities=["events"]).events.timestamps
+    )
+
+
 def test_results_concatenate_only_when_aligned(processed: Callable[..., Processed]) -> None:
     a = processed(segments=2, segment_s=5, video=False)
     b = processed(segments=2, segment_s=5, video=False)

@@ -126,9 +126,15 @@ def test_a_modality_with_nothing_in_the_window_reads_as_empty(
     data = recording.ui.read(result, (0.0, 0.5))
     assert len(data.events.timestamps) == 0
     assert len(data.eeg.signal.digital) == 128
-    # Asked for alone, the events' own domain is the one the window must meet.
+    # Events record throughout the recording: before the first event, asked for
+    # alone, they read as zero events over the window, as they do beside EEG.
+    alone = recording.ui.read(result, (0.0, 0.5), ["events"])
+    assert len(alone.events.timestamps) == 0
+    assert (list(alone.domain.start), list(alone.domain.end)) == ([0.0], [0.5])
+    # Beyond the recording's end they are refused, as every modality is.
+    end = result.recording.duration
     with pytest.raises(WindowOutsideDomainError, match="'events'"):
-        recording.ui.read(result, (0.0, 0.5), ["events"])
+        recording.ui.read(result, (end + 1.0, end + 2.0), ["events"])
 
 
 def gap_stream(session: Path) -> None:
@@ -178,9 +184,13 @@ def test_a_window_across_a_gap_holds_the_real_samples_only(
     expected = np.concatenate([first[800:], first[:200] + 10_000])
     assert np.array_equal(signal.digital, expected)
     assert np.array_equal(signal.data, expected * np.array([0.5, 0.25]))
-    # Inside the gap: no samples, nothing filled in.
-    inside = recording.ui.read(result, (11.0, 14.0), ["probe"])
-    assert len(inside.probe.signal.digital) == 0
+    # Inside the gap there is no data: the window is outside the domain, and the
+    # error names the domain's runs.
+    with pytest.raises(WindowOutsideDomainError, match=r"\[0, 10\) and \[15, 25\) s"):
+        recording.ui.read(result, (11.0, 14.0), ["probe"])
+    with pytest.raises(WindowOutsideDomainError, match=r"\[0, 10\) and \[15, 25\) s"):
+        recording.ui.read(result, (12.0, 12.0), ["probe"])
+    assert len(recording.ui.read(result, (10.0, 10.0), ["probe"]).probe.signal.digital) == 0
 
 
 def edf_with_gap(session: Path) -> None:

@@ -60,19 +60,32 @@ class Window:
         return (lo, hi) if hi > lo else None
 
     def check_overlaps(self, intervals: list[tuple[float, float]], what: str) -> None:
-        """Refuse a window that lies outside ``intervals`` altogether."""
+        """Refuse a window that overlaps none of ``intervals``: one before, after or
+        between them (in a gap) holds no data. A zero-length window must lie in one."""
         if self.start is None or self.end is None or not intervals:
             return
-        lo, hi = intervals[0][0], intervals[-1][1]
-        if self.start == self.end:
-            inside = lo <= self.start <= hi
+        start, end = self.start, self.end
+        if start == end:
+            inside = any(lo <= start <= hi for lo, hi in intervals)
         else:
-            inside = self.start < hi and self.end > lo
+            inside = any(start < hi and end > lo for lo, hi in intervals)
         if not inside:
+            domain = " and ".join(f"[{lo:g}, {hi:g})" for lo, hi in union(intervals))
             raise WindowOutsideDomainError(
-                f"{what}: the window [{self.start:g}, {self.end:g}) s lies outside its time "
-                f"domain [{lo:g}, {hi:g}) s (seconds from the session start)"
+                f"{what}: the window [{start:g}, {end:g}) s lies outside its time domain "
+                f"{domain} s (seconds from the session start)"
             )
+
+
+def union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``intervals`` merged where they overlap or touch, in order."""
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 class OpenedArrays:

@@ -21,14 +21,14 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigError, UrsaError
 from ..catalog import IngestionStatus, Modality
 from ..store import zarr_store
-from ._assets import AssetSource, Window
+from ._assets import AssetSource, Window, union
 from ._events_read import read_events
 from ._query import QueryResult
 from ._sampled import read_sampled, recent_objects
@@ -43,6 +43,18 @@ class NotProcessedError(UrsaError, ValueError):
 
 def _domain(mod: Modality) -> list[tuple[float, float]]:
     return [(i.start, i.end) for i in mod.domain_intervals]
+
+
+def _covered(result: QueryResult, row: Modality) -> list[tuple[float, float]]:
+    """The spans in which ``row`` has data to read: its domain, and for events the whole
+    recording besides (an events stream records throughout; its domain only runs from
+    the first event to the last, and a span with no event holds zero events)."""
+    domain = _domain(row)
+    if str(row.format) != "lance":
+        return domain
+    starts = [0.0, *(start for start, _ in domain)]
+    ends = [float(result.recording.duration), *(end for _, end in domain)]
+    return [(min(starts), max(ends))]
 
 
 def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Modality]:
@@ -95,34 +107,27 @@ def read_recording(
     result: QueryResult,
     window: Window,
     modalities: Iterable[str] | None = None,
+    *,
+    strict: bool = True,
 ) -> Any:
     """The recording's processed modalities in ``window`` as one ``temporaldata.Data``.
 
-    The window must overlap the selected modalities' domain taken together (else
-    `WindowOutsideDomainError`); a modality with nothing in it reads as empty,
-    as events do before the first event.
+    The window must overlap the selected modalities' domains (else, if
+    ``strict``, `WindowOutsideDomainError`, also for a window that falls in a gap
+    of them all); a modality with nothing in it reads as empty. Events count as covering
+    the whole recording: a window without events holds zero events.
     """
     from temporaldata import Data, Interval
 
     rows = _selected(result, modalities)
-    covered = [span for row in rows for span in _domain(row)]
-    if covered:
-        span = (min(s for s, _ in covered), max(e for _, e in covered))
+    covered = [span for row in rows for span in _covered(result, row)]
+    if strict:
         names = ", ".join(repr(row.modality) for row in rows)
-        window.check_overlaps([span], f"recording {result.recording_hash} ({names})")
+        window.check_overlaps(covered, f"recording {result.recording_hash} ({names})")
     parts = {row.modality: read_modality(source, row, window, strict=False) for row in rows}
-    spans = sorted(
-        clipped
-        for row in rows
-        for start, end in _domain(row)
-        if (clipped := window.clip(start, end)) is not None
+    merged = union(
+        [clipped for start, end in covered if (clipped := window.clip(start, end)) is not None]
     )
-    merged: list[list[float]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
     domain = (
         Interval([m[0] for m in merged], [m[1] for m in merged])
         if merged
@@ -176,6 +181,9 @@ class StreamWindow:
     gaps: tuple[tuple[float, float], ...]
     """Spans of ``[start, end)`` outside every modality's domain (never filled)."""
     recording_hash: str
+    gaps_by_modality: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    """Each modality's spans of ``[start, end)`` outside its own domain: a gap in one
+    stream while the others record (an EEG gap under running audio, say)."""
 
 
 def _gaps(
@@ -193,8 +201,8 @@ def _gaps(
     return gaps
 
 
-_Planned = tuple[QueryResult, float, float, list[tuple[float, float]]]
-"""One window to read: the recording, its span, and the spans its modalities cover."""
+_Planned = tuple[QueryResult, float, float, dict[str, list[tuple[float, float]]]]
+"""One window to read: the recording, its span, and the spans each modality covers."""
 
 
 def stream_windows(
@@ -222,13 +230,14 @@ def stream_windows(
     plan: list[_Planned] = []
     for result in results:
         rows = _selected(result, names)
-        covered = [span for row in rows for span in _domain(row)]
+        by_modality = {row.modality: _covered(result, row) for row in rows}
+        covered = [span for spans in by_modality.values() for span in spans]
         if not covered:
             continue
         first, last = min(s for s, _ in covered), max(e for _, e in covered)
         t = first
         while t < last:
-            plan.append((result, t, t + window, covered))
+            plan.append((result, t, t + window, by_modality))
             t = first + step * (round((t - first) / step) + 1)
     if source.zarr is None:
         # Consecutive windows share chunks: fetch each once, not once per window.
@@ -246,10 +255,13 @@ def _windows(
     pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ursa-stream")
 
     def load(item: _Planned) -> StreamWindow:
-        result, start, end, covered = item
+        result, start, end, by_modality = item
+        covered = [span for spans in by_modality.values() for span in spans]
         gaps = _gaps(start, end, covered)
-        data = read_recording(source, result, Window(start, end), names)
-        return StreamWindow(start, end, data, tuple(gaps), result.recording_hash)
+        own = {name: tuple(_gaps(start, end, spans)) for name, spans in by_modality.items()}
+        # A window wholly in a gap is yielded empty, its gap reported: not refused.
+        data = read_recording(source, result, Window(start, end), names, strict=False)
+        return StreamWindow(start, end, data, tuple(gaps), result.recording_hash, own)
 
     pending: cf.Future[StreamWindow] | None = None
     try:
