@@ -100,6 +100,13 @@ def test_windows_equal_the_reference_readers(recording: Processed) -> None:
         assert list(data.camera.frame_numbers) == list(shown), name
         for i in range(0, len(shown), 4):  # decoded one by one, in any order
             assert np.array_equal(data.camera[i], frames[shown[i]]), (name, i)
+        run = data.camera[1:4]  # consecutive frames, after one seek
+        assert len(run) == len(shown[1:4]), name
+        assert all(np.array_equal(f, frames[k]) for f, k in zip(run, shown[1:4], strict=True))
+        if len(shown):
+            assert np.array_equal(data.camera.at(data.camera.times[0]), frames[shown[0]]), name
+            with pytest.raises(WindowOutsideDomainError, match="outside this window"):
+                data.camera.at(t1 + 1.0)
         expected = sorted(e["time"] for e in events if t0 <= e["time"] < t1)
         assert list(data.events.timestamps) == pytest.approx(expected), name
 

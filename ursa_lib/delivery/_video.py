@@ -13,7 +13,9 @@ a short clip of a long video costs its header and its own packets.
 from __future__ import annotations
 
 import io
+import math
 import threading
+import typing
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..store import Store
-from ._assets import AssetSource, Window
+from ._assets import AssetSource, Window, WindowOutsideDomainError
 
 __all__ = ["RangedFile", "VideoFrames", "read_video"]
 
@@ -152,8 +154,12 @@ class VideoFrames:
     whole video. Frames decode to RGB ``uint8`` arrays (height x width x 3).
     """
 
-    def __init__(self, source: AssetSource, key: str, index: Any) -> None:
+    def __init__(
+        self, source: AssetSource, key: str, index: Any, window: Window | None = None
+    ) -> None:
         self._source, self._key = source, key
+        self.window = window or Window()
+        """The window the frames were read for (session seconds, ``[start, end)``)."""
         rows = index.sort_by("pts")
         self._pts = np.asarray(rows.column("pts").to_numpy(), dtype=np.int64)
         self.times: npt.NDArray[np.float64] = np.asarray(rows.column("time_s").to_numpy())
@@ -190,13 +196,34 @@ class VideoFrames:
                 self._container.close()
                 self._container = None
 
-    def __getitem__(self, i: int) -> npt.NDArray[np.uint8]:
+    @typing.overload
+    def __getitem__(self, i: int) -> npt.NDArray[np.uint8]: ...
+
+    @typing.overload
+    def __getitem__(self, i: slice) -> list[npt.NDArray[np.uint8]]: ...
+
+    def __getitem__(self, i: int | slice) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]:
+        """Frame ``i`` of the window, or the frames of a slice (a run of consecutive
+        frames decodes after one seek)."""
+        if isinstance(i, slice):
+            picked = range(len(self))[i]
+            if len(picked) > 1 and picked.step == 1:
+                first, last = int(self._pts[picked[0]]), int(self._pts[picked[-1]])
+                return list(self._decode(first, last))
+            return [self[j] for j in picked]
         if not -len(self) <= i < len(self):
             raise IndexError(f"frame {i} of a window of {len(self)} frames")
         return next(self._decode(int(self._pts[i]), int(self._pts[i])))
 
     def at(self, t: float) -> npt.NDArray[np.uint8]:
-        """The frame shown at session time ``t`` (the last one that starts at or before it)."""
+        """The frame shown at session time ``t`` (the last one that starts at or before
+        it); ``t`` must lie in the window the frames were read for."""
+        start, end = self.window.start, self.window.end
+        lo, hi = -math.inf if start is None else start, math.inf if end is None else end
+        if not lo <= t < hi:
+            raise WindowOutsideDomainError(
+                f"{t:g} s is outside this window [{lo:g}, {hi:g}) s; read a window that holds it"
+            )
         i = int(np.searchsorted(self.times, t, side="right")) - 1
         if i < 0:
             raise IndexError(f"no frame of this window starts at or before {t:g} s")
@@ -246,4 +273,4 @@ def read_video(
     where = window.where("time_s")
     if where:
         query = query.where(where)
-    return VideoFrames(source, key, query.limit(None).to_arrow())
+    return VideoFrames(source, key, query.limit(None).to_arrow(), window)
