@@ -176,7 +176,26 @@ def plot(
 
     if end <= start:
         raise typer.BadParameter("--to must be after --from", param_hint="'--to'")
+    _check_image_path(output)
     ursa = DataInterface(open_profile(profile, root, needs_catalog=True))
     figure = ursa.plot(target, (start, end), channels=channels)
     figure.savefig(output, dpi=100)
     say(f"{output}: [{start:g}, {end:g}) s of {target}")
+
+
+def _check_image_path(output: Path) -> None:
+    """Refuse, before any read, an image file matplotlib cannot write there."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if output.suffix.lower().lstrip(".") not in formats:
+        raise typer.BadParameter(
+            f"{output.name!r} is not an image file name: end it in .png (or "
+            f"{', '.join('.' + f for f in formats if f != 'png')})",
+            param_hint="'-o' / '--output'",
+        )
+    if not output.parent.is_dir():
+        raise typer.BadParameter(
+            f"folder {output.parent} does not exist; create it or write elsewhere",
+            param_hint="'-o' / '--output'",
+        )

@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from .._errors import InvalidValueError
 from ..catalog import IngestionStatus
 from ._assets import AssetSource, Window
 from ._processed import read_recording
 from ._query import QueryResult
 
 __all__ = ["ModalitySummary", "RecordingSummary", "plot_window", "summarize"]
+
+ENVELOPE_BINS = 2000
+"""Runs of samples the audio envelope is drawn from: finer than any figure's pixels."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +84,11 @@ def plot_window(
     """One aligned window of the recording's processed modalities, drawn."""
     from matplotlib.figure import Figure
 
+    if window.start is None or window.end is None or not window.end > window.start:
+        raise InvalidValueError(
+            f"plot needs a window of positive length; got [{window.start}, {window.end}): "
+            "give (start, end) in seconds from the session start, with end > start"
+        )
     processed = [
         n for n, m in result.modalities.items() if m.ingestion_status is IngestionStatus.PROCESSED
     ]
@@ -96,8 +106,8 @@ def plot_window(
         times = np.asarray(signal.timestamps)
         values = np.asarray(signal.data)
         if name.startswith("audio") or values.shape[1] == 1:
-            envelope = np.abs(values).max(axis=1)
-            axis.fill_between(times, -envelope, envelope, linewidth=0, color="tab:green")
+            at, peak = envelope(times, values)
+            axis.fill_between(at, -peak, peak, linewidth=0, color="tab:green", step="post")
             axis.set_ylabel(f"{name}\nenvelope")
         else:
             shown = min(channels, values.shape[1])
@@ -117,7 +127,21 @@ def plot_window(
         if len(frames):
             axis.imshow(frames[0])
             axis.set_title(f"{videos[0]} at {frames.times[0]:.3f} s", fontsize=9)
+        else:
+            axis.text(0.5, 0.5, f"no {videos[0]} frame starts in this window", ha="center")
         axis.set_axis_off()
     axes[min(len(sampled), rows) - 1].set_xlabel("seconds from the session start")
     figure.suptitle(f"{result.rec_id} ({result.recording_hash[:12]}) [{start:g}, {end:g}) s")
     return figure
+
+
+def envelope(
+    times: npt.NDArray[np.float64], values: npt.NDArray[Any], bins: int = ENVELOPE_BINS
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The peak amplitude over every channel in each of ``bins`` equal runs of samples:
+    each run's first time and its largest absolute value (all samples when fewer)."""
+    if len(times) == 0:
+        return np.asarray(times, dtype=np.float64), np.zeros(0)
+    edges = np.unique(np.linspace(0, len(times), min(bins, len(times)) + 1).astype(np.int64))[:-1]
+    peak = np.maximum.reduceat(np.abs(values).max(axis=1), edges).astype(np.float64)
+    return np.asarray(times, dtype=np.float64)[edges], peak

@@ -1,0 +1,45 @@
+"""`DataInterface.plot` draws one aligned window, and refuses one it cannot draw.
+
+* the audio panel is a peak envelope: one value per run of samples, each the
+  largest absolute sample of its run, not the raw waveform;
+* a window with no video frame says so where the frame would be;
+* a zero-length or reversed window is refused before anything is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from ursa_lib import InvalidValueError, UrsaError
+from ursa_lib.delivery._look import ENVELOPE_BINS
+
+from .conftest import Processed
+
+
+def test_the_audio_panel_is_a_peak_envelope_and_a_missing_frame_is_named(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(segments=1, segment_s=10, events=False)
+    ui, result = recording.ui, recording.result
+    figure = ui.plot(result, (2.0, 6.0))
+    audio_axis = next(a for a in figure.axes if a.get_ylabel().startswith("audio"))
+    (band,) = audio_axis.collections
+    top = band.get_paths()[0].vertices[:, 1].max()
+    samples = np.asarray(ui.read(result, (2.0, 6.0), ["audio"]).audio.signal.data)
+    assert top == pytest.approx(np.abs(samples).max())
+    # One vertex pair per run of samples (with steps), far fewer than 64,000 samples.
+    assert len(band.get_paths()[0].vertices) <= 4 * ENVELOPE_BINS + 8 < len(samples)
+    video_s = result.modalities["camera"].domain_intervals[-1].end
+    late = ui.plot(result, (video_s - 0.01, video_s))
+    assert any("no camera frame" in t.get_text() for a in late.axes for t in a.texts)
+
+
+def test_a_window_without_length_is_refused(processed: Callable[..., Processed]) -> None:
+    recording = processed(segments=1, segment_s=10, video=False, events=False)
+    with pytest.raises(InvalidValueError, match="plot needs a window of positive length"):
+        recording.ui.plot(recording.result, (3.0, 3.0))
+    with pytest.raises(UrsaError):
+        recording.ui.plot(recording.result, (5.0, 4.0))
