@@ -7,12 +7,13 @@ uses the interface's handles (stores, catalog) and its write guard.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile
-from ._errors import InvalidValueError
+from ._errors import InvalidValueError, NothingMatchedError
 
 if TYPE_CHECKING:
     import threading
@@ -42,6 +43,10 @@ __all__ = ["DataVerbs", "TimeRange"]
 
 TimeRange = tuple[float, float]
 """``(start, end)`` in seconds from the session start; the window is ``[start, end)``."""
+
+
+_HASH_PREFIX = re.compile(r"[0-9a-fA-F]{8,64}")
+"""A recording hash, or its first 8 or more characters."""
 
 
 class DataVerbs:
@@ -225,13 +230,22 @@ class DataVerbs:
             return target
         text = str(target)
         catalog = self.catalog()
-        hashes = [r.recording_hash for r in catalog.rows(Recording, {"rec_id": text})]
-        if len(text) == 64 and not hashes:
-            hashes = [text]
+        hashes = sorted({r.recording_hash for r in catalog.rows(Recording, {"rec_id": text})})
+        if not hashes and _HASH_PREFIX.fullmatch(text):
+            # A hash, or the start of one as `ursa query` prints it (12 characters).
+            where = f"recording_hash LIKE '{text.lower()}%'"
+            hashes = sorted({r.recording_hash for r in catalog.rows(Recording, where)})
         found = [r for h in hashes for r in query(catalog, recording_hash=h, status="all")]
-        if len(found) != 1:
-            what = "no recording" if not found else f"{len(found)} recordings"
-            raise InvalidValueError(f"{what} match {text!r}; give a recording hash")
+        if not found:
+            raise NothingMatchedError(
+                f"no recording matches {text!r}: give a rec_id, a recording hash or its first "
+                "8 or more characters (`ursa query` lists them)"
+            )
+        if len(found) > 1:
+            listed = ", ".join(f"{r.recording_hash[:12]} ({r.rec_id})" for r in found[:5])
+            raise InvalidValueError(
+                f"{len(found)} recordings match {text!r} ({listed}); give a longer hash"
+            )
         return found[0]
 
     # -- keeping the archive true -----------------------------------------------------

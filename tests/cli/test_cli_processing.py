@@ -59,8 +59,8 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
     assert code == 2
     assert "Traceback" not in out
     code, out = ursa("show", "rec_nope", "--root", str(root))
-    assert code == 1
-    assert "no recording match 'rec_nope'" in out
+    assert code == 3  # nothing matched
+    assert "no recording matches 'rec_nope'" in out
     assert len(out.strip().splitlines()) == 1
 
 

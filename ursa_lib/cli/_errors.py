@@ -25,6 +25,7 @@ from .._errors import (
     AccessDeniedError,
     CatalogError,
     ConfigError,
+    NothingMatchedError,
     ObjectStoreTransientError,
     UrsaError,
 )
@@ -171,6 +172,8 @@ def describe(exc: BaseException) -> tuple[str, ExitCode] | None:
     )
     if refused and STATE.profile is not None:
         return _refused_line(text, STATE.profile.name), ExitCode.FAILURE
+    if isinstance(exc, NothingMatchedError):
+        return cli_words(_short(text)), ExitCode.NOTHING_MATCHED
     if isinstance(exc, UrsaError):
         return cli_words(_short(text)), ExitCode.FAILURE
     if isinstance(exc, OSError):

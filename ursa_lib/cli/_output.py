@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._text import human_duration
 from ._errors import STATE
 
 if TYPE_CHECKING:
@@ -84,19 +85,6 @@ def human_bytes(size: int | None) -> str:
             return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError(size)
-
-
-def human_duration(seconds: float) -> str:
-    """``0.084`` → ``84 ms``, ``75`` → ``1m15s``, ``7260`` → ``2h01m``."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def human_time(epoch_ns: int) -> str:

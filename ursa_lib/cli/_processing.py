@@ -134,31 +134,8 @@ def show(
             }
         )
         return
-    say(
-        f"{summary.rec_id} ({summary.recording_hash}), participants "
-        f"{', '.join(summary.participant_ids)}, {human_duration(summary.duration_s)}"
-    )
-    print_table(
-        [
-            {
-                "modality": m.modality,
-                "status": m.status,
-                "format": m.format or "",
-                "channels": _channels(m.channels),
-                "rate": f"{m.sampling_rate:g} Hz" if m.sampling_rate else "",
-                "duration": human_duration(m.duration_s) if m.domain else "",
-                "domain (s)": ", ".join(f"[{a:g}, {b:g})" for a, b in m.domain),
-            }
-            for m in summary.modalities
-        ],
-        ["modality", "status", "format", "channels", "rate", "duration", "domain (s)"],
-    )
-
-
-def _channels(names: tuple[str, ...]) -> str:
-    if len(names) <= 4:
-        return ", ".join(names)
-    return f"{', '.join(names[:3])}, … ({len(names)})"
+    say(summary.title)
+    print_table(summary.rows(), summary.COLUMNS)
 
 
 def plot(

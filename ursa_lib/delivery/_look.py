@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidValueError
+from .._text import human_duration
 from ..catalog import IngestionStatus
 from ._assets import AssetSource, Window
 from ._processed import read_recording
@@ -50,6 +51,43 @@ class RecordingSummary:
     start_time: int
     duration_s: float
     modalities: tuple[ModalitySummary, ...]
+
+    COLUMNS = ("modality", "status", "format", "channels", "rate", "duration", "domain (s)")
+
+    @property
+    def title(self) -> str:
+        """``rec_id (hash), participants …, duration``."""
+        who = ", ".join(self.participant_ids)
+        return f"{self.rec_id} ({self.recording_hash}), participants {who}, " + human_duration(
+            self.duration_s
+        )
+
+    def rows(self) -> list[dict[str, str]]:
+        """One row of text per modality, by `COLUMNS` (what ``ursa show`` prints)."""
+        return [
+            {
+                "modality": m.modality,
+                "status": m.status,
+                "format": m.format or "",
+                "channels": _channels(m.channels),
+                "rate": f"{m.sampling_rate:g} Hz" if m.sampling_rate else "",
+                "duration": human_duration(m.duration_s) if m.domain else "",
+                "domain (s)": ", ".join(f"[{a:g}, {b:g})" for a, b in m.domain),
+            }
+            for m in self.modalities
+        ]
+
+    def __str__(self) -> str:
+        rows = [dict(zip(self.COLUMNS, self.COLUMNS, strict=True)), *self.rows()]
+        widths = {c: max(len(r[c]) for r in rows) for c in self.COLUMNS}
+        lines = ["  ".join(r[c].ljust(widths[c]) for c in self.COLUMNS).rstrip() for r in rows]
+        return "\n".join([self.title, *lines])
+
+
+def _channels(names: tuple[str, ...]) -> str:
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])}, … ({len(names)})"
 
 
 def summarize(result: QueryResult) -> RecordingSummary:

@@ -1,4 +1,8 @@
-"""`DataInterface.plot` draws one aligned window, and refuses one it cannot draw.
+"""`show` finds a recording by what `ursa query` prints; `plot` draws a window, or refuses it.
+
+* a recording is named by its rec_id, its hash, or the hash's first 8 or more
+  characters (the query table prints 12); an ambiguous start names the
+  candidates, and no match is `NothingMatchedError`;
 
 * the audio panel is a peak envelope: one value per run of samples, each the
   largest absolute sample of its run, not the raw waveform;
@@ -13,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from ursa_lib import InvalidValueError, UrsaError
+from ursa_lib import InvalidValueError, NothingMatchedError, UrsaError
 from ursa_lib.delivery._look import ENVELOPE_BINS
 
 from .conftest import Processed
@@ -43,3 +47,26 @@ def test_a_window_without_length_is_refused(processed: Callable[..., Processed])
         recording.ui.plot(recording.result, (3.0, 3.0))
     with pytest.raises(UrsaError):
         recording.ui.plot(recording.result, (5.0, 4.0))
+
+
+def test_show_takes_a_rec_id_a_hash_or_the_start_of_one(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(segments=1, segment_s=5, video=False, events=False, audio=False)
+    ui, h = recording.ui, recording.recording_hash
+    whole = ui.show(h)
+    assert ui.show(h[:12]) == whole
+    assert ui.show(h[:8].upper()) == whole
+    assert ui.show(recording.result.rec_id) == whole
+    # Printed, a summary reads as `ursa show` prints it: a title, then one row per modality.
+    title, header, eeg = str(whole).splitlines()
+    assert title.startswith(f"{recording.result.rec_id} ({h}), participants ")
+    assert header.split() == ["modality", "status", "format", "channels", "rate", "duration",
+                              "domain", "(s)"]  # fmt: skip
+    assert eeg.split()[:3] == ["eeg", "processed", "zarr"]
+    assert "256 Hz" in eeg
+    assert eeg.endswith("[0, 5)")
+    with pytest.raises(NothingMatchedError, match="no recording matches"):
+        ui.show("0" * 12 if not h.startswith("0" * 12) else "f" * 12)
+    with pytest.raises(NothingMatchedError):
+        ui.show(h[:7])  # too short to be taken for a hash: read as a rec_id
