@@ -208,7 +208,7 @@ def show_plan(
         return
     rows = [{"action": a, "bytes": f"{b:,}", "path": p, "object": u} for p, u, b, a in files]
     print_table(rows, ("action", "bytes", "path", "object"), right=("bytes",))
-    summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    summary = ", ".join(f"{a} {n}" for a, n in sorted(counts.items()))
     say(
         f"dry run, nothing moved: {verb} would {summary} ({len(files)} files), "
         f"{human_bytes(moved)} ({moved:,} bytes) to transfer, about {requests:,} store requests"

@@ -58,10 +58,10 @@ def nothing_matched(ursa: DataInterface, spec: QuerySpec) -> CliError:
                 statuses[status] = statuses.get(status, 0) + 1
         if statuses:
             found = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
-            flag = "--status raw" if "raw" in statuses else "--status all"
+            flag = "--status raw (or --status all)" if "raw" in statuses else "--status all"
             return CliError(
                 f"nothing matched --status {spec.status}, but {len(others)} recording(s) with "
-                f"{found} modalities match otherwise: add {flag} (or --status all)",
+                f"{found} modalities match otherwise: add {flag}",
                 ExitCode.NOTHING_MATCHED,
             )
     unknown = _unknown_values(ursa, spec)
