@@ -67,9 +67,17 @@ def _merge_jsonl(path: Path, lines: Iterable[tuple[str, dict[str, Any]]]) -> Non
             merged[record["_key"]] = record
     for key, record in lines:
         merged[key] = {"_key": key, **record}
+    _write_jsonl(path, merged)
+
+
+def _write_jsonl(path: Path, records: dict[str, dict[str, Any]]) -> None:
+    """Write ``records`` (by key, each holding its ``_key``) as the JSON-lines file
+    ``path``, in key order: into a temporary sibling, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for _, r in sorted(merged.items())))
+    tmp.write_text(
+        "".join(json.dumps(r, sort_keys=True) + "\n" for _, r in sorted(records.items()))
+    )
     tmp.replace(path)
 
 
