@@ -160,3 +160,42 @@ def test_a_failure_while_clipping_leaves_what_was_there(
         with pytest.raises(OSError, match="disk full"):
             recording.ui.download(recording.result, dest, time_range=(2.0, 5.0), existing=existing)
         assert _tree(dest) == before
+
+
+def test_verify_checks_a_window_download_against_its_clips(
+    recording: Processed, tmp_path: Path
+) -> None:
+    dest = tmp_path / "window"
+    _download(recording, dest, (10.0, 15.0))
+    ui = recording.ui
+    report = ui.verify(dest)
+    assert report.ok, report.problems
+    assert report.recordings == 1
+    assert report.files_checked == len([p for p in _tree(dest) if not p.startswith(".")])
+
+    (video,) = dest.glob("*/camera/camera.mp4")
+    video.write_bytes(video.read_bytes()[:-1] + b"\0")  # same size, other bytes
+    (events,) = dest.glob("*/events/events.lance")
+    gone = next(p for p in events.rglob("*") if p.is_file())
+    gone.unlink()
+    (eeg,) = dest.glob("*/eeg/eeg.zarr")
+    (eeg / "zarr.json").write_text("{}")
+    (eeg.parent / "stray.txt").write_text("?")
+    found = {(p.path, p.problem) for p in ui.verify(dest).problems}
+    assert found == {
+        (video, "sha256"),
+        (gone, "missing"),
+        (eeg / "zarr.json", "size"),
+        (eeg.parent / "stray.txt", "unexpected"),
+    }
+
+
+def test_open_local_refuses_a_window_download_naming_why(
+    recording: Processed, tmp_path: Path
+) -> None:
+    from ursa_lib import DataInterface
+
+    dest = tmp_path / "window"
+    _download(recording, dest, (10.0, 15.0))
+    with pytest.raises(InvalidValueError, match="clipped downloads carry no catalog rows"):
+        DataInterface.open_local(dest)

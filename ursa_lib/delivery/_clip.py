@@ -34,6 +34,7 @@ from ..catalog import Modality
 from ..store import zarr_store
 from ._assets import AssetSource, Window
 from ._query import QueryResult
+from ._related import RELATED_DIR
 from ._sampled import SampledLayout, sample_spans
 from ._video import RangedFile
 
@@ -41,7 +42,10 @@ if TYPE_CHECKING:
     from ._download import DownloadProgress
     from ._plan import Existing, FolderName, Layout
 
-__all__ = ["download_window", "write_clip"]
+__all__ = ["CLIPS_RECORD", "download_window", "read_clip_records", "write_clip"]
+
+CLIPS_RECORD = f"{RELATED_DIR}/clips.jsonl"
+"""Where, under a time-window download's root, the record of its clips lies."""
 
 
 def _stage_clip(source: AssetSource, row: Modality, window: Window, folder: Path) -> Path:
@@ -246,7 +250,10 @@ class _Clip:
     record: dict[str, Any] | None = None
 
 
-def _read_records(path: Path) -> dict[str, dict[str, Any]]:
+def read_clip_records(root: Path) -> dict[str, dict[str, Any]]:
+    """The record of the clips a time-window download wrote into ``root``, by each
+    clip's path under it (empty when there is none)."""
+    path = root / CLIPS_RECORD
     if not path.exists():
         return {}
     records = (json.loads(line) for line in path.read_text().splitlines() if line)
@@ -354,7 +361,7 @@ def download_window(
     from ..catalog import IngestionStatus
     from ._download import DownloadProgress
     from ._plan import Existing, Layout, _base, _one_of
-    from ._related import RELATED_DIR, _write_jsonl
+    from ._related import _write_jsonl
 
     _one_of("layout", layout, Layout)
     _one_of("existing", existing, Existing)
@@ -389,8 +396,8 @@ def download_window(
             f"{len(there)} destination(s) already exist ({', '.join(there[:20])}); "
             "pass existing='overwrite' (CLI: --existing overwrite) or 'skip'"
         )
-    record_path = root / RELATED_DIR / "clips.jsonl"
-    records = _read_records(record_path)
+    record_path = root / CLIPS_RECORD
+    records = read_clip_records(root)
     for clip in plan:
         record = records.get(clip.rel)
         if existing == "skip" and _holds(root, record, clip.row, window):

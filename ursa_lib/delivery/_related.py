@@ -179,6 +179,12 @@ def open_local_profile(folder: Path) -> LocalProfile:
 
     folder = Path(folder).resolve()
     meta = folder / RELATED_DIR
+    if not (meta / "rows" / "recordings.jsonl").is_file() and (meta / "clips.jsonl").is_file():
+        raise InvalidValueError(
+            f"{folder} is a time-window download, and clipped downloads carry no catalog "
+            "rows: open its files in place (zarr, lancedb, an MP4 reader), or download "
+            "without a time window to open it offline"
+        )
     if not (meta / "rows" / "recordings.jsonl").is_file():
         raise InvalidValueError(
             f"{folder} carries no catalog rows ({meta}/rows/recordings.jsonl is missing); "
