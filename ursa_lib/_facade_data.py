@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         SourceKind,
         StreamWindow,
     )
+    from .delivery._download import DownloadProgress
     from .delivery._look import RecordingSummary
     from .lifecycle import (
         DeleteResult,
@@ -183,12 +184,20 @@ class DataVerbs:
         source: SourceKind,
         existing: Existing,
         names: Names,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[DownloadProgress], None] | None = None,
     ) -> list[Path]:
         """`DataInterface.download` with a ``time_range``: clipped processed assets."""
         from .delivery import Window
         from .delivery._clip import download_window
         from .delivery._plan import folder_namer
 
+        if dry_run:
+            raise InvalidValueError(
+                "a time-window download cannot be planned ahead (a clip's files and sizes "
+                "are known only once it is cut); drop dry_run (CLI: --dry-run) to download it"
+            )
         if source == "raw":
             raise InvalidValueError(
                 "time_range needs processed data: raw segments have no time index"
@@ -202,6 +211,7 @@ class DataVerbs:
             layout=layout,
             existing=existing,
             recording_folder=folder_namer(names, raw),
+            progress=progress,
         )
 
     def show(self, target: QueryResult | str) -> RecordingSummary:

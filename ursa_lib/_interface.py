@@ -234,7 +234,17 @@ class DataInterface(CatalogVerbs, DataVerbs):
         results = _results(target)
         if time_range is not None:
             mode = existing or ("overwrite" if overwrite else "error")
-            return self._download_window(results, dest, time_range, layout, source, mode, names)
+            return self._download_window(
+                results,
+                dest,
+                time_range,
+                layout,
+                source,
+                mode,
+                names,
+                dry_run=dry_run,
+                progress=progress,
+            )
         needs_assets = source != "raw" and any(
             m.ingestion_status.value == "processed" for r in results for m in r.modalities.values()
         )

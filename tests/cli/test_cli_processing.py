@@ -92,3 +92,46 @@ def test_query_takes_iso_8601_times(root: Path) -> None:
     code, out = ursa("query", "--since", "soon", "--root", str(root))
     assert code == 2
     assert "ISO-8601" in out
+
+
+def test_a_window_download_reports_what_it_kept_and_plans_nothing(
+    root: Path, tmp_path: Path
+) -> None:
+    assert ursa("process", "rec_c", "--root", str(root))[0] == 0
+    dest = str(tmp_path / "d")
+
+    def window(t0: str, t1: str, *more: str) -> tuple[int, str]:
+        code, out = ursa("download", dest, "--from", t0, "--to", t1, "--root", str(root), *more)
+        return code, out.strip().splitlines()[-1]  # the summary, after the progress line
+
+    code, out = window("10", "15", "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    assert first["written"] == first["files"] > 0
+    # A clip of another window is replaced, and counted written.
+    code, out = window("20", "25", "--existing", "skip", "--json")
+    assert code == 0, out
+    assert json.loads(out)["written"] == first["files"]
+    (eeg,) = (tmp_path / "d").glob("*/eeg/eeg.zarr")
+    attrs = json.loads((eeg / "zarr.json").read_text())["attributes"]
+    assert attrs["intervals"][0]["start_s"] == 20.0
+    code, out = window("20", "25", "--existing", "skip", "--json")
+    assert code == 0, out
+    assert json.loads(out)["skipped"] == first["files"]
+    assert json.loads(out)["written"] == 0
+
+    # A dry run of a window is refused in one line; it never plans the whole assets.
+    code, out = ursa(
+        "download", str(tmp_path / "dry"), "--from", "10", "--to", "15", "--dry-run",
+        "--root", str(root),
+    )  # fmt: skip
+    assert code == 1
+    assert "cannot be planned ahead" in out
+    assert "eeg.zarr" not in out
+    assert len(out.strip().splitlines()) == 1
+    assert not (tmp_path / "dry").exists()
+
+    code, out = window("10", "10")
+    assert code == 1
+    assert "zero-length window" in out
+    assert len(out.strip().splitlines()) == 1

@@ -132,6 +132,7 @@ def download(
             existing=existing.value,
             verify=verify.value,
             dry_run=True,
+            time_range=window,  # refused: a clip's files are known only once it is cut
         )
         show_plan(
             "download",
@@ -173,7 +174,7 @@ def download(
 def _summary(
     dest: Path, paths: list[Path], skipped: int, recordings: int, seconds: float, as_json: bool
 ) -> None:
-    size = sum(p.stat().st_size for p in paths)
+    size = sum(_size(p) for p in paths)
     if as_json:
         emit_json(
             {
@@ -191,3 +192,10 @@ def _summary(
         f"{len(paths)} files ({human_bytes(size)}, {size:,} bytes) in {dest}: "
         f"{len(paths) - skipped} written, {skipped} already there, {human_duration(seconds)}"
     )
+
+
+def _size(path: Path) -> int:
+    """Bytes of a file, or of every file in a folder (a clipped Zarr or Lance table)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size

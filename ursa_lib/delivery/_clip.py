@@ -7,66 +7,59 @@
   to the last frame before its end — remuxed (never re-encoded), faststart,
   with its frame index rebuilt beside it.
 
-Each clip is written into a hidden sibling folder and renamed into place, so a
-failed clip leaves nothing behind.
+Each clip is cut into a hidden sibling folder and renamed into place, so a
+failed clip leaves nothing behind. `download_window` cuts every clip of a
+download before it moves any into place, and records each clip's asset, window
+and files in ``DEST/.ursa/clips.jsonl`` (what ``existing="skip"`` and
+`verify_download` go by).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._errors import InvalidValueError
 from ..catalog import Modality
 from ..store import zarr_store
 from ._assets import AssetSource, Window
 from ._query import QueryResult
+from ._related import RELATED_DIR
 from ._sampled import SampledLayout, sample_spans
 from ._video import RangedFile
 
 if TYPE_CHECKING:
+    from ._download import DownloadProgress
     from ._plan import Existing, FolderName, Layout
 
-__all__ = ["download_window", "write_clip"]
+__all__ = ["CLIPS_RECORD", "download_window", "read_clip_records", "write_clip"]
+
+CLIPS_RECORD = f"{RELATED_DIR}/clips.jsonl"
+"""Where, under a time-window download's root, the record of its clips lies."""
 
 
-@contextmanager
-def _staged(dest: Path) -> Iterator[Path]:
-    """A hidden folder beside ``dest`` whose content replaces ``dest`` on success."""
-    stage = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.part"
-    stage.mkdir(parents=True)
-    try:
-        yield stage
-        target = stage / dest.name
-        if dest.exists():
-            shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
-        target.rename(dest)
-        for extra in stage.iterdir():  # sidecars (a video's index)
-            sidecar = dest.parent / extra.name
-            if sidecar.exists():
-                shutil.rmtree(sidecar) if sidecar.is_dir() else sidecar.unlink()
-            extra.rename(sidecar)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path) -> list[Path]:
-    """Write the window of ``row``'s processed asset into ``folder``; returns what was written."""
+def _stage_clip(source: AssetSource, row: Modality, window: Window, folder: Path) -> Path:
+    """Cut the window of ``row``'s processed asset into a new hidden folder in ``folder``
+    (``.<name>.<id>.part/``, holding the clip and its sidecars); removed on failure."""
     assert row.storage_uri is not None
     key = source.key_of(row.storage_uri).rstrip("/")
     name = key.rsplit("/", 1)[-1]
     what = f"modality {row.modality!r} of recording {row.recording_hash}"
     domain = [(i.start, i.end) for i in row.domain_intervals]
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / name
     fmt = str(row.format)
-    with _staged(dest) as stage:
+    stage = folder / f".{name}.{uuid.uuid4().hex[:8]}.part"
+    stage.mkdir(parents=True)
+    try:
         if fmt == "zarr":
             _clip_zarr(source, key, window, stage / name, what)
         elif fmt == "lance":
@@ -74,10 +67,42 @@ def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path)
         elif fmt == "mp4":
             _clip_mp4(source, key, window, domain, stage, name, what)
         else:
-            from ._processed import NotProcessedError
+            raise _not_clippable(row)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return stage
 
-            raise NotProcessedError(f"{what}: a {fmt} asset has no time axis to clip")
-    return sorted(p for p in folder.iterdir() if p.name.startswith(name))
+
+def _not_clippable(row: Modality) -> Exception:
+    from ._processed import NotProcessedError
+
+    return NotProcessedError(
+        f"modality {row.modality!r} of recording {row.recording_hash}: a {row.format} asset "
+        "has no time axis to clip; leave it out (--modality) or drop the time window"
+    )
+
+
+def _commit(stage: Path) -> list[Path]:
+    """Move what ``stage`` holds into its parent folder, replacing what is there under
+    the same names, and remove ``stage``; returns the paths moved in."""
+    moved = []
+    for entry in sorted(stage.iterdir()):
+        dest = stage.parent / entry.name
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        elif os.path.lexists(dest):
+            dest.unlink()
+        entry.rename(dest)
+        moved.append(dest)
+    stage.rmdir()
+    return moved
+
+
+def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path) -> list[Path]:
+    """Write the window of ``row``'s processed asset into ``folder``; returns what was written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return _commit(_stage_clip(source, row, window, folder))
 
 
 def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: str) -> None:
@@ -160,28 +185,29 @@ def _clip_mp4(
     end = window.end if window.end is not None else np.inf
     inside = np.flatnonzero((times >= start) & (times < end))
     if not len(inside):
-        first_pts = last_pts = None
-    else:
-        before = np.flatnonzero(keys[: inside[0] + 1])
-        first_pts = int(pts[before[-1]]) if len(before) else int(pts[0])
-        last_pts = int(pts[inside[-1]])
+        raise InvalidValueError(
+            f"{what}: no video frame lies in the window [{start:g}, {end:g}) s; "
+            "widen the window to hold at least one frame"
+        )
+    before = np.flatnonzero(keys[: inside[0] + 1])
+    first_pts = int(pts[before[-1]]) if len(before) else int(pts[0])
+    last_pts = int(pts[inside[-1]])
     with av.open(RangedFile(source.store, key), "r", format="mp4") as src:
         stream = src.streams.video[0]
         with av.open(
             str(stage / name), "w", format="mp4", options={"movflags": "+faststart"}
         ) as out:
             ostream = out.add_stream_from_template(stream)
-            if first_pts is not None and last_pts is not None:
-                src.seek(first_pts, stream=stream, backward=True, any_frame=False)
-                for packet in src.demux(stream):
-                    if packet.pts is None or packet.dts is None:
-                        continue
-                    if packet.pts < first_pts:
-                        continue
-                    if packet.pts > last_pts:
-                        break
-                    packet.stream = ostream
-                    out.mux(packet)
+            src.seek(first_pts, stream=stream, backward=True, any_frame=False)
+            for packet in src.demux(stream):
+                if packet.pts is None or packet.dts is None:
+                    continue
+                if packet.pts < first_pts:
+                    continue
+                if packet.pts > last_pts:
+                    break
+                packet.stream = ostream
+                out.mux(packet)
     origin = float(times[0] - pts[0] * stream.time_base) if len(pts) else 0.0
     with av.open(str(stage / name), "r") as clip:
         vs = clip.streams.video[0]
@@ -210,6 +236,98 @@ def _clip_mp4(
     lancedb.connect(str(stage)).create_table(name, data=table)
 
 
+@dataclass(slots=True)
+class _Clip:
+    """One asset of a time-window download: where its clip goes, and what is done."""
+
+    row: Modality
+    folder: Path
+    target: Path
+    rel: str
+    """``target`` relative to the download's root: the key of its record."""
+    keep: bool = False
+    stage: Path | None = None
+    record: dict[str, Any] | None = None
+
+
+def read_clip_records(root: Path) -> dict[str, dict[str, Any]]:
+    """The record of the clips a time-window download wrote into ``root``, by each
+    clip's path under it (empty when there is none)."""
+    path = root / CLIPS_RECORD
+    if not path.exists():
+        return {}
+    records = (json.loads(line) for line in path.read_text().splitlines() if line)
+    return {r["_key"]: r for r in records}
+
+
+def _holds(root: Path, record: dict[str, Any] | None, row: Modality, window: Window) -> bool:
+    """Whether ``record`` says the clip is of ``row``'s asset in ``window`` and each of its
+    files is still there at the size it was written."""
+    if record is None or record.get("storage_uri") != row.storage_uri:
+        return False
+    if record.get("window") != [window.start, window.end] or not record.get("files"):
+        return False
+    for entry in record["files"]:
+        path = root / entry["path"]
+        if not path.is_file() or path.stat().st_size != entry["size"]:
+            return False
+    return True
+
+
+def _record(root: Path, clip: _Clip, window: Window) -> dict[str, Any]:
+    """The record of a staged clip: its asset, its window, and each of its files (the
+    path it will have, size, sha256)."""
+    assert clip.stage is not None
+    files = []
+    for path in sorted(p for p in clip.stage.rglob("*") if p.is_file()):
+        with open(path, "rb") as handle:
+            sha = hashlib.file_digest(handle, "sha256").hexdigest()
+        final = clip.folder / path.relative_to(clip.stage)
+        files.append(
+            {
+                "path": final.relative_to(root).as_posix(),
+                "size": path.stat().st_size,
+                "sha256": sha,
+            }
+        )
+    return {
+        "_key": clip.rel,
+        "path": clip.rel,
+        "recording_hash": clip.row.recording_hash,
+        "modality": clip.row.modality,
+        "storage_uri": clip.row.storage_uri,
+        "window": [window.start, window.end],
+        "files": files,
+    }
+
+
+def _kept_paths(root: Path, clip: _Clip) -> list[Path]:
+    """The paths a kept clip holds in its folder (the asset and its sidecars)."""
+    assert clip.record is not None
+    tops = {
+        clip.folder / (root / e["path"]).relative_to(clip.folder).parts[0]
+        for e in clip.record["files"]
+    }
+    return sorted(tops)
+
+
+def _created_by_us(root: Path, folders: list[Path]) -> list[Path]:
+    """The outermost of the folders between ``root`` (itself included) and each of
+    ``folders`` that do not exist yet: what removing undoes every folder this call makes."""
+    missing = set()
+    for folder in folders:
+        outermost = None
+        for path in (folder, *folder.parents):
+            if path.exists():
+                break
+            outermost = path
+            if path == root:
+                break
+        if outermost is not None:
+            missing.add(outermost)
+    return sorted(p for p in missing if not any(q in missing for q in p.parents))
+
+
 def download_window(
     results: list[QueryResult],
     dest: Path,
@@ -219,22 +337,41 @@ def download_window(
     layout: Layout = "by_recording",
     existing: Existing = "error",
     recording_folder: FolderName,
+    progress: Callable[[DownloadProgress], None] | None = None,
 ) -> list[Path]:
     """Clipped processed assets of every result in ``window``, under the download layouts.
 
     Every modality must be processed (raw segments have no time index). Like
-    `download`, the whole plan is checked before anything is written: with
+    `download`, the whole plan is checked before anything is written: the window
+    must be longer than zero and overlap each modality's time domain, and with
     ``existing="error"`` every destination already there is named in one
-    `DestinationExistsError`; ``"overwrite"`` and ``"skip"`` replace or keep it.
-    ``recording_folder`` names each recording's folder (see `folder_namer`).
+    `DestinationExistsError`. ``"overwrite"`` replaces every clip already there;
+    ``"skip"`` keeps one only when the download's record (``.ursa/clips.jsonl``)
+    says it holds the same asset in the same window, with its files at the sizes
+    written, and replaces it otherwise. ``recording_folder`` names each
+    recording's folder (see `folder_namer`).
+
+    Every clip is cut into a hidden folder beside its destination first; only
+    when all are cut are they moved into place, and then the record is written.
+    A failure before that leaves the destination as it was: the hidden folders,
+    and every folder this call created, are removed. ``progress`` gets a
+    ``file_done`` event for each path returned, ``skipped`` for a clip kept.
     """
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
+    from ._download import DownloadProgress
     from ._plan import Existing, Layout, _base, _one_of
+    from ._related import _write_jsonl
 
     _one_of("layout", layout, Layout)
     _one_of("existing", existing, Existing)
-    plan = []
+    if window.start is not None and window.start == window.end:
+        raise InvalidValueError(
+            f"nothing to download in a zero-length window ({window.start:g} to "
+            f"{window.end:g} s); give --to after --from (time_range=(start, end), end > start)"
+        )
+    root = Path(dest).resolve()
+    plan: list[_Clip] = []
     for result in results:
         for name, row in result.modalities.items():
             if row.ingestion_status is not IngestionStatus.PROCESSED or row.storage_uri is None:
@@ -243,20 +380,75 @@ def download_window(
                     f"{row.ingestion_status.value}: a time window needs processed data "
                     "(query status='ingested', or drop time_range for raw segments)"
                 )
-            recording = recording_folder(row)
-            folder = _base(Path(dest), layout, recording, name)
+            if str(row.format) not in ("zarr", "lance", "mp4"):
+                raise _not_clippable(row)
+            if str(row.format) != "lance":  # events span only their events: no domain
+                domain = [(i.start, i.end) for i in row.domain_intervals]
+                window.check_overlaps(
+                    domain, f"modality {name!r} of recording {row.recording_hash}"
+                )
+            folder = _base(root, layout, recording_folder(row), name)
             target = folder / source.key_of(row.storage_uri).rstrip("/").rsplit("/", 1)[-1]
-            plan.append((row, folder, target))
-    there = [str(t) for _, _, t in plan if t.exists()]
+            plan.append(_Clip(row, folder, target, target.relative_to(root).as_posix()))
+    there = [str(c.target) for c in plan if os.path.lexists(c.target)]
     if there and existing == "error":
         raise DestinationExistsError(
             f"{len(there)} destination(s) already exist ({', '.join(there[:20])}); "
             "pass existing='overwrite' (CLI: --existing overwrite) or 'skip'"
         )
-    written: list[Path] = []
-    for row, folder, target in plan:
-        if existing == "skip" and target.exists():
-            written.append(target)
-            continue
-        written.extend(write_clip(source, row, window, folder))
-    return written
+    record_path = root / CLIPS_RECORD
+    records = read_clip_records(root)
+    for clip in plan:
+        record = records.get(clip.rel)
+        if existing == "skip" and _holds(root, record, clip.row, window):
+            clip.keep, clip.record = True, record
+    todo = [c for c in plan if not c.keep]
+    created = _created_by_us(root, [c.folder for c in todo])
+    try:
+        for clip in todo:
+            clip.folder.mkdir(parents=True, exist_ok=True)
+            clip.stage = _stage_clip(source, clip.row, window, clip.folder)
+            clip.record = _record(root, clip, window)
+        if todo:
+            # The old records go first: a clip replaced is never recorded as what it was.
+            stale = {c.rel for c in todo} & records.keys()
+            for rel in stale:
+                del records[rel]
+            if stale:
+                _write_jsonl(record_path, records)
+            for clip in todo:
+                assert clip.stage is not None
+                _commit(clip.stage)
+                clip.stage = None
+            records.update({c.rel: c.record for c in todo if c.record is not None})
+            _write_jsonl(record_path, records)
+    except BaseException:
+        for clip in todo:
+            if clip.stage is not None:
+                shutil.rmtree(clip.stage, ignore_errors=True)
+        for path in created:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    done = [(clip, path) for clip in plan for path in _kept_paths(root, clip)]
+    sizes = {
+        e["path"]: int(e["size"]) for c in plan if c.record is not None for e in c.record["files"]
+    }
+    total, moved = sum(sizes.values()), 0
+    for count, (clip, path) in enumerate(done, 1):
+        prefix = path.relative_to(root).as_posix()
+        moved += sum(n for p, n in sizes.items() if p == prefix or p.startswith(prefix + "/"))
+        if progress is not None:
+            progress(
+                DownloadProgress(
+                    phase="file_done",
+                    recording_hash=clip.row.recording_hash,
+                    modality=clip.row.modality,
+                    key=clip.rel,
+                    bytes_done=moved,
+                    bytes_total=total,
+                    files_done=count,
+                    files_total=len(done),
+                    skipped=clip.keep,
+                )
+            )
+    return [path for _, path in done]

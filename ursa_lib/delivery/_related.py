@@ -67,9 +67,17 @@ def _merge_jsonl(path: Path, lines: Iterable[tuple[str, dict[str, Any]]]) -> Non
             merged[record["_key"]] = record
     for key, record in lines:
         merged[key] = {"_key": key, **record}
+    _write_jsonl(path, merged)
+
+
+def _write_jsonl(path: Path, records: dict[str, dict[str, Any]]) -> None:
+    """Write ``records`` (by key, each holding its ``_key``) as the JSON-lines file
+    ``path``, in key order: into a temporary sibling, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for _, r in sorted(merged.items())))
+    tmp.write_text(
+        "".join(json.dumps(r, sort_keys=True) + "\n" for _, r in sorted(records.items()))
+    )
     tmp.replace(path)
 
 
@@ -171,6 +179,12 @@ def open_local_profile(folder: Path) -> LocalProfile:
 
     folder = Path(folder).resolve()
     meta = folder / RELATED_DIR
+    if not (meta / "rows" / "recordings.jsonl").is_file() and (meta / "clips.jsonl").is_file():
+        raise InvalidValueError(
+            f"{folder} is a time-window download, and clipped downloads carry no catalog "
+            "rows: open its files in place (zarr, lancedb, an MP4 reader), or download "
+            "without a time window to open it offline"
+        )
     if not (meta / "rows" / "recordings.jsonl").is_file():
         raise InvalidValueError(
             f"{folder} carries no catalog rows ({meta}/rows/recordings.jsonl is missing); "

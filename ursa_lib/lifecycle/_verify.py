@@ -14,6 +14,10 @@ Every file that differs is named, in path order: missing, wrong size, wrong sha2
 unexpected (a file no recording of the catalog accounts for). Hidden files
 (``.part`` transfers, ``.ursa/``) are not data and are left out.
 
+A time-window download (its clips recorded in ``.ursa/clips.jsonl``) holds no
+object of the archive: each file its record lists is checked against the size
+and sha256 recorded when it was cut, and any other file is unexpected.
+
 The download's record (``.ursa/objects.jsonl``, absent with ``related=False``)
 lists each file written and the object it came from, so what was deleted with
 its folder is named too: every recorded file that is not here is missing,
@@ -179,6 +183,9 @@ def verify_download(
             bytes_hashed=sum(r.bytes_hashed for r in reports),
             problems=tuple(p for r in reports for p in r.problems),
         )
+    clipped = _verify_clips(root)
+    if clipped is not None:
+        return clipped
     layout, holds = _found(root, catalog, raw)
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
     found: list[tuple[Names, Modality]] = [
@@ -236,6 +243,54 @@ def verify_download(
         files_checked=len(expected) + len(gone),
         bytes_hashed=hashed,
         problems=tuple(sorted((*problems, *gone), key=lambda p: p.path)),
+    )
+
+
+def _verify_clips(root: Path) -> VerifyReport | None:
+    """The report on a time-window download, checked against the record its clips
+    wrote (``.ursa/clips.jsonl``: each clip's files with their size and sha256 as
+    cut), or None when ``root`` holds no such record.
+
+    A clip is not any object of the archive, so the catalog cannot vouch for it:
+    each recorded file is checked against the record, and every other file in the
+    folder is unexpected.
+    """
+    from ..delivery._clip import CLIPS_RECORD, read_clip_records
+
+    if not (root / CLIPS_RECORD).is_file():
+        return None
+    records = read_clip_records(root)
+    expected: dict[Path, tuple[int, str, str]] = {
+        root / entry["path"]: (int(entry["size"]), str(entry["sha256"]), str(record["path"]))
+        for record in records.values()
+        for entry in record["files"]
+    }
+    present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
+    problems = []
+    hashed = 0
+    for path, (size, sha, clip) in sorted(expected.items()):
+        if not path.is_file():
+            detail = f"a file of the clip {clip}, as the download's record lists it"
+            problems.append(FileProblem(path=path, problem="missing", detail=detail))
+            continue
+        stored = path.stat().st_size
+        if stored != size:
+            detail = f"{stored} bytes here, {size} when the clip {clip} was cut"
+            problems.append(FileProblem(path=path, problem="size", detail=detail))
+            continue
+        hashed += size
+        if _sha256(path) != sha:
+            detail = f"its bytes do not hash to the sha256 recorded when the clip {clip} was cut"
+            problems.append(FileProblem(path=path, problem="sha256", detail=detail))
+    for path in sorted(present - expected.keys()):
+        detail = "no clip of the download's record (.ursa/clips.jsonl) lists it"
+        problems.append(FileProblem(path=path, problem="unexpected", detail=detail))
+    return VerifyReport(
+        dest=root,
+        recordings=len({r["recording_hash"] for r in records.values()}),
+        files_checked=len(expected),
+        bytes_hashed=hashed,
+        problems=tuple(sorted(problems, key=lambda p: p.path)),
     )
 
 

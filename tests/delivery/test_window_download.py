@@ -1,0 +1,201 @@
+"""A time-window download: what it keeps, what it refuses, and what a failure leaves.
+
+* each clipped download records, in ``DEST/.ursa/clips.jsonl``, the asset and
+  the window every clip holds, with its files' sizes and sha256;
+  ``existing="skip"`` keeps a clip only when that record says it is the same
+  asset and the same window, and reports what it kept;
+* a time-window dry run writes nothing: it is refused, naming what to drop;
+* a zero-length window, or one outside a modality's domain, is refused before
+  anything is written, and a failure while clipping leaves nothing this call
+  created (what was there before stays as it was).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zarr
+
+from ursa_lib import InvalidValueError
+from ursa_lib.delivery import WindowOutsideDomainError, _clip
+
+from .conftest import Processed
+
+
+@pytest.fixture
+def recording(processed: Callable[..., Processed]) -> Processed:
+    # 20 s of EEG, audio, events and video
+    return processed("local", segments=2, segment_s=10, seed=101)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (hidden ones too) with its bytes."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _eeg_start(dest: Path) -> float:
+    (clip,) = dest.glob("*/eeg/eeg.zarr")
+    data = zarr.open_group(str(clip), mode="r")["data"]
+    return float(data.attrs["intervals"][0]["start_s"])
+
+
+def _download(recording: Processed, dest: Path, window: tuple[float, float], **kw: Any) -> Any:
+    events: list[Any] = []
+    paths = recording.ui.download(
+        recording.result, dest, time_range=window, progress=events.append, **kw
+    )
+    skipped = sum(1 for e in events if e.phase == "file_done" and e.skipped)
+    done = sum(1 for e in events if e.phase == "file_done")
+    assert done == len(paths)
+    return paths, skipped
+
+
+def test_skip_keeps_a_clip_only_of_the_same_asset_and_window(
+    recording: Processed, tmp_path: Path
+) -> None:
+    dest = tmp_path / "window"
+    paths, skipped = _download(recording, dest, (10.0, 15.0))
+    assert skipped == 0
+    assert _eeg_start(dest) == 10.0
+
+    # Another window: every clip is replaced, and reported written.
+    paths, skipped = _download(recording, dest, (2.0, 5.0), existing="skip")
+    assert skipped == 0
+    assert _eeg_start(dest) == 2.0
+
+    # The same window again: every clip is kept, untouched, and reported kept.
+    before = _tree(dest)
+    paths, skipped = _download(recording, dest, (2.0, 5.0), existing="skip")
+    assert skipped == len(paths) > 0
+    assert _tree(dest) == before
+
+    # The record names each clip's asset and window, and its files as written.
+    lines = (dest / ".ursa" / "clips.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    result = recording.result
+    assert sorted(r["modality"] for r in records) == sorted(result.modalities)
+    for record in records:
+        assert record["storage_uri"] == result.modalities[record["modality"]].storage_uri
+        assert record["window"] == [2.0, 5.0]
+        assert record["files"]
+        for entry in record["files"]:
+            data = (dest / entry["path"]).read_bytes()
+            assert entry["size"] == len(data)
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    listed = {e["path"] for r in records for e in r["files"]}
+    assert listed == {p for p in _tree(dest) if not p.startswith(".ursa/")}
+
+
+def test_skip_replaces_a_clip_whose_files_changed_size(
+    recording: Processed, tmp_path: Path
+) -> None:
+    dest = tmp_path / "window"
+    _download(recording, dest, (10.0, 15.0))
+    (video,) = dest.glob("*/camera/camera.mp4")
+    video.write_bytes(b"truncated")
+    _, skipped = _download(recording, dest, (10.0, 15.0), existing="skip")
+    assert video.stat().st_size > len(b"truncated")
+    assert skipped > 0  # the other clips were kept
+
+
+def test_a_window_dry_run_writes_nothing(recording: Processed, tmp_path: Path) -> None:
+    dest = tmp_path / "window"
+    with pytest.raises(InvalidValueError, match="cannot be planned ahead"):
+        recording.ui.download(recording.result, dest, time_range=(10.0, 15.0), dry_run=True)
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize(
+    ("window", "error", "message"),
+    [
+        ((10.0, 10.0), InvalidValueError, "zero-length window"),
+        ((60.0, 61.0), WindowOutsideDomainError, "outside its time domain"),
+    ],
+)
+def test_a_refused_window_writes_nothing(
+    recording: Processed,
+    tmp_path: Path,
+    window: tuple[float, float],
+    error: type[Exception],
+    message: str,
+) -> None:
+    dest = tmp_path / "window"
+    with pytest.raises(error, match=message):
+        recording.ui.download(recording.result, dest, time_range=window)
+    assert not dest.exists()
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    with pytest.raises(error, match=message):
+        recording.ui.download(recording.result, dest, time_range=window)
+    assert _tree(dest) == {"notes.txt": b"mine"}
+
+
+def test_a_failure_while_clipping_leaves_what_was_there(
+    recording: Processed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "window"
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_clip, "_clip_mp4", broken)
+    with pytest.raises(OSError, match="disk full"):
+        recording.ui.download(recording.result, dest, time_range=(10.0, 15.0))
+    assert not dest.exists()
+
+    monkeypatch.undo()
+    _download(recording, dest, (10.0, 15.0))
+    before = _tree(dest)
+    monkeypatch.setattr(_clip, "_clip_mp4", broken)
+    for existing in ("overwrite", "skip"):
+        with pytest.raises(OSError, match="disk full"):
+            recording.ui.download(recording.result, dest, time_range=(2.0, 5.0), existing=existing)
+        assert _tree(dest) == before
+
+
+def test_verify_checks_a_window_download_against_its_clips(
+    recording: Processed, tmp_path: Path
+) -> None:
+    dest = tmp_path / "window"
+    _download(recording, dest, (10.0, 15.0))
+    ui = recording.ui
+    report = ui.verify(dest)
+    assert report.ok, report.problems
+    assert report.recordings == 1
+    assert report.files_checked == len([p for p in _tree(dest) if not p.startswith(".")])
+
+    (video,) = dest.glob("*/camera/camera.mp4")
+    video.write_bytes(video.read_bytes()[:-1] + b"\0")  # same size, other bytes
+    (events,) = dest.glob("*/events/events.lance")
+    gone = next(p for p in events.rglob("*") if p.is_file())
+    gone.unlink()
+    (eeg,) = dest.glob("*/eeg/eeg.zarr")
+    (eeg / "zarr.json").write_text("{}")
+    (eeg.parent / "stray.txt").write_text("?")
+    found = {(p.path, p.problem) for p in ui.verify(dest).problems}
+    assert found == {
+        (video, "sha256"),
+        (gone, "missing"),
+        (eeg / "zarr.json", "size"),
+        (eeg.parent / "stray.txt", "unexpected"),
+    }
+
+
+def test_open_local_refuses_a_window_download_naming_why(
+    recording: Processed, tmp_path: Path
+) -> None:
+    from ursa_lib import DataInterface
+
+    dest = tmp_path / "window"
+    _download(recording, dest, (10.0, 15.0))
+    with pytest.raises(InvalidValueError, match="clipped downloads carry no catalog rows"):
+        DataInterface.open_local(dest)
