@@ -28,7 +28,7 @@ from typing import Any
 from .._errors import ConfigError, UrsaError
 from ..catalog import IngestionStatus, Modality
 from ..store import zarr_store
-from ._assets import AssetSource, Window
+from ._assets import AssetSource, Window, positive_seconds
 from ._events_read import read_events
 from ._query import QueryResult
 from ._sampled import read_sampled, recent_objects
@@ -212,12 +212,12 @@ def stream_windows(
     memory). A window that falls entirely in a gap is yielded with no samples
     and the gap reported in ``gaps``. Closing the iterator early (``break``)
     waits for the one read in flight and leaves no thread behind. Bad
-    arguments and modalities that are not processed are refused by this call,
-    not at the first window.
+    arguments (a ``window`` or ``step`` that is not a number of seconds > 0:
+    `InvalidValueError`) and modalities that are not processed are refused by
+    this call, not at the first window.
     """
-    if not window > 0 or (step is not None and not step > 0):
-        raise NotProcessedError("stream needs window > 0 and step > 0 (seconds)")
-    step = step or window
+    window = positive_seconds("stream's window", window)
+    step = window if step is None else positive_seconds("stream's step", step)
     names = None if modalities is None else list(modalities)
     plan: list[_Planned] = []
     for result in results:
