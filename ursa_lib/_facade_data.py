@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile
-from ._errors import InvalidValueError
+from ._errors import InvalidValueError, NothingMatchedError
 
 if TYPE_CHECKING:
     import threading
@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from .store import Store
 
 __all__ = ["DataVerbs", "TimeRange"]
+
+_NO_RESULTS = (
+    "{verb} got no query results (an empty list): the query matched nothing; "
+    "query(status='all') shows what the catalog holds"
+)
 
 TimeRange = tuple[float, float]
 """``(start, end)`` in seconds from the session start; the window is ``[start, end)``."""
@@ -140,9 +145,12 @@ class DataVerbs:
         """
         from .delivery import Window, misaligned, read_recording
         from .delivery._plan import _results
+        from .delivery._processed import modality_names
 
-        results = _results(target)
-        names = None if modalities is None else list(modalities)
+        results = _results(target, "read")
+        names = modality_names(modalities)
+        if not results:
+            raise NothingMatchedError(_NO_RESULTS.format(verb="read"))
         why = misaligned(results, names)
         if why is not None:
             raise InvalidValueError(f"results can be concatenated only when they align: {why}")
@@ -165,7 +173,8 @@ class DataVerbs:
         from .delivery import stream_windows
         from .delivery._plan import _results
 
-        return stream_windows(self.asset_source(), _results(target), window, step, modalities)
+        results = _results(target, "stream")
+        return stream_windows(self.asset_source(), results, window, step, modalities)
 
     # -- a look before a read -------------------------------------------------------------
 

@@ -4,7 +4,10 @@
   (zero length allowed): anything else is an `InvalidValueError` that says so
   and shows what was given, never a Python ``TypeError`` from unpacking, nor a
   `WindowOutsideDomainError` for a window that is not one;
-* ``stream``'s ``window`` and ``step`` are numbers of seconds greater than 0.
+* ``stream``'s ``window`` and ``step`` are numbers of seconds greater than 0;
+* ``modalities`` is a list of names each recording has (a bare string is
+  refused), the target one or more query results: an empty list, a string or
+  anything else is refused with a message naming the verb called.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ursa_lib import InvalidValueError
+from ursa_lib import InvalidValueError, NothingMatchedError
 from ursa_lib.delivery import Window
+from ursa_lib.delivery._processed import NotProcessedError
 
 from .conftest import Processed
 
@@ -72,3 +76,50 @@ def test_read_and_stream_refuse_bad_arguments_before_reading(
             ui.stream(result, window=window, step=step)
     with pytest.raises(InvalidValueError, match=r"stream's step .* got -2"):
         ui.stream(result, window=1.0, step=-2)
+
+
+def test_targets_and_modalities_are_checked_by_every_read_verb(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(segments=1, segment_s=4, video=False)
+    ui, result = recording.ui, recording.result
+    has = r"has no modality 'eeeg' \(it has audio, eeg, events\)"
+    with pytest.raises(NotProcessedError, match=has):
+        ui.read(result, (0, 1), ["eeeg"])
+    with pytest.raises(NotProcessedError, match=has):
+        ui.materialize(result, time_range=(0, 1), modalities=["eeeg"])
+    with pytest.raises(NotProcessedError, match=has):
+        ui.materialize(result, modalities=["eeeg"], source="raw")
+    with pytest.raises(NotProcessedError, match=has):
+        ui.stream(result, window=1.0, modalities=["eeeg"])
+    bare = r"modalities is a list of names, e.g. \['eeg'\], or None for all of them; got 'eeg'"
+    for call in (
+        lambda: ui.read(result, (0, 1), "eeg"),
+        lambda: ui.materialize(result, time_range=(0, 1), modalities="eeg"),
+        lambda: ui.stream(result, window=1.0, modalities="eeg"),
+    ):
+        with pytest.raises(InvalidValueError, match=bare):
+            call()
+    with pytest.raises(InvalidValueError, match="got an empty list"):
+        ui.materialize(result, modalities=[])
+    for verb in ("read", "materialize"):
+        with pytest.raises(NothingMatchedError, match=f"{verb} got no query results"):
+            getattr(ui, verb)([], (0, 1))
+    text = f"rec_{recording.recording_hash[:8]}"
+    for verb, call in [
+        ("materialize", lambda: ui.materialize(text, time_range=(0, 1))),
+        ("read", lambda: ui.read(text)),
+        ("stream", lambda: ui.stream(text, window=1.0)),
+        ("download", lambda: ui.download(text, "unused")),
+    ]:
+        with pytest.raises(InvalidValueError) as caught:
+            call()
+        assert str(caught.value) == (
+            f"{verb} takes QueryResult objects from query(); got the string {text!r}: find a "
+            "recording by its hash with query(recording_hash=...) (show() also takes a hash "
+            "or a rec_id)"
+        )
+    with pytest.raises(InvalidValueError, match=r"read takes QueryResult .* got int 5"):
+        ui.read(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match=r"got a list holding str 'a'"):
+        ui.materialize(["a"])  # type: ignore[list-item]

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import ConfigError, UrsaError
+from .._errors import ConfigError, InvalidValueError, UrsaError
 from ..catalog import IngestionStatus, Modality
 from ..store import zarr_store
 from ._assets import AssetSource, Window, positive_seconds
@@ -34,7 +34,14 @@ from ._query import QueryResult
 from ._sampled import read_sampled, recent_objects
 from ._video import read_video
 
-__all__ = ["StreamWindow", "misaligned", "read_recording", "stream_windows"]
+__all__ = [
+    "StreamWindow",
+    "check_modalities",
+    "misaligned",
+    "modality_names",
+    "read_recording",
+    "stream_windows",
+]
 
 
 class NotProcessedError(UrsaError, ValueError):
@@ -45,14 +52,39 @@ def _domain(mod: Modality) -> list[tuple[float, float]]:
     return [(i.start, i.end) for i in mod.domain_intervals]
 
 
-def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Modality]:
-    names = list(result.modalities) if modalities is None else list(modalities)
+def modality_names(modalities: Iterable[str] | None) -> list[str] | None:
+    """The names a read's ``modalities`` argument asks for; None asks for all of them.
+
+    A bare string (``"eeg"`` rather than ``["eeg"]``), an empty list or anything
+    but names raises `InvalidValueError`.
+    """
+    if modalities is None:
+        return None
+    rule = "modalities is a list of names, e.g. ['eeg'], or None for all of them"
+    if isinstance(modalities, str) or not isinstance(modalities, Iterable):
+        raise InvalidValueError(f"{rule}; got {modalities!r}")
+    names = list(modalities)
+    if not names:
+        raise InvalidValueError(f"{rule}; got an empty list")
+    wrong = [n for n in names if not isinstance(n, str)]
+    if wrong:
+        raise InvalidValueError(f"{rule}; got {modalities!r}, where {wrong[0]!r} is not a name")
+    return names
+
+
+def check_modalities(result: QueryResult, names: Iterable[str]) -> None:
+    """Refuse names that are not modalities of ``result``, naming those it has."""
     unknown = [n for n in names if n not in result.modalities]
     if unknown:
         raise NotProcessedError(
             f"recording {result.recording_hash} has no modality {', '.join(map(repr, unknown))} "
             f"(it has {', '.join(result.modalities)})"
         )
+
+
+def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Modality]:
+    names = list(result.modalities) if modalities is None else list(modalities)
+    check_modalities(result, names)
     rows = [result.modalities[n] for n in names]
     for row in rows:
         if row.ingestion_status is not IngestionStatus.PROCESSED:
@@ -218,7 +250,7 @@ def stream_windows(
     """
     window = positive_seconds("stream's window", window)
     step = window if step is None else positive_seconds("stream's step", step)
-    names = None if modalities is None else list(modalities)
+    names = modality_names(modalities)
     plan: list[_Planned] = []
     for result in results:
         rows = _selected(result, names)
