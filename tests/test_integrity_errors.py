@@ -37,7 +37,6 @@ BUILTIN_EXCEPTIONS = {
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("__init__.py", "AttributeError", "__getattr__"): "the module __getattr__ protocol",
     ("cli/_output.py", "AssertionError", "human_bytes"): "unreachable after the loop",
-    ("delivery/_plan.py", "TypeError", "_results"): "a caller passed a non-QueryResult: a bug",
     ("delivery/_query.py", "TypeError", "_spec"): "a caller passed a wrong type: a bug",
     ("delivery/_query.py", "ImportError", "to_pandas"): "an optional dependency is not installed",
     ("_interface.py", "TypeError", "__init__"): "a caller passed a wrong type: a bug",

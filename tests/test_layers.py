@@ -14,7 +14,7 @@ import ursa_lib
 ROOT = Path(ursa_lib.__file__).parent
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"_errors", "_types", "_text", "_secrets", "_config"}),
+    frozenset({"_errors", "_types", "_time", "_text", "_secrets", "_config"}),
     frozenset({"_layout"}),
     frozenset({"store"}),
     frozenset({"catalog"}),

@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DataVerbs", "TimeRange"]
 
+_NO_RESULTS = (
+    "{verb} got no query results (an empty list): the query matched nothing; "
+    "query(status='all') shows what the catalog holds"
+)
+
 TimeRange = tuple[float, float]
 """``(start, end)`` in seconds from the session start; the window is ``[start, end)``."""
 
@@ -146,9 +151,12 @@ class DataVerbs:
         """
         from .delivery import Window, misaligned, read_recording
         from .delivery._plan import _results
+        from .delivery._processed import modality_names
 
-        results = _results(target)
-        names = None if modalities is None else list(modalities)
+        results = _results(target, "read")
+        names = modality_names(modalities)
+        if not results:
+            raise NothingMatchedError(_NO_RESULTS.format(verb="read"))
         why = misaligned(results, names)
         if why is not None:
             raise InvalidValueError(f"results can be concatenated only when they align: {why}")
@@ -171,7 +179,8 @@ class DataVerbs:
         from .delivery import stream_windows
         from .delivery._plan import _results
 
-        return stream_windows(self.asset_source(), _results(target), window, step, modalities)
+        results = _results(target, "stream")
+        return stream_windows(self.asset_source(), results, window, step, modalities)
 
     # -- a look before a read -------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
-from ._errors import InvalidValueError, WritesNotEnabledError
+from ._errors import InvalidValueError, NothingMatchedError, WritesNotEnabledError
 from ._facade_catalog import CatalogVerbs
-from ._facade_data import DataVerbs, TimeRange
+from ._facade_data import _NO_RESULTS, DataVerbs, TimeRange
 from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
         from .delivery._download import download
         from .delivery._plan import _results, reads_raw
 
-        results = _results(target)
+        results = _results(target, "download")
         if time_range is not None:
             mode = existing or ("overwrite" if overwrite else "error")
             return self._download_window(
@@ -298,10 +298,16 @@ class DataInterface(CatalogVerbs, DataVerbs):
         modality (``dict[str, RawSegments]``, see `ursa_lib.materialize`)."""
         from .catalog import IngestionStatus
         from .delivery._plan import _results
+        from .delivery._processed import check_modalities, modality_names
         from .delivery._raw_read import materialize
 
-        results = _results(target)
-        names = None if modalities is None else set(modalities)
+        results = _results(target, "materialize")
+        wanted = modality_names(modalities)
+        if not results:
+            raise NothingMatchedError(_NO_RESULTS.format(verb="materialize"))
+        for result in results:
+            check_modalities(result, wanted or ())
+        names = None if wanted is None else set(wanted)
         rows = [m for r in results for n, m in r.modalities.items() if names is None or n in names]
         processed = [m for m in rows if m.ingestion_status is IngestionStatus.PROCESSED]
         if source != "raw" and processed and len(processed) == len(rows):

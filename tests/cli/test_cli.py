@@ -62,7 +62,7 @@ def test_config_errors_are_one_clear_line(tmp_path: Path) -> None:
 def test_query_download_and_status_commands(tmp_path: Path) -> None:
     import json
 
-    from ursa_lib.testing import build_lab
+    from ursa_lib.testing import LAB_T0, build_lab
 
     lab = build_lab(tmp_path)
     root = ["--root", str(lab.profile.root)]
@@ -79,7 +79,8 @@ def test_query_download_and_status_commands(tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "2 recording(s)" in table.output
     bad = runner.invoke(
-        app, ["query", "--status", "raw", "--start-ns", "1", "--end-ns", "2", *root]
+        app,
+        ["query", "--status", "raw", "--start-ns", str(LAB_T0), "--end-ns", str(LAB_T0 + 1), *root],
     )
     assert bad.exit_code == 2
     assert "raw bytes have no time index" in bad.output

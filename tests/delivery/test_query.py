@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from ursa_lib import QuerySpec, query
+from ursa_lib import InvalidValueError, QuerySpec, query
 from ursa_lib.catalog import Catalog, IngestionStatus, Modality
 from ursa_lib.testing import LAB_T0, Lab, build_lab
 
@@ -98,3 +99,44 @@ def test_results_convert_to_tables(lab: Lab) -> None:
     assert table.column("modality").to_pylist() == ["eeg", "events", "camera", "eeg"]
     frame = results.to_pandas()
     assert list(frame["rec_id"]) == ["rec_a", "rec_a", "rec_b", "rec_b"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "said"),
+    [
+        ({"status": "processed"}, "query filter status must be one of 'ingested'"),
+        ({"participants": 1}, "query filter participants must be a participant id or a list"),
+        ({"limit": 0}, "query filter limit must be a whole number of recordings greater than 0"),
+        ({"metadata": ["task"]}, "query filter metadata must be a dict"),
+        ({"time_range": (1, 2, 3)}, r"query filter time_range must be \(start, end\)"),
+        ({"time_range": (LAB_T0 + 10, LAB_T0)}, r"time_range must end after it starts"),
+        ({"time_range": (20, 10)}, "absolute time in epoch nanoseconds, and 20 is before 1970"),
+        ({"time_range": (10.0, 20.0)}, "and 10.0 is before 1970-01-12"),
+        ({"time_range": ("soon", "later")}, "'soon' is neither epoch nanoseconds nor an ISO"),
+        ({"time_range": (True, LAB_T0)}, "time_range is an absolute time: .* got True"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+def test_a_filter_value_it_cannot_take_is_one_clear_refusal(
+    lab: Lab, filters: dict[str, object], said: str
+) -> None:
+    with pytest.raises(InvalidValueError, match=said) as caught:
+        lab.ursa.query(**filters)
+    assert "pydantic" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(InvalidValueError, match=said):
+        QuerySpec(**filters)  # type: ignore[arg-type]
+
+
+def test_time_range_takes_datetimes_and_iso_8601(lab: Lab) -> None:
+    start, end = LAB_T0 + 10 * 10**9, LAB_T0 + 20 * 10**9
+    moment = dt.datetime.fromtimestamp(start / 1e9, tz=dt.UTC)
+    naive = dt.datetime.fromtimestamp(end / 1e9, tz=dt.UTC).replace(tzinfo=None)
+    iso = (moment.isoformat().replace("+00:00", "Z"), naive.isoformat())
+    expected = names(lab.ursa.query(time_range=(start, end)))
+    assert expected == [("rec_a", ["eeg"])]
+    assert names(lab.ursa.query(time_range=(moment, naive))) == expected
+    assert names(lab.ursa.query(time_range=iso)) == expected
+    assert QuerySpec(time_range=iso).time_range == (start, end)  # type: ignore[arg-type]
+    paris = moment.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    assert QuerySpec(time_range=(paris, naive)).time_range == (start, end)  # type: ignore[arg-type]

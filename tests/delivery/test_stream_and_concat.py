@@ -66,7 +66,7 @@ def test_a_consumer_that_breaks_early_leaves_no_thread(
             assert stream_threads()
             break
     assert not stream_threads()
-    with pytest.raises(ValueError, match="window > 0"):
+    with pytest.raises(InvalidValueError, match="window is a finite number of seconds greater"):
         recording.ui.stream(recording.result, window=0.0)  # refused at the call
 
 

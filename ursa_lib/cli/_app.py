@@ -45,6 +45,7 @@ class _Root(TyperGroup):
         rest = [a for a in args[:cut] if a not in _GLOBAL_FLAGS] + args[cut:]
         # A fresh state, so a parse error already knows --debug (the callback runs later).
         STATE.reset(debug="--debug" in flags, quiet=False, verbose=0)
+        STATE.args = tuple(rest)
         with handled():
             return list(super().parse_args(ctx, flags + rest))
 

@@ -28,6 +28,7 @@ from ._options import (
     StatusOption,
     Verify,
     filters,
+    session_window,
 )
 from ._output import Transfer, emit_json, human_bytes, human_duration, say, show_plan
 from ._profiles import open_profile
@@ -113,10 +114,14 @@ def download(
     from .._interface import DataInterface
     from ._query import nothing_matched
 
-    if (window_from is None) != (window_to is None):
-        raise typer.BadParameter("give both --from and --to, or neither", param_hint="'--to'")
-    window = None if window_from is None or window_to is None else (window_from, window_to)
     spec = filters(participant, modality, hash_, meta, status, start_ns, end_ns, limit)
+    window = session_window(window_from, window_to)
+    if window is not None and source is Source.raw:
+        raise typer.BadParameter(
+            "--from/--to clip processed assets, and raw segments have no time index: "
+            "drop --source raw, or --from/--to",
+            param_hint="'--source'",
+        )
     loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"), needs_catalog=True)
     ursa = DataInterface(loaded, max_concurrent_files=concurrency)
     results = ursa.query(spec)

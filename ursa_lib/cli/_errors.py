@@ -33,7 +33,15 @@ from .._errors import (
 if TYPE_CHECKING:
     from .._config import LocalProfile, S3Profile
 
-__all__ = ["EXIT_CODES_HELP", "CliError", "CommandFailed", "ExitCode", "State", "handled"]
+__all__ = [
+    "EXIT_CODES_HELP",
+    "CliError",
+    "CommandFailed",
+    "ExitCode",
+    "State",
+    "flag_used",
+    "handled",
+]
 
 
 class ExitCode(IntEnum):
@@ -66,10 +74,15 @@ class State:
     verbose: int = 0
     profile: LocalProfile | S3Profile | None = None
     """The profile a command loaded, so connection errors can name it."""
+    args: tuple[str, ...] = ()
+    """The command line's words, so a message can name an option as it was typed."""
+    time_range_flags: str = "--start-ns/--end-ns"
+    """The options a library message's ``time_range`` stands for in this command."""
 
     def reset(self, *, debug: bool, quiet: bool, verbose: int) -> None:
-        """A fresh state for one invocation."""
+        """A fresh state for one invocation (the command line's words stay)."""
         self.debug, self.quiet, self.verbose, self.profile = debug, quiet, verbose, None
+        self.time_range_flags = "--start-ns/--end-ns"
 
 
 STATE = State()
@@ -120,7 +133,7 @@ _CONNECT_MARKERS = (
 def cli_words(message: str) -> str:
     """Library advice in Python syntax (``existing='skip'``) as CLI flags (``--existing skip``)."""
     message = _PY_KWARG.sub(lambda m: f"--{m.group(1)} {m.group(3)}", message)
-    message = message.replace("time_range", "--start-ns/--end-ns")
+    message = message.replace("time_range", STATE.time_range_flags)
     return message.replace("overwrite=True", "--existing overwrite")
 
 
@@ -155,6 +168,15 @@ def _endpoint_hint(profile: LocalProfile | S3Profile | None) -> str:
         f"cannot reach {endpoint} (profile {profile.name!r}); check that the server is up, "
         f"your network or VPN, and profiles.{profile.name}.endpoint (or {env})"
     )
+
+
+def flag_used(*names: str) -> str:
+    """Which of an option's ``names`` the command line used (the first if none)."""
+    for arg in STATE.args:
+        for name in names:
+            if arg == name or arg.startswith(name + "="):
+                return name
+    return names[0]
 
 
 def describe(exc: BaseException) -> tuple[str, ExitCode] | None:

@@ -8,11 +8,14 @@ catalog.
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ._errors import STATE, CliError, ExitCode, cli_words, flag_used
 
 if TYPE_CHECKING:
     from ..delivery._query import QuerySpec
@@ -24,6 +27,7 @@ __all__ = [
     "Source",
     "Status",
     "filters",
+    "session_window",
 ]
 
 
@@ -118,25 +122,59 @@ StatusOption = Annotated[
 LimitOption = Annotated[int | None, typer.Option(min=1, help="At most this many recordings.")]
 
 
-def _epoch_ns(value: str | None) -> int | None:
-    """Epoch nanoseconds, or an ISO-8601 time (without a zone: UTC) turned into them."""
+_START_FLAGS = ("--start-ns", "--since")
+_END_FLAGS = ("--end-ns", "--until")
+_CLI_FORMS = (
+    "epoch nanoseconds (e.g. 1763456400000000000) or an ISO-8601 time "
+    "(e.g. 2025-11-18T09:00:00Z; without a zone: UTC)"
+)
+
+
+def _absolute(value: str | None, flags: tuple[str, ...]) -> int | None:
+    """Epoch nanoseconds of an option's value (see `ursa_lib._time.epoch_ns`)."""
     if value is None:
         return None
-    text = value.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    import datetime as dt
+    from .._errors import InvalidValueError
+    from .._time import epoch_ns
 
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return epoch_ns(value, flag_used(*flags), _CLI_FORMS)
+    except InvalidValueError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+
+
+def _start_ns(value: str | None) -> int | None:
+    return _absolute(value, _START_FLAGS)
+
+
+def _end_ns(value: str | None) -> int | None:
+    return _absolute(value, _END_FLAGS)
+
+
+def session_window(start: float | None, end: float | None) -> tuple[float, float] | None:
+    """The ``--from``/``--to`` window (seconds from the session start), or None.
+
+    Both or neither, finite, ``--from`` not after ``--to``: else a usage error. The
+    library's messages about ``time_range`` then name ``--from/--to``.
+    """
+    if start is None and end is None:
+        return None
+    hint = "'--from' / '--to'"
+    if start is None or end is None:
+        raise typer.BadParameter("give both --from and --to, or neither", param_hint=hint)
+    if not (math.isfinite(start) and math.isfinite(end)):
         raise typer.BadParameter(
-            f"{value!r} is neither epoch nanoseconds nor an ISO-8601 time "
-            "(e.g. 2026-11-18T09:00:00Z)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+            f"--from and --to are finite seconds from the session start; got --from {start:g} "
+            f"--to {end:g}",
+            param_hint=hint,
+        )
+    if end < start:
+        raise typer.BadParameter(
+            f"--from {start:g} is after --to {end:g}; give the window's start first",
+            param_hint=hint,
+        )
+    STATE.time_range_flags = "--from/--to"
+    return start, end
 
 
 StartOption = Annotated[
@@ -144,7 +182,7 @@ StartOption = Annotated[
     typer.Option(
         "--start-ns",
         "--since",
-        parser=_epoch_ns,
+        parser=_start_ns,
         help="Time window start: epoch ns or an ISO-8601 time (UTC unless it says).",
     ),
 ]
@@ -153,7 +191,7 @@ EndOption = Annotated[
     typer.Option(
         "--end-ns",
         "--until",
-        parser=_epoch_ns,
+        parser=_end_ns,
         help="Time window end: epoch ns or an ISO-8601 time.",
     ),
 ]
@@ -170,8 +208,7 @@ def filters(
     limit: int | None,
 ) -> QuerySpec:
     """The `QuerySpec` of the filter options; a bad combination is a usage error."""
-    from pydantic import ValidationError
-
+    from .._errors import InvalidValueError
     from ..delivery._query import QuerySpec
 
     given: dict[str, object] = {"status": status.value}
@@ -192,16 +229,23 @@ def filters(
             except json.JSONDecodeError:
                 metadata[key] = value
         given["metadata"] = metadata
+    flags = f"{flag_used(*_START_FLAGS)}/{flag_used(*_END_FLAGS)}"
     if start_ns is not None or end_ns is not None:
         if start_ns is None or end_ns is None:
-            raise typer.BadParameter("--start-ns and --end-ns go together")
+            alone, other = (
+                (_START_FLAGS, _END_FLAGS) if end_ns is None else (_END_FLAGS, _START_FLAGS)
+            )
+            used = flag_used(*alone)
+            pair = other[alone.index(used)]
+            raise typer.BadParameter(
+                f"{used} needs {pair} too: the time filter is a window with both ends",
+                param_hint=f"'{used}'",
+            )
         given["time_range"] = (start_ns, end_ns)
     if limit is not None:
         given["limit"] = limit
+    STATE.time_range_flags = flags
     try:
-        return QuerySpec.model_validate(given)
-    except ValidationError as exc:
-        from ._errors import cli_words
-
-        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-        raise typer.BadParameter(cli_words(problems)) from None
+        return QuerySpec(**given)
+    except InvalidValueError as exc:
+        raise typer.BadParameter(cli_words(str(exc))) from None

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ._errors import CliError
-from ._options import JsonOption, ProfileOption, RootOption
+from ._options import JsonOption, ProfileOption, RootOption, session_window
 from ._output import emit_json, human_bytes, human_duration, print_table, say
 from ._profiles import open_profile
 
@@ -151,8 +151,8 @@ def plot(
     frame at the window's start."""
     from .._interface import DataInterface
 
-    if end <= start:
-        raise typer.BadParameter("--to must be after --from", param_hint="'--to'")
+    if session_window(start, end) is not None and end == start:
+        raise typer.BadParameter("--to must be after --from", param_hint="'--from' / '--to'")
     _check_image_path(output)
     ursa = DataInterface(open_profile(profile, root, needs_catalog=True))
     figure = ursa.plot(target, (start, end), channels=channels)

@@ -3,20 +3,67 @@
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
-from .._errors import ObjectNotFoundError, UrsaError
+from .._errors import InvalidValueError, ObjectNotFoundError, UrsaError
 from ..store import LocalBackend, Store
 
-__all__ = ["AssetSource", "OpenedArrays", "Window", "WindowOutsideDomainError"]
+__all__ = [
+    "AssetSource",
+    "OpenedArrays",
+    "Window",
+    "WindowOutsideDomainError",
+    "positive_seconds",
+]
+
+_WINDOW_RULE = (
+    "time_range is (start, end): two finite numbers of seconds from the session start, "
+    "with start <= end, e.g. (10.0, 20.0)"
+)
 
 
 class WindowOutsideDomainError(UrsaError, ValueError):
     """A time window that overlaps none of a modality's time domain."""
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    """An int or a float (numpy's too), but not a bool, a string or anything else."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _pair_of_seconds(time_range: object) -> tuple[float, float]:
+    """``(start, end)`` of a time_range argument, checked; `InvalidValueError` otherwise."""
+    if isinstance(time_range, str | bytes) or not isinstance(time_range, Iterable):
+        raise InvalidValueError(f"{_WINDOW_RULE}; got {time_range!r}")
+    items = tuple(time_range)
+    if len(items) != 2:
+        raise InvalidValueError(f"{_WINDOW_RULE}; got {len(items)} values: {time_range!r}")
+    wrong = [item for item in items if not _is_number(item)]
+    if wrong:
+        kinds = " and ".join(f"{item!r} ({type(item).__name__})" for item in wrong)
+        verb = "is not a number" if len(wrong) == 1 else "are not numbers"
+        raise InvalidValueError(f"{_WINDOW_RULE}; got {time_range!r}, where {kinds} {verb}")
+    start, end = float(items[0]), float(items[1])
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise InvalidValueError(f"{_WINDOW_RULE}; got {time_range!r}, which is not finite")
+    if end < start:
+        raise InvalidValueError(f"{_WINDOW_RULE}; got {time_range!r}, whose start is after its end")
+    return start, end
+
+
+def positive_seconds(name: str, value: object) -> float:
+    """``value`` as a finite number of seconds > 0; `InvalidValueError` naming ``name`` else."""
+    seconds = float(value) if _is_number(value) else math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidValueError(
+            f"{name} is a finite number of seconds greater than 0, got {value!r}"
+        )
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +75,17 @@ class Window:
 
     @classmethod
     def of(cls, time_range: tuple[float, float] | Window | None) -> Window:
+        """The window of a ``time_range`` argument: ``None`` (everything), a `Window`,
+        or a pair ``(start, end)`` of seconds from the session start.
+
+        Anything else, a start after the end, or an end that is not finite, raises
+        `InvalidValueError` naming what was given (a zero-length window is allowed).
+        """
         if time_range is None:
             return cls()
         if isinstance(time_range, Window):
             return time_range
-        start, end = (float(t) for t in time_range)
-        if not (math.isfinite(start) and math.isfinite(end)) or end < start:
-            raise WindowOutsideDomainError(
-                f"time_range ({start}, {end}) is not a window: give (start, end) in seconds "
-                "from the session start, with start <= end"
-            )
+        start, end = _pair_of_seconds(time_range)
         return cls(start, end)
 
     @property

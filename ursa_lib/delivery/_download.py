@@ -272,7 +272,7 @@ def download(
     recording_folder = folder_namer(names, raw)
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
-    results = _results(target)
+    results = _results(target, "download")
     root = Path(dest).resolve()  # dest itself may be a link the user chose
     report = _Reporter(progress)
     report.emit("start")

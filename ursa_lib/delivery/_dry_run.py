@@ -145,8 +145,9 @@ def plan_download(
     _one_of("source", source, SourceKind)
     recording_folder = folder_namer(names, raw)
     root = Path(dest).resolve()
+    results = _results(target, "download")
     _, files, present = _prepare(
-        _results(target), root, layout, source, raw, assets, existing, catalog, recording_folder
+        results, root, layout, source, raw, assets, existing, catalog, recording_folder
     )
     there = {id(f) for f in present}
     planned = []

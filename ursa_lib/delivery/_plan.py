@@ -71,13 +71,29 @@ def _one_of(name: str, value: object, choices: object) -> None:
         )
 
 
-def _results(target: QueryResult | Iterable[QueryResult]) -> list[QueryResult]:
-    if isinstance(target, QueryResult):
-        return [target]
-    results = list(target)
+def _results(
+    target: QueryResult | Iterable[QueryResult], verb: str = "this call"
+) -> list[QueryResult]:
+    """The query results ``target`` holds: one `QueryResult` or an iterable of them.
+
+    Anything else raises `InvalidValueError`, whose message names ``verb`` (the
+    method the user called) and, for a string, how to look a recording up.
+    """
+    given: object = target  # checked as whatever a caller may pass
+    if isinstance(given, QueryResult):
+        return [given]
+    rule = f"{verb} takes QueryResult objects from query()"
+    if isinstance(given, str):
+        raise InvalidValueError(
+            f"{rule}; got the string {given!r}: find a recording by its hash with "
+            "query(recording_hash=...) (show() also takes a hash or a rec_id)"
+        )
+    if not isinstance(given, Iterable):
+        raise InvalidValueError(f"{rule}; got {type(given).__name__} {given!r}")
+    results = list(given)
     for item in results:
         if not isinstance(item, QueryResult):
-            raise TypeError(f"download takes QueryResult objects, got {type(item).__name__}")
+            raise InvalidValueError(f"{rule}; got a list holding {type(item).__name__} {item!r}")
     return results
 
 

@@ -25,16 +25,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import ConfigError, UrsaError
+from .._errors import ConfigError, InvalidValueError, UrsaError
 from ..catalog import IngestionStatus, Modality
 from ..store import zarr_store
-from ._assets import AssetSource, Window, union
+from ._assets import AssetSource, Window, positive_seconds, union
 from ._events_read import read_events
 from ._query import QueryResult
 from ._sampled import read_sampled, recent_objects
 from ._video import read_video
 
-__all__ = ["StreamWindow", "misaligned", "read_recording", "stream_windows"]
+__all__ = [
+    "StreamWindow",
+    "check_modalities",
+    "misaligned",
+    "modality_names",
+    "read_recording",
+    "stream_windows",
+]
 
 
 class NotProcessedError(UrsaError, ValueError):
@@ -57,14 +64,39 @@ def _covered(result: QueryResult, row: Modality) -> list[tuple[float, float]]:
     return [(min(starts), max(ends))]
 
 
-def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Modality]:
-    names = list(result.modalities) if modalities is None else list(modalities)
+def modality_names(modalities: Iterable[str] | None) -> list[str] | None:
+    """The names a read's ``modalities`` argument asks for; None asks for all of them.
+
+    A bare string (``"eeg"`` rather than ``["eeg"]``), an empty list or anything
+    but names raises `InvalidValueError`.
+    """
+    if modalities is None:
+        return None
+    rule = "modalities is a list of names, e.g. ['eeg'], or None for all of them"
+    if isinstance(modalities, str) or not isinstance(modalities, Iterable):
+        raise InvalidValueError(f"{rule}; got {modalities!r}")
+    names = list(modalities)
+    if not names:
+        raise InvalidValueError(f"{rule}; got an empty list")
+    wrong = [n for n in names if not isinstance(n, str)]
+    if wrong:
+        raise InvalidValueError(f"{rule}; got {modalities!r}, where {wrong[0]!r} is not a name")
+    return names
+
+
+def check_modalities(result: QueryResult, names: Iterable[str]) -> None:
+    """Refuse names that are not modalities of ``result``, naming those it has."""
     unknown = [n for n in names if n not in result.modalities]
     if unknown:
         raise NotProcessedError(
             f"recording {result.recording_hash} has no modality {', '.join(map(repr, unknown))} "
             f"(it has {', '.join(result.modalities)})"
         )
+
+
+def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Modality]:
+    names = list(result.modalities) if modalities is None else list(modalities)
+    check_modalities(result, names)
     rows = [result.modalities[n] for n in names]
     for row in rows:
         if row.ingestion_status is not IngestionStatus.PROCESSED:
@@ -220,13 +252,13 @@ def stream_windows(
     memory). A window that falls entirely in a gap is yielded with no samples
     and the gap reported in ``gaps``. Closing the iterator early (``break``)
     waits for the one read in flight and leaves no thread behind. Bad
-    arguments and modalities that are not processed are refused by this call,
-    not at the first window.
+    arguments (a ``window`` or ``step`` that is not a number of seconds > 0:
+    `InvalidValueError`) and modalities that are not processed are refused by
+    this call, not at the first window.
     """
-    if not window > 0 or (step is not None and not step > 0):
-        raise NotProcessedError("stream needs window > 0 and step > 0 (seconds)")
-    step = step or window
-    names = None if modalities is None else list(modalities)
+    window = positive_seconds("stream's window", window)
+    step = window if step is None else positive_seconds("stream's step", step)
+    names = modality_names(modalities)
     plan: list[_Planned] = []
     for result in results:
         rows = _selected(result, names)

@@ -13,10 +13,11 @@ recording row whose modalities are missing (or a modality row whose recording
 row is missing, as after an ingest killed during registration) never shows.
 
 ``metadata`` filters match the recording's metadata (equality per key, JSON
-values). ``time_range`` is an absolute ``(start_ns, end_ns)`` window: a
-recording matches if it overlaps the window, and a processed modality if one of
-its ``domain_intervals`` does. Raw bytes have no time index, so ``time_range``
-is refused unless ``status="ingested"``.
+values). ``time_range`` is an absolute ``(start, end)`` window in epoch
+nanoseconds (each end may be given as a ``datetime`` or an ISO-8601 string, see
+`ursa_lib._time.epoch_ns`): a recording matches if it overlaps the window,
+and a processed modality if one of its ``domain_intervals`` does. Raw bytes
+have no time index, so ``time_range`` is refused unless ``status="ingested"``.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from __future__ import annotations
 import difflib
 import importlib.util
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .._errors import InvalidValueError
+from .._time import epoch_ns
 from ..catalog import (
     Catalog,
     IngestionStatus,
@@ -47,6 +49,22 @@ __all__ = ["QueryResult", "QueryResults", "QuerySpec", "Status", "query"]
 
 Status = Literal["ingested", "raw", "all"]
 
+AbsoluteTime = Annotated[int, BeforeValidator(lambda value: epoch_ns(value, "time_range"))]
+"""Epoch nanoseconds, given as them, as a ``datetime`` or as an ISO-8601 string."""
+
+_RULES = {
+    "participants": "a participant id or a list of them, e.g. 'p001' or ['p001', 'p002']",
+    "modalities": "a modality name or a list of them, e.g. 'eeg' or ['eeg', 'camera']",
+    "recording_hash": "a recording hash (64 hex characters) or a list of them",
+    "metadata": "a dict of metadata keys and the JSON values they must equal, e.g. "
+    "{'task': 'rest'}",
+    "status": "one of 'ingested' (processed modalities), 'raw' or 'all'",
+    "time_range": "(start, end), each epoch nanoseconds, a datetime or an ISO-8601 string, "
+    "e.g. ('2025-11-18T09:00:00Z', '2025-11-18T10:00:00Z')",
+    "limit": "a whole number of recordings greater than 0",
+}
+"""What each filter takes, for the message that refuses a value it cannot take."""
+
 
 class QuerySpec(BaseModel):
     """Filters of one query; every one given must match (AND)."""
@@ -63,10 +81,20 @@ class QuerySpec(BaseModel):
     """Equality on keys of the recording's metadata."""
     status: Status = "ingested"
     """``ingested`` (processed modalities, the default), ``raw``, or ``all``."""
-    time_range: tuple[int, int] | None = None
-    """Absolute window ``(start_ns, end_ns)``; only with ``status="ingested"``."""
+    time_range: tuple[AbsoluteTime, AbsoluteTime] | None = None
+    """Absolute window ``(start, end)`` in epoch nanoseconds (each may be given as a
+    ``datetime``, naive meaning UTC, or an ISO-8601 string); only with
+    ``status="ingested"``."""
     limit: int | None = Field(default=None, gt=0)
     """At most this many recordings."""
+
+    def __init__(self, /, **filters: Any) -> None:
+        """The filters, checked: a value a filter cannot take raises `InvalidValueError`
+        naming the filter and what it takes."""
+        try:
+            super().__init__(**filters)
+        except ValidationError as exc:
+            raise _refusal(exc, filters) from None
 
     @model_validator(mode="before")
     @classmethod
@@ -84,7 +112,7 @@ class QuerySpec(BaseModel):
             start, end = self.time_range
             if end <= start:
                 raise InvalidValueError(
-                    f"time_range must be (start_ns, end_ns) with start < end, got {self.time_range}"
+                    f"time_range must end after it starts (start < end), got {self.time_range}"
                 )
             if self.status != "ingested":
                 raise InvalidValueError(
@@ -95,6 +123,21 @@ class QuerySpec(BaseModel):
             if getattr(self, name) == ():
                 raise InvalidValueError(f"{name} is empty; pass None to not filter on it")
         return self
+
+
+def _refusal(exc: ValidationError, filters: Mapping[str, Any]) -> InvalidValueError:
+    """One line for the first problem pydantic found: our own refusal's message, or
+    the filter, what it takes and what was given."""
+    error = exc.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidValueError):
+        return InvalidValueError(str(cause))
+    field = str(error["loc"][0]) if error["loc"] else ""
+    if field not in _RULES:
+        return InvalidValueError(f"query filters: {error['msg']}")
+    return InvalidValueError(
+        f"query filter {field} must be {_RULES[field]}; got {filters.get(field)!r}"
+    )
 
 
 class QueryResult(BaseModel):

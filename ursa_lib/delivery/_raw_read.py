@@ -55,7 +55,7 @@ def materialize(
     and ``source="raw"`` reads their raw segments.
     """
     _one_of("source", source, SourceKind)
-    results = _results(target)
+    results = _results(target, "materialize")
     if not results:
         return {}
     names = [tuple(r.modalities) for r in results]
