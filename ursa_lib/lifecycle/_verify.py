@@ -212,21 +212,12 @@ def verify_download(
         expected.update(files)
         if files:
             delivering.add(planners[naming].folder(mod))
-    problems = []
-    hashed = 0
-    for path, (size, sha, uri) in sorted(expected.items()):
-        if not path.is_file():
-            problems.append(FileProblem(path=path, problem="missing", detail=f"{uri} not here"))
-            continue
-        stored = path.stat().st_size
-        if stored != size:
-            detail = f"{stored} bytes here, {size} in {uri}"
-            problems.append(FileProblem(path=path, problem="size", detail=detail))
-            continue
-        hashed += size
-        if _sha256(path) != sha:
-            detail = f"its bytes do not hash to the sha256 recorded for {uri}"
-            problems.append(FileProblem(path=path, problem="sha256", detail=detail))
+    problems, hashed = _checked(
+        expected,
+        missing="{origin} not here",
+        size="{here} bytes here, {size} in {origin}",
+        sha256="its bytes do not hash to the sha256 recorded for {origin}",
+    )
     for path in sorted(present - set(expected)):
         detail = "no recording of the catalog accounts for it"
         problems.append(FileProblem(path=path, problem="unexpected", detail=detail))
@@ -244,6 +235,31 @@ def verify_download(
         bytes_hashed=hashed,
         problems=tuple(sorted((*problems, *gone), key=lambda p: p.path)),
     )
+
+
+def _checked(
+    expected: dict[Path, tuple[int, str, str]], *, missing: str, size: str, sha256: str
+) -> tuple[list[FileProblem], int]:
+    """Each ``path → (size, sha256, origin)`` checked: there, of that size, of that
+    sha256 (read only when the size matches). The problems, worded by the templates
+    (``{origin}``, ``{here}`` and ``{size}``), and the bytes hashed."""
+    problems = []
+    hashed = 0
+    for path, (want, sha, origin) in sorted(expected.items()):
+        if not path.is_file():
+            detail = missing.format(origin=origin)
+            problems.append(FileProblem(path=path, problem="missing", detail=detail))
+            continue
+        here = path.stat().st_size
+        if here != want:
+            detail = size.format(origin=origin, here=here, size=want)
+            problems.append(FileProblem(path=path, problem="size", detail=detail))
+            continue
+        hashed += want
+        if _sha256(path) != sha:
+            detail = sha256.format(origin=origin)
+            problems.append(FileProblem(path=path, problem="sha256", detail=detail))
+    return problems, hashed
 
 
 def _verify_clips(root: Path) -> VerifyReport | None:
@@ -266,22 +282,12 @@ def _verify_clips(root: Path) -> VerifyReport | None:
         for entry in record["files"]
     }
     present = {p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))}
-    problems = []
-    hashed = 0
-    for path, (size, sha, clip) in sorted(expected.items()):
-        if not path.is_file():
-            detail = f"a file of the clip {clip}, as the download's record lists it"
-            problems.append(FileProblem(path=path, problem="missing", detail=detail))
-            continue
-        stored = path.stat().st_size
-        if stored != size:
-            detail = f"{stored} bytes here, {size} when the clip {clip} was cut"
-            problems.append(FileProblem(path=path, problem="size", detail=detail))
-            continue
-        hashed += size
-        if _sha256(path) != sha:
-            detail = f"its bytes do not hash to the sha256 recorded when the clip {clip} was cut"
-            problems.append(FileProblem(path=path, problem="sha256", detail=detail))
+    problems, hashed = _checked(
+        expected,
+        missing="a file of the clip {origin}, as the download's record lists it",
+        size="{here} bytes here, {size} when the clip {origin} was cut",
+        sha256="its bytes do not hash to the sha256 recorded when the clip {origin} was cut",
+    )
     for path in sorted(present - expected.keys()):
         detail = "no clip of the download's record (.ursa/clips.jsonl) lists it"
         problems.append(FileProblem(path=path, problem="unexpected", detail=detail))
