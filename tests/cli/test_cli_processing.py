@@ -89,6 +89,15 @@ def test_query_takes_iso_8601_times(root: Path) -> None:
         str(root),
     )
     assert code == 3
+    # One end alone leaves the other open: since (or until) a time.
+    for flag, when, found in (
+        ("--since", "2026-11-18T11:06:50Z", 1),
+        ("--since", "2026-11-18T12:00:00Z", 0),
+        ("--until", "2026-11-18T11:06:50Z", 1),
+        ("--until", "2026-11-18T11:00:00Z", 0),
+    ):
+        code, out = ursa("query", flag, when, "--root", str(root), "--json")
+        assert (code, len(out.splitlines())) == ((0, 4) if found else (3, 1)), (flag, when, out)
     code, out = ursa("query", "--since", "soon", "--root", str(root))
     assert code == 2
     assert "ISO-8601" in out

@@ -71,6 +71,13 @@ def test_time_range(lab: Lab) -> None:
     assert names(lab.ursa.query(time_range=inside)) == [("rec_a", ["eeg"])]
     # rec_a lasts 600 s but its processed eeg covers only 0-300 s.
     assert lab.ursa.query(time_range=after_domain) == []
+    # None leaves an end open: since a time, or until one.
+    assert names(lab.ursa.query(time_range=(inside[0], None))) == [("rec_a", ["eeg"])]
+    assert names(lab.ursa.query(time_range=(None, inside[1]))) == [("rec_a", ["eeg"])]
+    assert lab.ursa.query(time_range=(after_domain[0], None)) == []
+    assert lab.ursa.query(time_range=(None, LAB_T0 - 10**9)) == []
+    with pytest.raises(ValueError, match=r"time_range \(None, None\) filters nothing"):
+        lab.ursa.query(time_range=(None, None))
     with pytest.raises(ValueError, match="raw bytes have no time index"):
         lab.ursa.query(status="raw", time_range=inside)
 

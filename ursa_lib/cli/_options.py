@@ -231,17 +231,7 @@ def filters(
         given["metadata"] = metadata
     flags = f"{flag_used(*_START_FLAGS)}/{flag_used(*_END_FLAGS)}"
     if start_ns is not None or end_ns is not None:
-        if start_ns is None or end_ns is None:
-            alone, other = (
-                (_START_FLAGS, _END_FLAGS) if end_ns is None else (_END_FLAGS, _START_FLAGS)
-            )
-            used = flag_used(*alone)
-            pair = other[alone.index(used)]
-            raise typer.BadParameter(
-                f"{used} needs {pair} too: the time filter is a window with both ends",
-                param_hint=f"'{used}'",
-            )
-        given["time_range"] = (start_ns, end_ns)
+        given["time_range"] = (start_ns, end_ns)  # one alone: since, or until
     if limit is not None:
         given["limit"] = limit
     STATE.time_range_flags = flags

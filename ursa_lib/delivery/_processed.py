@@ -30,7 +30,7 @@ from ..catalog import IngestionStatus, Modality
 from ..store import zarr_store
 from ._assets import AssetSource, Window, positive_seconds, union
 from ._events_read import read_events
-from ._query import QueryResult
+from ._query import QueryResult, covered_spans
 from ._sampled import read_sampled, recent_objects
 from ._video import read_video
 
@@ -50,18 +50,6 @@ class NotProcessedError(UrsaError, ValueError):
 
 def _domain(mod: Modality) -> list[tuple[float, float]]:
     return [(i.start, i.end) for i in mod.domain_intervals]
-
-
-def _covered(result: QueryResult, row: Modality) -> list[tuple[float, float]]:
-    """The spans in which ``row`` has data to read: its domain, and for events the whole
-    recording besides (an events stream records throughout; its domain only runs from
-    the first event to the last, and a span with no event holds zero events)."""
-    domain = _domain(row)
-    if str(row.format) != "lance":
-        return domain
-    starts = [0.0, *(start for start, _ in domain)]
-    ends = [float(result.recording.duration), *(end for _, end in domain)]
-    return [(min(starts), max(ends))]
 
 
 def modality_names(modalities: Iterable[str] | None) -> list[str] | None:
@@ -152,7 +140,7 @@ def read_recording(
     from temporaldata import Data, Interval
 
     rows = _selected(result, modalities)
-    covered = [span for row in rows for span in _covered(result, row)]
+    covered = [span for row in rows for span in covered_spans(result.recording, row)]
     if strict:
         names = ", ".join(repr(row.modality) for row in rows)
         window.check_overlaps(covered, f"recording {result.recording_hash} ({names})")
@@ -262,7 +250,7 @@ def stream_windows(
     plan: list[_Planned] = []
     for result in results:
         rows = _selected(result, names)
-        by_modality = {row.modality: _covered(result, row) for row in rows}
+        by_modality = {row.modality: covered_spans(result.recording, row) for row in rows}
         covered = [span for spans in by_modality.values() for span in spans]
         if not covered:
             continue

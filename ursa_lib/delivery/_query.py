@@ -15,9 +15,11 @@ row is missing, as after an ingest killed during registration) never shows.
 ``metadata`` filters match the recording's metadata (equality per key, JSON
 values). ``time_range`` is an absolute ``(start, end)`` window in epoch
 nanoseconds (each end may be given as a ``datetime`` or an ISO-8601 string, see
-`ursa_lib._time.epoch_ns`): a recording matches if it overlaps the window,
-and a processed modality if one of its ``domain_intervals`` does. Raw bytes
-have no time index, so ``time_range`` is refused unless ``status="ingested"``.
+`ursa_lib._time.epoch_ns`; either end may be None, for "since" or "until"): a
+recording matches if it overlaps the window, and a processed modality if one of
+the spans it covers does (see `covered_spans`: events cover their whole
+recording). Raw bytes have no time index, so ``time_range`` is refused unless
+``status="ingested"``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ _RULES = {
     "{'task': 'rest'}",
     "status": "one of 'ingested' (processed modalities), 'raw' or 'all'",
     "time_range": "(start, end), each epoch nanoseconds, a datetime or an ISO-8601 string, "
-    "e.g. ('2025-11-18T09:00:00Z', '2025-11-18T10:00:00Z')",
+    "or None for an open end, e.g. ('2025-11-18T09:00:00Z', '2025-11-18T10:00:00Z')",
     "limit": "a whole number of recordings greater than 0",
 }
 """What each filter takes, for the message that refuses a value it cannot take."""
@@ -81,10 +83,10 @@ class QuerySpec(BaseModel):
     """Equality on keys of the recording's metadata."""
     status: Status = "ingested"
     """``ingested`` (processed modalities, the default), ``raw``, or ``all``."""
-    time_range: tuple[AbsoluteTime, AbsoluteTime] | None = None
+    time_range: tuple[AbsoluteTime | None, AbsoluteTime | None] | None = None
     """Absolute window ``(start, end)`` in epoch nanoseconds (each may be given as a
-    ``datetime``, naive meaning UTC, or an ISO-8601 string); only with
-    ``status="ingested"``."""
+    ``datetime``, naive meaning UTC, or an ISO-8601 string; None leaves that end
+    open); only with ``status="ingested"``."""
     limit: int | None = Field(default=None, gt=0)
     """At most this many recordings."""
 
@@ -110,7 +112,12 @@ class QuerySpec(BaseModel):
     def _coherent(self) -> QuerySpec:
         if self.time_range is not None:
             start, end = self.time_range
-            if end <= start:
+            if start is None and end is None:
+                raise InvalidValueError(
+                    "time_range (None, None) filters nothing: give a start, an end or both, "
+                    "or pass time_range=None"
+                )
+            if start is not None and end is not None and end <= start:
                 raise InvalidValueError(
                     f"time_range must end after it starts (start < end), got {self.time_range}"
                 )
@@ -269,9 +276,10 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
         recording_clauses.append(sql_metadata_equals(key, value))
     if q.time_range is not None:
         start, end = q.time_range
-        recording_clauses.append(
-            f"start_time < {end} AND start_time + CAST(duration * 1e9 AS BIGINT) > {start}"
-        )
+        if end is not None:
+            recording_clauses.append(f"start_time < {end}")
+        if start is not None:
+            recording_clauses.append(f"start_time + CAST(duration * 1e9 AS BIGINT) > {start}")
 
     modality_where = " AND ".join(modality_clauses) or None
     if recording_clauses:
@@ -305,11 +313,27 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
     )
 
 
-def _overlaps(recording: Recording, modality: Modality, window: tuple[int, int]) -> bool:
+def covered_spans(recording: Recording, modality: Modality) -> list[tuple[float, float]]:
+    """The spans (session seconds) in which ``modality`` has data to read: its domain,
+    and for events the whole recording besides (an events stream records
+    throughout; its domain only runs from the first event to the last, and a span
+    with no event holds zero events)."""
+    domain = [(i.start, i.end) for i in modality.domain_intervals]
+    if str(modality.format) != "lance":
+        return domain
+    starts = [0.0, *(start for start, _ in domain)]
+    ends = [float(recording.duration), *(end for _, end in domain)]
+    return [(min(starts), max(ends))]
+
+
+def _overlaps(
+    recording: Recording, modality: Modality, window: tuple[int | None, int | None]
+) -> bool:
     start, end = window
-    for interval in modality.domain_intervals:
-        lo = recording.start_time + int(interval.start * 1e9)
-        hi = recording.start_time + int(interval.end * 1e9)
-        if lo < end and hi > start:
+    spans = covered_spans(recording, modality)
+    for lo_s, hi_s in spans:
+        lo = recording.start_time + int(lo_s * 1e9)
+        hi = recording.start_time + int(hi_s * 1e9)
+        if (end is None or lo < end) and (start is None or hi > start):
             return True
-    return not modality.domain_intervals  # no intervals: it spans the recording, which overlaps
+    return not spans  # no intervals: it spans the recording, which overlaps
