@@ -34,10 +34,18 @@ __all__ = [
 ]
 
 
+PIPED_WIDTH = 400
+"""Line width when output goes to a pipe or a file and ``COLUMNS`` is not set: wide
+enough that table rows stay whole lines (for grep, less -S), not folded at 80."""
+
+
 def _console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=PIPED_WIDTH)
+    return console
 
 
 def say(text: str) -> None:

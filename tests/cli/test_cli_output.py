@@ -1,0 +1,50 @@
+"""What the CLI prints for people, when it goes to a pipe or a file.
+
+* a table row stays one line, however wide (for grep), unless ``COLUMNS`` says;
+* ``--dry-run`` prints the plan and one summary line that reads as English, and
+  nothing moves.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ursa_lib import DataInterface, LocalProfile
+from ursa_lib.cli import app
+from ursa_lib.testing import RecordingSpec, write_recording
+
+
+def test_a_download_dry_run_says_what_it_would_do_and_writes_nothing(tmp_path: Path) -> None:
+    write_recording(tmp_path / "rig", RecordingSpec(rec_id="rec_d", start_time_ns=10**18))
+    root = tmp_path / "ursa"
+    DataInterface(LocalProfile(root=root)).enable_writes().ingest(tmp_path / "rig" / "rec_d")
+    dest = tmp_path / "out"
+    args = ["download", str(dest), "--status", "raw", "--dry-run", "--root", str(root)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # the summary may wrap at the terminal's width
+    found = re.search(r"dry run, nothing moved: download would write (\d+) \(\1 files\)", text)
+    assert found, text
+    assert int(found.group(1)) > 0
+    assert not dest.exists()
+
+
+def test_piped_table_rows_stay_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rec_id = "rec_20261118T090000_a_long_rig_name"
+    write_recording(tmp_path / "rig", RecordingSpec(rec_id=rec_id, start_time_ns=10**18))
+    root = tmp_path / "ursa"
+    DataInterface(LocalProfile(root=root)).enable_writes().ingest(tmp_path / "rig" / rec_id)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if rec_id in line]
+    assert len(rows) == 4  # audio, camera, eeg, events: each whole on its line
+    assert all(line.split()[-4] == "raw" for line in rows), rows
+    assert max(len(line) for line in rows) > 80
+    monkeypatch.setenv("COLUMNS", "80")  # asked for: folded to fit
+    folded = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)]).output
+    assert not any(rec_id in line for line in folded.splitlines())
