@@ -48,3 +48,18 @@ def test_piped_table_rows_stay_whole_lines(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("COLUMNS", "80")  # asked for: folded to fit
     folded = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)]).output
     assert not any(rec_id in line for line in folded.splitlines())
+
+
+def test_a_download_of_files_already_there_reports_no_transfer_rate(tmp_path: Path) -> None:
+    write_recording(tmp_path / "rig", RecordingSpec(rec_id="rec_k", start_time_ns=10**18))
+    root = tmp_path / "ursa"
+    DataInterface(LocalProfile(root=root)).enable_writes().ingest(tmp_path / "rig" / "rec_k")
+    args = ["download", str(tmp_path / "out"), "--status", "raw", "--root", str(root)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "already there)" not in first.output
+    again = CliRunner().invoke(app, [*args, "--existing", "skip"])
+    assert again.exit_code == 0, again.output
+    (progress,) = [line for line in again.output.splitlines() if line.startswith("download:")]
+    assert re.search(r"\(100%\) \(\S+ \S+ already there\), \d+/\d+ files, 0 B/s", progress)
+    assert "0 written" in again.output

@@ -146,19 +146,23 @@ def download(
             as_json,
         )
         return
-    skipped = 0
+    skipped = kept = seen = 0
     started = time.perf_counter()
     with Transfer("download") as bar:
 
         def update(event: DownloadProgress) -> None:
-            nonlocal skipped
+            nonlocal skipped, kept, seen
             skipped += event.skipped
+            if event.skipped:  # a file already there: its bytes count as done, not moved
+                kept += event.bytes_done - seen
+            seen = event.bytes_done
             bar.update(
                 event.bytes_done,
                 event.bytes_total,
                 event.files_done,
                 event.files_total,
                 event.modality,
+                kept=kept,
             )
 
         paths = ursa.download(

@@ -118,6 +118,7 @@ class Transfer:
         self._bar: Any = None
         self._task: Any = None
         self._state: tuple[int, int | None, int, int | None] = (0, None, 0, None)
+        self._kept = 0
         self._err = None if STATE.quiet else _console(stderr=True)
 
     def __enter__(self) -> Transfer:
@@ -152,8 +153,13 @@ class Transfer:
         files_done: int,
         files_total: int | None,
         description: str | None = None,
+        *,
+        kept: int = 0,
     ) -> None:
+        """``done`` of ``total`` bytes so far, of which ``kept`` were already there
+        (counted as done, never moved: the rate is over the rest)."""
         self._state = (done, total, files_done, files_total)
+        self._kept = kept
         if self._bar is not None:
             self._bar.update(
                 self._task,
@@ -172,9 +178,11 @@ class Transfer:
         done, total, files_done, files_total = self._state
         elapsed = time.monotonic() - self._started
         share = f" ({done / total:.0%})" if total else ""
-        rate = human_bytes(int(done / elapsed)) + "/s" if elapsed > 0 else "?"
+        moved = done - self._kept
+        rate = human_bytes(int(moved / elapsed)) + "/s" if elapsed > 0 else "?"
+        kept = f" ({human_bytes(self._kept)} already there)" if self._kept else ""
         print(
-            f"{self.label}: {human_bytes(done)} / {human_bytes(total)}{share}, "
+            f"{self.label}: {human_bytes(done)} / {human_bytes(total)}{share}{kept}, "
             f"{files_done}/{files_total if files_total is not None else '?'} files, "
             f"{rate}, {human_duration(elapsed)}",
             file=sys.stderr,
