@@ -7,7 +7,6 @@ uses the interface's handles (stores, catalog) and its write guard.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,10 +48,6 @@ _NO_RESULTS = (
 
 TimeRange = tuple[float, float]
 """``(start, end)`` in seconds from the session start; the window is ``[start, end)``."""
-
-
-_HASH_PREFIX = re.compile(r"[0-9a-fA-F]{8,64}")
-"""A recording hash, or its first 8 or more characters."""
 
 
 class DataVerbs:
@@ -250,11 +245,8 @@ class DataVerbs:
         text = str(target)
         catalog = self.catalog()
         hashes = sorted({r.recording_hash for r in catalog.rows(Recording, {"rec_id": text})})
-        if not hashes and _HASH_PREFIX.fullmatch(text):
-            # A hash, or the start of one as `ursa query` prints it (12 characters).
-            where = f"recording_hash LIKE '{text.lower()}%'"
-            hashes = sorted({r.recording_hash for r in catalog.rows(Recording, where)})
-        found = [r for h in hashes for r in query(catalog, recording_hash=h, status="all")]
+        # Else a hash, or its first 8+ characters as `ursa query` prints them (12).
+        found = list(query(catalog, recording_hash=hashes or [text.lower()], status="all"))
         if not found:
             raise NothingMatchedError(
                 f"no recording matches {text!r}: give a rec_id, a recording hash or its first "
@@ -263,7 +255,7 @@ class DataVerbs:
         if len(found) > 1:
             listed = ", ".join(f"{r.recording_hash[:12]} ({r.rec_id})" for r in found[:5])
             raise InvalidValueError(
-                f"{len(found)} recordings match {text!r} ({listed}); give a longer hash"
+                f"{len(found)} recordings match {text!r} ({listed}); give one's hash, or more of it"
             )
         return found[0]
 

@@ -48,6 +48,12 @@ def test_filters_combine(lab: Lab) -> None:
     assert names(q(status="all", recording_hash=lab.hashes["rec_b"])) == [
         ("rec_b", ["camera", "eeg"])
     ]
+    # The first 8 or more characters of a hash (`ursa query` prints 12) select it too.
+    h_b = lab.hashes["rec_b"]
+    assert names(q(status="all", recording_hash=h_b[:12])) == [("rec_b", ["camera", "eeg"])]
+    both = q(status="all", recording_hash=[h_b[:8], lab.hashes["rec_c"]])
+    assert [r.rec_id for r in both] == ["rec_b", "rec_c"]
+    assert q(status="all", recording_hash=h_b[:7]) == []  # too short: taken whole
     assert names(q(status="all", limit=2)) == names(q(status="all"))[:2]
     # A recording with nothing left after filtering is not returned.
     assert q(status="all", modalities="camera", participants="p2") == []

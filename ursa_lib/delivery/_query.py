@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -57,7 +58,8 @@ AbsoluteTime = Annotated[int, BeforeValidator(lambda value: epoch_ns(value, "tim
 _RULES = {
     "participants": "a participant id or a list of them, e.g. 'p001' or ['p001', 'p002']",
     "modalities": "a modality name or a list of them, e.g. 'eeg' or ['eeg', 'camera']",
-    "recording_hash": "a recording hash (64 hex characters) or a list of them",
+    "recording_hash": "a recording hash (64 hex characters, or its first 8 or more) or a "
+    "list of them",
     "metadata": "a dict of metadata keys and the JSON values they must equal, e.g. "
     "{'task': 'rest'}",
     "status": "one of 'ingested' (processed modalities), 'raw' or 'all'",
@@ -78,7 +80,8 @@ class QuerySpec(BaseModel):
     modalities: tuple[str, ...] | None = None
     """Only these modalities (e.g. ``("eeg", "camera")``)."""
     recording_hash: tuple[str, ...] | None = None
-    """Only these recordings (one hash or several)."""
+    """Only these recordings (one hash or several; each may be its first 8 or more
+    characters, as ``ursa query`` prints 12)."""
     metadata: dict[str, Any] | None = None
     """Equality on keys of the recording's metadata."""
     status: Status = "ingested"
@@ -271,7 +274,7 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
             "(" + " OR ".join(sql_array_has("participant_ids", p) for p in q.participants) + ")"
         )
     if q.recording_hash is not None:
-        recording_clauses.append(sql_in("recording_hash", q.recording_hash))
+        recording_clauses.append(_hash_clause(q.recording_hash))
     for key, value in (q.metadata or {}).items():
         recording_clauses.append(sql_metadata_equals(key, value))
     if q.time_range is not None:
@@ -311,6 +314,21 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
         )
         for h in ordered
     )
+
+
+_HASH_PREFIX = re.compile(r"[0-9a-f]{8,63}")
+"""The start of a recording hash, as ``ursa query`` prints it (12 characters)."""
+
+
+def _hash_clause(values: tuple[str, ...]) -> str:
+    """Recordings whose hash is one of ``values``, or starts with one that is the first
+    8 to 63 (lower-case hex) characters of a hash."""
+    prefixes = [v for v in values if _HASH_PREFIX.fullmatch(v)]
+    whole = [v for v in values if v not in prefixes]
+    clauses = [f"recording_hash LIKE '{v}%'" for v in prefixes]  # hex only: no quoting needed
+    if whole:
+        clauses.insert(0, sql_in("recording_hash", whole))
+    return "(" + " OR ".join(clauses) + ")"
 
 
 def covered_spans(recording: Recording, modality: Modality) -> list[tuple[float, float]]:
