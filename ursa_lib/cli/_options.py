@@ -109,7 +109,7 @@ ModalitiesOption = Annotated[
     list[str] | None, typer.Option("--modality", help="Modality name (repeatable).")
 ]
 HashOption = Annotated[
-    list[str] | None, typer.Option("--hash", help="A recording hash, or its first 8+ characters.")
+    list[str] | None, typer.Option("--hash", help="Hash or its first 8+ characters (repeatable).")
 ]
 MetaOption = Annotated[
     list[str] | None,
