@@ -23,7 +23,8 @@ def read_events(
     """Events whose time falls in ``window`` as a ``temporaldata.IrregularTimeSeries``.
 
     Columns: ``timestamps`` (session seconds), ``duration``, ``type``,
-    ``prompt``, ``response`` and ``metadata`` (JSON text). The domain is the
+    ``prompt``, ``response`` (``""`` where the event has none: numpy text arrays
+    hold no None) and ``metadata`` (JSON text). The domain is the
     window (clipped to the recorded domain), so an empty window is still a
     statement that nothing happened in it.
     """
