@@ -105,6 +105,8 @@ def test_windows_equal_the_reference_readers(recording: Processed) -> None:
         assert all(np.array_equal(f, frames[k]) for f, k in zip(run, shown[1:4], strict=True))
         if len(shown):
             assert np.array_equal(data.camera.at(data.camera.times[0]), frames[shown[0]]), name
+        if t1 > t0 and t0 * FPS < len(frames):  # the frame on screen at t0, whenever it started
+            assert np.array_equal(data.camera.at(t0), frames[int(t0 * FPS)]), name
             with pytest.raises(WindowOutsideDomainError, match="outside this window"):
                 data.camera.at(t1 + 1.0)
         expected = sorted(e["time"] for e in events if t0 <= e["time"] < t1)

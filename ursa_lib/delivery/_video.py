@@ -216,8 +216,10 @@ class VideoFrames:
         return next(self._decode(int(self._pts[i]), int(self._pts[i])))
 
     def at(self, t: float) -> npt.NDArray[np.uint8]:
-        """The frame shown at session time ``t`` (the last one that starts at or before
-        it); ``t`` must lie in the window the frames were read for."""
+        """The frame shown at session time ``t``: the last one that starts at or before
+        it, which for a time before the window's first frame started before the
+        window (the frame index is asked for it). ``t`` must lie in the window the
+        frames were read for."""
         start, end = self.window.start, self.window.end
         lo, hi = -math.inf if start is None else start, math.inf if end is None else end
         if not lo <= t < hi:
@@ -225,9 +227,15 @@ class VideoFrames:
                 f"{t:g} s is outside this window [{lo:g}, {hi:g}) s; read a window that holds it"
             )
         i = int(np.searchsorted(self.times, t, side="right")) - 1
-        if i < 0:
-            raise IndexError(f"no frame of this window starts at or before {t:g} s")
-        return self[i]
+        if i >= 0:
+            return self[i]
+        index = self._source.open_lance(self._key + ".lance")
+        earlier = index.search().where(f"time_s <= {float(t)!r}").select(["pts", "time_s"])
+        rows = earlier.limit(None).to_arrow()
+        if not rows.num_rows:
+            raise WindowOutsideDomainError(f"no frame of the video starts at or before {t:g} s")
+        shown = int(rows.column("pts")[int(np.argmax(rows.column("time_s").to_numpy()))].as_py())
+        return next(self._decode(shown, shown))
 
     def __iter__(self) -> Iterator[npt.NDArray[np.uint8]]:
         """Every frame of the window, in order, after one seek."""
