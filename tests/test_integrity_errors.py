@@ -59,7 +59,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "a pydantic validator: parse_description turns it into a StreamDescriptionError"
     ),
     ("delivery/_video.py", "IndexError", "__getitem__"): "the sequence protocol",
-    ("delivery/_video.py", "IndexError", "at"): "the sequence protocol, as frames[i] raises it",
     ("testing/_servers.py", "RuntimeError", "wait_for_port"): (
         "test kit: a server that does not start is the environment's failure, not a refusal"
     ),
