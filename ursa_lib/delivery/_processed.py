@@ -97,23 +97,30 @@ def _selected(result: QueryResult, modalities: Iterable[str] | None) -> list[Mod
 
 
 def read_modality(
-    source: AssetSource, row: Modality, window: Window, *, strict: bool = True
+    source: AssetSource,
+    row: Modality,
+    window: Window,
+    *,
+    strict: bool = True,
+    covered: list[tuple[float, float]] | None = None,
 ) -> Any:
     """One processed modality in ``window`` (see the module docstring for the types).
 
-    A window outside the modality's domain raises `WindowOutsideDomainError`
-    if ``strict``, else reads as empty.
+    A window outside the spans the modality covers (``covered``: by default its
+    domain; `covered_spans` gives events their whole recording) raises
+    `WindowOutsideDomainError` if ``strict``, else reads as empty.
     """
     assert row.storage_uri is not None
+    spans = _domain(row) if covered is None else covered
     key = source.key_of(row.storage_uri)
     what = f"modality {row.modality!r} of recording {row.recording_hash}"
     fmt = str(row.format)
     if fmt == "zarr":
         return read_sampled(source, key, window, what, strict=strict)
     if fmt == "lance":
-        return read_events(source, key, window, _domain(row), what, strict=strict)
+        return read_events(source, key, window, spans, what, strict=strict)
     if fmt == "mp4":
-        return read_video(source, key, window, _domain(row), what, strict=strict)
+        return read_video(source, key, window, spans, what, strict=strict)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -140,11 +147,15 @@ def read_recording(
     from temporaldata import Data, Interval
 
     rows = _selected(result, modalities)
-    covered = [span for row in rows for span in covered_spans(result.recording, row)]
+    spans = {row.modality: covered_spans(result.recording, row) for row in rows}
+    covered = [span for own in spans.values() for span in own]
     if strict:
         names = ", ".join(repr(row.modality) for row in rows)
         window.check_overlaps(covered, f"recording {result.recording_hash} ({names})")
-    parts = {row.modality: read_modality(source, row, window, strict=False) for row in rows}
+    parts = {
+        row.modality: read_modality(source, row, window, strict=False, covered=spans[row.modality])
+        for row in rows
+    }
     merged = union(
         [clipped for start, end in covered if (clipped := window.clip(start, end)) is not None]
     )
