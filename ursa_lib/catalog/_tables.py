@@ -50,13 +50,20 @@ appear."""
 
 
 def _is_commit_conflict(exc: Exception) -> bool:
-    """Whether LanceDB refused a commit because another writer committed first."""
+    """Whether LanceDB refused a commit because other writers committed first.
+
+    That includes Lance giving up its own retries when many writers commit at
+    once ("Too many concurrent writers."): Lance declares that retryable too,
+    and a later attempt, after the others, commits.
+    """
     if isinstance(exc, CatalogError):
         return False
     text = str(exc).lower()
     return (
-        "conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text)
-    ) or "incompatible with concurrent transaction" in text
+        ("conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text))
+        or "incompatible with concurrent transaction" in text
+        or "too many concurrent writers" in text
+    )
 
 
 class TableAccess:
