@@ -1,6 +1,8 @@
 """What the CLI prints for people, when it goes to a pipe or a file.
 
 * a table row stays one line, however wide (for grep), unless ``COLUMNS`` says;
+* on a narrow terminal ``query`` leaves columns out, cuts ``rec_id`` short, and
+  says so, rather than folding cells;
 * ``--dry-run`` prints the plan and one summary line that reads as English, and
   nothing moves.
 """
@@ -45,9 +47,29 @@ def test_piped_table_rows_stay_whole_lines(tmp_path: Path, monkeypatch: pytest.M
     assert len(rows) == 4  # audio, camera, eeg, events: each whole on its line
     assert all(line.split()[-4] == "raw" for line in rows), rows
     assert max(len(line) for line in rows) > 80
-    monkeypatch.setenv("COLUMNS", "80")  # asked for: folded to fit
-    folded = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)]).output
-    assert not any(rec_id in line for line in folded.splitlines())
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_a_narrow_terminal_gets_whole_rows_with_columns_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    rec_id = "rec_20261118T090000_a_long_rig_name"
+    write_recording(tmp_path / "rig", RecordingSpec(rec_id=rec_id, start_time_ns=10**18))
+    root = tmp_path / "ursa"
+    ursa = DataInterface(LocalProfile(root=root)).enable_writes()
+    stored = ursa.ingest(tmp_path / "rig" / rec_id)
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= width, result.output
+    rows = [line.split() for line in lines if stored.recording_hash[:12] in line]
+    assert [row[-4] for row in rows] == ["audio", "camera", "eeg", "events"], result.output
+    assert all(row[1].startswith("rec_2026") and row[1].endswith("…") for row in rows)
+    assert all(row[-3] == "raw" for row in rows), result.output  # never folded
+    caption = " ".join(lines[-2:]) if width < 80 else lines[-1]
+    assert f"files, start (UTC){', who, length' * (width < 80)} left out" in caption, result.output
+    assert f"to fit {width} columns" in caption, result.output
 
 
 def test_a_download_of_files_already_there_reports_no_transfer_rate(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,10 @@ def emit_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+SHORTEST = 12
+"""A column cut short to fit a terminal keeps at least this many characters."""
+
+
 def print_table(
     rows: Iterable[Mapping[str, str]],
     columns: Iterable[str],
@@ -67,20 +71,68 @@ def print_table(
     title: str | None = None,
     right: Iterable[str] = (),
     header: bool = True,
+    optional: Sequence[str] = (),
+    shorten: str | None = None,
 ) -> None:
-    """A rich table on stdout (silent with ``--quiet``)."""
+    """A rich table on stdout (silent with ``--quiet``).
+
+    A table wider than the terminal leaves out its ``optional`` columns, in
+    that order, until it fits, and cuts the ``shorten`` column's cells with an
+    ellipsis; a caption names what was left out. Rows then stay one line each.
+    A table that cannot fit that way (or has neither) folds its cells.
+    """
     if STATE.quiet:
         return
     from rich.table import Table
 
-    table = Table(title=title, show_header=header, box=None, header_style="bold underline")
+    console = _console()
+    cells = [dict(row) for row in rows]
+    every = list(columns)
     aligned = set(right)
-    for column in columns:
-        table.add_column(column, overflow="fold", justify="right" if column in aligned else "left")
-    names = list(table.columns)
-    for row in rows:
-        table.add_row(*(row.get(str(c.header), "") for c in names))
-    _console().print(table)
+
+    def make(shown: list[str], cut: int | None, fit: bool) -> Table:
+        table = Table(title=title, show_header=header, box=None, header_style="bold underline")
+        for column in shown:
+            table.add_column(
+                column,
+                justify="right" if column in aligned else "left",
+                overflow="ellipsis" if fit else "fold",
+                no_wrap=fit,
+                max_width=cut if column == shorten else None,
+            )
+        for row in cells:
+            table.add_row(*(row.get(column, "") for column in shown))
+        return table
+
+    def needs(shown: list[str], cut: int | None) -> int:
+        wide = console.options.update_width(1_000_000)
+        return console.measure(make(shown, cut, fit=True), options=wide).maximum
+
+    fits = console.width
+    if needs(every, None) <= fits or not (optional or shorten):
+        console.print(make(every, None, fit=False))
+        return
+    shown, hidden = list(every), []
+    floor = SHORTEST if shorten in every else None
+    for column in optional:
+        if needs(shown, floor) <= fits:
+            break
+        shown.remove(column)
+        hidden.append(column)
+    if needs(shown, floor) > fits:  # too narrow even so: fold, as any table
+        console.print(make(every, None, fit=False))
+        return
+    cut = None
+    over = needs(shown, None) - fits
+    if shorten in shown and over > 0:
+        natural = max([len(shorten)] + [len(row.get(shorten, "")) for row in cells])
+        cut = natural - over
+    table = make(shown, cut, fit=True)
+    if hidden:
+        table.caption = (
+            f"{', '.join(hidden)} left out to fit {fits} columns; --json has every field"
+        )
+    console.print(table)
 
 
 def human_bytes(size: int | None) -> str:

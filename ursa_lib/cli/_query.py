@@ -208,4 +208,6 @@ def query(
         ),
         right=("files", "size"),
         title=f"{len(results)} recording(s), {len(rows)} modalities",
+        optional=("files", "start (UTC)", "who", "length"),
+        shorten="rec_id",
     )
