@@ -1,8 +1,9 @@
-"""What the CLI prints for people, when it goes to a pipe or a file.
+"""What the CLI prints for people: into a pipe or a file, and on a terminal.
 
 * a table row stays one line, however wide (for grep), unless ``COLUMNS`` says;
 * on a narrow terminal ``query`` leaves columns out, cuts ``rec_id`` short, and
   says so, rather than folding cells;
+* progress counts files already there apart: its rates are over bytes moved;
 * ``--dry-run`` prints the plan and one summary line that reads as English, and
   nothing moves.
 """
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from ursa_lib import DataInterface, LocalProfile
 from ursa_lib.cli import app
+from ursa_lib.cli._output import Transfer
 from ursa_lib.testing import RecordingSpec, write_recording
 
 
@@ -85,3 +87,15 @@ def test_a_download_of_files_already_there_reports_no_transfer_rate(tmp_path: Pa
     (progress,) = [line for line in again.output.splitlines() if line.startswith("download:")]
     assert re.search(r"\(100%\) \(\S+ \S+ already there\), \d+/\d+ files, 0 B/s", progress)
     assert "0 written" in again.output
+
+
+def test_the_live_bar_counts_only_the_bytes_it_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # stderr is a terminal: the live bar
+    mib = 1024 * 1024
+    with Transfer("download") as transfer:
+        transfer.update(50 * mib, 60 * mib, 5, 6, kept=50 * mib)  # five files already there
+        (task,) = transfer._bar.tasks
+        assert (task.total, task.completed) == (10 * mib, 0)
+        assert task.fields["files"] == "5/6 files, 50.0 MiB already there"
+        transfer.update(55 * mib, 60 * mib, 5, 6, kept=50 * mib)
+        assert (task.total, task.completed) == (10 * mib, 5 * mib)

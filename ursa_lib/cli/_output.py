@@ -209,15 +209,18 @@ class Transfer:
         kept: int = 0,
     ) -> None:
         """``done`` of ``total`` bytes so far, of which ``kept`` were already there
-        (counted as done, never moved: the rate is over the rest)."""
+        (counted as done, never moved: the rate is over the rest). The live bar
+        counts only the bytes to move, so its speed and time left are theirs."""
         self._state = (done, total, files_done, files_total)
         self._kept = kept
         if self._bar is not None:
+            there = f", {human_bytes(kept)} already there" if kept else ""
             self._bar.update(
                 self._task,
-                total=total,
-                completed=done,
-                files=f"{files_done}/{files_total if files_total is not None else '?'} files",
+                total=None if total is None else total - kept,
+                completed=done - kept,
+                files=f"{files_done}/{files_total if files_total is not None else '?'} files"
+                + there,
                 description=description or self.label,
             )
         elif self._err is not None:
