@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import lancedb
@@ -15,6 +17,7 @@ from ursa_lib.processing import (
     SegmentReadError,
     StreamDescription,
     StreamKind,
+    _video,
 )
 from ursa_lib.processing._video import VideoConverter
 
@@ -159,3 +162,54 @@ def test_truncated_mp4_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(SegmentReadError, match=r"camera_0/seg_00000\.mp4"):
         VideoConverter().convert(request(tmp_path, files))
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def _counting_demux(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many packets the converter demuxes, counted as they are yielded."""
+    demuxed = [0]
+    packets = _video._packets
+
+    def counted(container: object, rel: str) -> Iterator[object]:
+        for packet in packets(container, rel):
+            demuxed[0] += 1
+            yield packet
+
+    monkeypatch.setattr(_video, "_packets", counted)
+    return demuxed
+
+
+def test_the_index_is_read_from_the_files_sample_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = copy_into(tmp_path / "camera_0", [MP4_BIKES, MP4_BIKES], ".mp4")
+    demuxed = _counting_demux(monkeypatch)
+    VideoConverter().convert(request(tmp_path, files))
+    assert_index_matches_pyav(tmp_path / "out")
+    # Each segment once to remux it, then only the first packets of the output.
+    assert demuxed[0] == 2 * 250 + _video._CHECKED_PACKETS
+
+
+@pytest.mark.parametrize("off", ["dts", "size", "pts"])
+def test_a_sample_table_that_disagrees_with_the_packets_written_is_demuxed_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, off: str
+) -> None:
+    remux = _video._remux
+
+    def wrong_record(request: ConversionRequest, params: Any, dst: Path) -> Any:
+        written = remux(request, params, dst)
+        pts, dts, size, keyframe = written.packets[3]  # one packet misremembered
+        written.packets[3] = (
+            pts + (off == "pts"),
+            dts + (off == "dts"),
+            size + (off == "size"),
+            keyframe,
+        )
+        return written
+
+    monkeypatch.setattr(_video, "_remux", wrong_record)
+    files = copy_into(tmp_path / "camera_0", [MP4_BIKES], ".mp4")
+    demuxed = _counting_demux(monkeypatch)
+    VideoConverter().convert(request(tmp_path, files))
+    assert_index_matches_pyav(tmp_path / "out")  # the file's truth, not the record
+    # Remuxed, then (only when the table agreed) its first packets checked, then demuxed whole.
+    assert demuxed[0] == 250 + (_video._CHECKED_PACKETS if off == "pts" else 0) + 250

@@ -37,6 +37,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,9 @@ log = logging.getLogger("ursa.processing")
 
 LEASE_KEY = "processing_lease"
 """Key of a modality row's metadata that names the process working on it."""
+
+FETCH_CONCURRENCY = 4
+"""Raw segments downloaded at once for a conversion (uploads of its output: the same)."""
 
 
 def process_recording(
@@ -255,13 +259,30 @@ class _Job:
         return True
 
     def _fetch(self, folder: Path) -> list[Segment]:
+        """The stream's segments into ``folder``, four at a time, each checked
+        against its sha256; the first failure is raised once the others stopped."""
         segments = []
         for entry in self.files:
             dest = folder.joinpath(*entry.rel_path.split("/"))
             dest.parent.mkdir(parents=True, exist_ok=True)
-            key = self.session.file_key(entry.rel_path)
-            self.raw.download(key, dest, fsync=False, sha256=entry.sha256)
             segments.append(Segment(rel_path=entry.rel_path, path=dest, size=entry.size))
+        with ThreadPoolExecutor(FETCH_CONCURRENCY, "ursa-fetch") as pool:
+            futures = [
+                pool.submit(
+                    self.raw.download,
+                    self.session.file_key(entry.rel_path),
+                    segment.path,
+                    fsync=False,
+                    sha256=entry.sha256,
+                )
+                for entry, segment in zip(self.files, segments, strict=True)
+            ]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
         return segments
 
     def _upload(

@@ -4,9 +4,11 @@ The index ``<modality>.mp4.lance`` has one row per frame, in presentation
 order: ``frame`` (0-based), ``pts`` and ``dts`` (in ``time_base`` units of
 the output file), ``time_s`` (session-relative), ``keyframe``,
 ``byte_offset`` and ``size`` of the frame's packet in the output file, and
-``segment`` (the rel_path it came from). It is built by demuxing the written
-file's packets, never by decoding: byte offsets are only known once the
-muxer has moved the ``moov`` box to the front.
+``segment`` (the rel_path it came from). It is read from the written file's
+own sample table (PyAV's ``index_entries``), never by decoding: byte offsets
+are only known once the muxer has moved the ``moov`` box to the front. Every
+sample's dts, size and keyframe flag must equal the packet written, and the
+first packets, demuxed, their pts; a file that disagrees is demuxed whole.
 
 Only the first video stream of each segment is kept; record other streams
 (e.g. a camera's microphone) as streams of their own.
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -144,11 +147,22 @@ def _bases(request: ConversionRequest, tb: Fraction) -> list[int | None]:
     return [round((Fraction(s) - Fraction(starts[0])) / tb) for s in starts]
 
 
-def _remux(
-    request: ConversionRequest, params: _Params, dst: Path
-) -> tuple[list[str], list[tuple[int, int]]]:
-    """Write ``dst``; return each packet's source segment and the (start, end) pts runs."""
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The packets muxed into the output, in the order written (decode order)."""
+
+    sources: list[str]
+    """Each packet's segment (rel_path)."""
+    packets: list[tuple[int, int, int, bool]]
+    """Each packet's (pts, dts, size, keyframe), in the input's time base."""
+    runs: list[tuple[int, int]]
+    """(start, end) pts of each gap-free run."""
+
+
+def _remux(request: ConversionRequest, params: _Params, dst: Path) -> _Written:
+    """Write ``dst``; return what was written into it."""
     sources: list[str] = []
+    written: list[tuple[int, int, int, bool]] = []
     runs: list[tuple[int, int]] = []
     end = 0
     last_dts: int | None = None
@@ -185,12 +199,13 @@ def _remux(
                     packet.dts += shift
                     end = max(end, packet.pts + (packet.duration or 0))
                     last_dts = packet.dts
+                    written.append((packet.pts, packet.dts, packet.size, packet.is_keyframe))
                     packet.stream = ostream
                     out.mux(packet)
                     sources.append(segment.rel_path)
                 runs[-1] = (runs[-1][0], end)
                 prev_rel = segment.rel_path
-    return sources, runs
+    return _Written(sources, written, runs)
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -198,14 +213,44 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _index(path: Path, sources: list[str], origin_s: float) -> tuple[pa.Table, Fraction]:
+_CHECKED_PACKETS = 16
+"""How many packets of the output are demuxed to check the pts read from its sample table."""
+
+
+def _from_sample_table(
+    container: Any, name: str, written: _Written
+) -> list[tuple[int, int, bool, int, int]] | None:
+    """(pts, dts, keyframe, byte offset, size) of each packet, in decode order, from
+    the file's sample table and the packets written; None if the two disagree
+    anywhere (another time base, say), for the caller to demux the file instead."""
+    entries = container.streams.video[0].index_entries
+    if len(entries) != len(written.packets):
+        return None
+    rows = []
+    for entry, (pts, dts, size, keyframe) in zip(entries, written.packets, strict=True):
+        if entry.timestamp != dts or entry.size != size or entry.is_keyframe != keyframe:
+            return None
+        rows.append((pts, dts, keyframe, entry.pos, size))
+    # The table holds no pts: the first packets, demuxed, show that they read as written.
+    checked = rows[:_CHECKED_PACKETS]
+    demuxed = islice(_packets(container, name), len(checked))
+    if [(p.pts, p.dts, p.pos) for p in demuxed] != [(r[0], r[1], r[3]) for r in checked]:
+        return None
+    return rows
+
+
+def _index(path: Path, written: _Written, origin_s: float) -> tuple[pa.Table, Fraction]:
+    sources = written.sources
     with _open(path, path.name) as container:
         stream = container.streams.video[0]
         tb = Fraction(stream.time_base)
-        rows = [
-            (p.pts, p.dts, bool(p.is_keyframe), int(p.pos), int(p.size))
-            for p in _packets(container, path.name)
-        ]
+        rows = _from_sample_table(container, path.name, written)
+    if rows is None:
+        with _open(path, path.name) as container:
+            rows = [
+                (p.pts, p.dts, bool(p.is_keyframe), int(p.pos), int(p.size))
+                for p in _packets(container, path.name)
+            ]
     if len(rows) != len(sources):
         raise SegmentReadError(
             f"the remuxed {path.name} holds {len(rows)} video packets but {len(sources)} were "
@@ -249,12 +294,12 @@ class VideoConverter:
             desc.segment_starts_s[0] if desc.segment_starts_s else 0.0
         )
         with staged(request.out, entries) as stage:
-            sources, runs = _remux(request, params, stage / asset)
-            table, out_tb = _index(stage / asset, sources, origin_s)
+            written = _remux(request, params, stage / asset)
+            table, out_tb = _index(stage / asset, written, origin_s)
             lancedb.connect(str(stage)).create_table(asset, data=table)
         in_tb = params.time_base
         intervals = tuple(
-            (origin_s + float(a * in_tb), origin_s + float(b * in_tb)) for a, b in runs
+            (origin_s + float(a * in_tb), origin_s + float(b * in_tb)) for a, b in written.runs
         )
         with _open(request.segments[0].path, request.segments[0].rel_path) as container:
             rate = container.streams.video[0].average_rate
