@@ -83,6 +83,7 @@ def print_table(
     """
     if STATE.quiet:
         return
+    from rich.cells import cell_len
     from rich.table import Table
 
     console = _console()
@@ -125,7 +126,9 @@ def print_table(
     cut = None
     over = needs(shown, None) - fits
     if shorten in shown and over > 0:
-        natural = max([len(shorten)] + [len(row.get(shorten, "")) for row in cells])
+        natural = max(
+            cell_len(text) for text in (shorten, *(row.get(shorten, "") for row in cells))
+        )
         cut = natural - over
     table = make(shown, cut, fit=True)
     if hidden:
