@@ -316,12 +316,14 @@ class DataVerbs:
 
     def verify(self, dest: str | Path) -> VerifyReport:
         """Re-hash a downloaded folder against the catalog and name every file that
-        differs (`ursa_lib.lifecycle.verify_download`); read-only."""
+        differs (`ursa_lib.lifecycle.verify_download`); read-only. Processed assets
+        in folders named by hash need only the assets bucket's read-only keys; raw
+        segments and ``rec_id`` folder names also the raw bucket's."""
         from .lifecycle import verify_download
 
         return verify_download(
             Path(dest),
             catalog=self.catalog(),
-            raw=self.store("raw_ro"),
+            raw=lambda: self.store("raw_ro"),
             assets=self.store("assets_ro"),
         )

@@ -22,7 +22,7 @@ from ursa_lib import (
 )
 from ursa_lib._layout import AssetKey
 from ursa_lib.catalog import Catalog
-from ursa_lib.lifecycle._verify import _Folders
+from ursa_lib.lifecycle._verify import _Folders, _RawBucket
 from ursa_lib.testing import Lab, build_lab, participant, publish_asset, write_session
 
 
@@ -369,7 +369,7 @@ def test_verify_looks_up_a_downloads_rec_id_folders_in_one_query(lab: Lab, tmp_p
         f"rec_b~{h2[:12]}": None,  # no session of rec_b is stored there
         "rec_z": None,
     }
-    folders = _Folders(cast(Catalog, catalog), lab.ursa.store("raw_ro"), expected)
+    folders = _Folders(cast(Catalog, catalog), _RawBucket(lab.ursa.store("raw_ro")), expected)
     assert {name: folders.resolve(name) for name in expected} == expected
     assert catalog.queries == {"recordings": 1, "modalities": 1}
 

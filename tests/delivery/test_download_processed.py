@@ -172,9 +172,13 @@ def test_every_chunk_is_written_even_one_of_zeros(tmp_path: Path) -> None:
 def test_processed_data_needs_only_the_assets_buckets_keys(
     processed: Callable[..., Processed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An analyst given the assets bucket's read-only keys alone downloads and reads
-    processed data; only what reads the raw bucket asks for its keys, by name."""
+    """An analyst given the assets bucket's read-only keys alone downloads, reads and
+    verifies processed data; only what reads the raw bucket asks for its keys, by name."""
     recording = processed("rclone", segments=1, audio=False, video=False, events=True)
+    # Downloads the lab made with every key: raw segments, and folders named by rec_id.
+    lab = recording.ui.query(recording_hash=recording.recording_hash)
+    recording.ui.download(lab, tmp_path / "lab-raw", source="raw")
+    recording.ui.download(lab, tmp_path / "lab-named", source="processed", names="rec_id")
     for part in ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY"):
         for role in ("RAW_RO", "RAW_RW", "ASSETS_RW"):
             monkeypatch.delenv(f"URSA_LAB_{role}_{part}")
@@ -192,6 +196,19 @@ def test_processed_data_needs_only_the_assets_buckets_keys(
     assert analyst.read(results[0], (1.0, 3.0)).eeg.signal.data.shape[0] == 2 * 256
     assert next(iter(analyst.stream(results, 2.0))).data.eeg.signal.data.shape[0] == 2 * 256
     assert "eeg" in str(analyst.show(recording.recording_hash))
+    for folder in ("whole", "window"):
+        report = analyst.verify(tmp_path / folder)
+        assert report.ok, report.problems
+        assert report.files_checked > 0
+    # Files of the analyst's own, at the top and beside the asset, are named as with
+    # every key: unexpected.
+    (tmp_path / "whole" / "notes.txt").write_text("not from the archive")
+    (tmp_path / "whole" / recording.recording_hash / "eeg" / "plot.png").write_bytes(b"png")
+    problems = analyst.verify(tmp_path / "whole").problems
+    assert [(p.path.name, p.problem) for p in problems] == [
+        ("plot.png", "unexpected"),
+        ("notes.txt", "unexpected"),
+    ]
 
     needs_raw = "URSA_LAB_RAW_RO_ACCESS_KEY_ID"
     with pytest.raises(ConfigError, match=needs_raw):
@@ -201,6 +218,9 @@ def test_processed_data_needs_only_the_assets_buckets_keys(
     with pytest.raises(ConfigError, match=needs_raw):
         analyst.download(results, tmp_path / "named-window", time_range=(1.0, 3.0), names="rec_id")
     assert not any((tmp_path / d).exists() for d in ("raw", "named", "named-window"))
+    for folder in ("lab-raw", "lab-named"):
+        with pytest.raises(ConfigError, match=needs_raw):
+            analyst.verify(tmp_path / folder)
 
 
 def test_raw_segments_without_the_raw_store_are_refused_by_name(

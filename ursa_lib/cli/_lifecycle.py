@@ -176,7 +176,8 @@ def verify(
     """
     from .._interface import DataInterface
 
-    loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"), needs_catalog=True)
+    # The raw bucket is opened only if the folder needs it (raw segments, rec_id names).
+    loaded = open_profile(profile, root, roles=("assets_ro",), needs_catalog=True)
     report = DataInterface(loaded).verify(dest)
     if as_json:
         emit_json(

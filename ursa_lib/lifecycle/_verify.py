@@ -10,6 +10,12 @@ file and compares it with the sha256 the archive recorded: the session
 manifest's for a raw file, the publication's (``pipeline_assets``) for a
 processed object.
 
+The raw bucket is read only for what needs it: the stored manifests of raw
+segments found here, and the session prefixes that ``rec_id`` folder names
+come from. A processed-only download named by hash verifies with the assets
+bucket's keys alone; given a getter for the raw store instead of a store,
+verify calls it (and so asks for the raw keys) only then.
+
 Every file that differs is named, in path order: missing, wrong size, wrong sha256, or
 unexpected (a file no recording of the catalog accounts for). Hidden files
 (``.part`` transfers, ``.ursa/``) are not data and are left out.
@@ -35,14 +41,20 @@ missing as well: nothing then shows it was replaced rather than lost.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Iterable, Set
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Set
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .._errors import IncompleteRecordingError, InvalidValueError, ObjectNotFoundError
+from .._errors import (
+    ConfigError,
+    IncompleteRecordingError,
+    InvalidValueError,
+    ObjectNotFoundError,
+)
 
 if TYPE_CHECKING:
     from ..catalog import Catalog, Modality
@@ -77,6 +89,22 @@ class VerifyReport:
         return not self.problems
 
 
+class _RawBucket:
+    """The raw bucket's store, opened at the first need (`verify_download`'s ``raw``)."""
+
+    def __init__(self, raw: Store | Callable[[], Store]) -> None:
+        from ..store import Store
+
+        self._getter = raw if not isinstance(raw, Store) else None
+        self.opened: Store | None = raw if isinstance(raw, Store) else None
+
+    def open(self) -> Store:
+        if self.opened is None:
+            assert self._getter is not None
+            self.opened = self._getter()
+        return self.opened
+
+
 def _sha256(path: Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -87,7 +115,7 @@ class _Folders:
     a session name (``<rec_id>`` or ``<rec_id>~<hash12>``, ``names="rec_id"``) is
     looked up in the catalog, all of the given names at once."""
 
-    def __init__(self, catalog: Catalog, raw: Store, names: Iterable[str]) -> None:
+    def __init__(self, catalog: Catalog, raw: _RawBucket, names: Iterable[str]) -> None:
         from ..catalog import Modality, Recording
         from ..delivery._plan import folder_namer
 
@@ -105,7 +133,9 @@ class _Folders:
         all_hashes = {h for hashes in hashes_of.values() for h in hashes}
         for row in catalog.rows_in(Modality, "recording_hash", all_hashes):
             one_row.setdefault(row.recording_hash, row)
-        rec_id_folder = folder_namer("rec_id", raw)
+        if not one_row:
+            return  # no session of that name: nothing to read from the raw bucket
+        rec_id_folder = folder_namer("rec_id", raw.open())
         for name in wanted:
             for recording_hash in hashes_of.get(name.partition("~")[0], []):
                 mod = one_row.get(recording_hash)
@@ -121,7 +151,7 @@ class _Folders:
 
 
 def _found(
-    dest: Path, catalog: Catalog, raw: Store
+    dest: Path, catalog: Catalog, raw: _RawBucket
 ) -> tuple[Layout, dict[tuple[str, Names], set[str]]]:
     """The folder's layout and the modalities it holds of each recording."""
     tops = {
@@ -161,10 +191,15 @@ def _found(
 
 
 def verify_download(
-    dest: Path, *, catalog: Catalog, raw: Store, assets: Store | None
+    dest: Path, *, catalog: Catalog, raw: Store | Callable[[], Store], assets: Store | None
 ) -> VerifyReport:
     """Re-hash every file of the downloaded folder ``dest`` and name every file its
-    record lists that is gone (see the module docstring)."""
+    record lists that is gone (see the module docstring). ``raw`` is the raw
+    bucket's store, or what opens it when verify first needs it."""
+    return _verify(dest, catalog=catalog, raw=_RawBucket(raw), assets=assets)
+
+
+def _verify(dest: Path, *, catalog: Catalog, raw: _RawBucket, assets: Store | None) -> VerifyReport:
     from ..delivery import query
     from ..delivery._expected import Publications, Recordings
     from ..delivery._plan import _Planner, _results, folder_namer
@@ -175,7 +210,7 @@ def verify_download(
         raise InvalidValueError(f"{dest} is not a folder")
     nested = _nested_downloads(root)
     if nested:
-        reports = [verify_download(d, catalog=catalog, raw=raw, assets=assets) for d in nested]
+        reports = [_verify(d, catalog=catalog, raw=raw, assets=assets) for d in nested]
         return VerifyReport(
             dest=root,
             recordings=sum(r.recordings for r in reports),
@@ -200,7 +235,13 @@ def verify_download(
     recordings = Recordings()
     planners = {
         naming: _Planner(
-            root, layout, raw, assets, publications, folder_namer(naming, raw), recordings
+            root,
+            layout,
+            raw.opened,
+            assets,
+            publications,
+            folder_namer(naming, raw.open() if naming == "rec_id" else None),
+            recordings,
         )
         for naming in {naming for naming, _ in found}
     }
@@ -208,7 +249,7 @@ def verify_download(
     expected: dict[Path, tuple[int, str, str]] = {}
     delivering: set[Path] = set()  # the folders of the modalities here that expect a file
     for naming, mod in found:
-        files = _delivered(planners[naming], mod, present, recorded.keys())
+        files = _delivered(planners[naming], mod, present, recorded.keys(), raw)
         expected.update(files)
         if files:
             delivering.add(planners[naming].folder(mod))
@@ -319,7 +360,7 @@ def _recorded_detail(origin: str | None) -> str:
 
 
 def _delivered(
-    planner: _Planner, mod: Modality, present: Set[Path], recorded: Set[Path]
+    planner: _Planner, mod: Modality, present: Set[Path], recorded: Set[Path], raw: _RawBucket
 ) -> dict[Path, tuple[int, str, str]]:
     """``path → (size, sha256, origin)`` of every file the download of ``mod`` wrote.
 
@@ -342,7 +383,11 @@ def _delivered(
 
     kinds: list[Kind] = ["raw"] if mod.storage_uri is None else ["raw", "processed"]
     ways: dict[Kind, dict[Path, tuple[int, str, str]]] = {}
+    if planner.raw is None:
+        planner = _with_raw_if_needed(planner, mod, present | recorded, raw)
     for kind in kinds:
+        if kind == "raw" and planner.raw is None:
+            continue  # every file here is the processed asset's: no raw segment to plan
         try:
             group = planner.group(mod, kind)
         except (ObjectNotFoundError, IncompleteRecordingError):
@@ -353,6 +398,32 @@ def _delivered(
         if held:
             return {path: want for files in held for path, want in files.items()}
     return ways.get(_auto(mod), {})
+
+
+def _with_raw_if_needed(
+    planner: _Planner, mod: Modality, files: Set[Path], raw: _RawBucket
+) -> _Planner:
+    """``planner`` with the raw bucket, unless the modality's folder (its files here
+    or recorded) is its processed asset's alone, or ``auto`` would deliver that and
+    it holds nothing. A folder that holds some of the asset and other files too
+    gets the raw bucket when its keys are there; without them, the other files
+    are reported as unexpected, as they would be if they were not raw segments."""
+    from ..delivery._plan import _auto
+
+    asset: set[Path] = set()
+    if mod.storage_uri is not None:
+        with contextlib.suppress(ObjectNotFoundError, IncompleteRecordingError):
+            asset = {f.dest for f in planner.group(mod, "processed").files}
+    folder = planner.folder(mod)
+    mine = {path for path in files if folder in path.parents}
+    if asset and mine <= asset and (mine or _auto(mod) == "processed"):
+        return planner  # the processed asset alone: no raw segment to plan
+    if not mine & asset:
+        return replace(planner, raw=raw.open())  # raw segments, if anything: need their keys
+    try:
+        return replace(planner, raw=raw.open())
+    except ConfigError:
+        return planner
 
 
 def _hidden(rel: Path) -> bool:
