@@ -114,6 +114,26 @@ def test_results_convert_to_tables(lab: Lab) -> None:
     assert list(frame["rec_id"]) == ["rec_a", "rec_a", "rec_b", "rec_b"]
 
 
+def test_results_print_as_lines_a_person_reads(lab: Lab) -> None:
+    results = lab.ursa.query(status="all", participants="p1")
+    first = results[0]
+    start = dt.datetime.fromtimestamp(first.start_time / 1e9, tz=dt.UTC)
+    assert (
+        repr(first)
+        == str(first)
+        == (
+            f"QueryResult(rec_id='rec_a', recording_hash='{first.recording_hash[:12]}…', "
+            f"participants={first.participant_ids!r}, start='{start:%Y-%m-%d %H:%M:%S} UTC', "
+            "duration='10m00s', modalities={'eeg': 'processed', 'events': 'raw'})"
+        )
+    )
+    lines = repr(results).splitlines()
+    assert lines == ["QueryResults([", *(f"  {r!r}," for r in results), "])"]
+    assert "storage_uri" not in repr(results)  # the rows stay one attribute away
+    assert first.modalities["eeg"].storage_uri is not None
+    assert repr(lab.ursa.query(participants="nobody")) == "QueryResults([])"
+
+
 @pytest.mark.parametrize(
     ("filters", "said"),
     [

@@ -24,6 +24,7 @@ recording). Raw bytes have no time index, so ``time_range`` is refused unless
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import importlib.util
 import re
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .._errors import InvalidValueError
+from .._text import human_duration
 from .._time import epoch_ns
 from ..catalog import (
     Catalog,
@@ -179,9 +181,31 @@ class QueryResult(BaseModel):
     def duration(self) -> float:
         return self.recording.duration
 
+    def __repr__(self) -> str:
+        """One line a person reads: the recording, and each modality's status (the
+        rows themselves stay reachable as ``.recording`` and ``.modalities``)."""
+        start = dt.datetime.fromtimestamp(self.start_time / 1e9, tz=dt.UTC)
+        statuses = {name: mod.ingestion_status.value for name, mod in self.modalities.items()}
+        return (
+            f"QueryResult(rec_id={self.rec_id!r}, recording_hash='{self.recording_hash[:12]}…', "
+            f"participants={self.participant_ids!r}, "
+            f"start='{start:%Y-%m-%d %H:%M:%S} UTC', duration='{human_duration(self.duration)}', "
+            f"modalities={statuses!r})"
+        )
+
+    __str__ = __repr__
+
 
 class QueryResults(list[QueryResult]):
     """A list of `QueryResult` that converts to a table for notebooks."""
+
+    def __repr__(self) -> str:
+        """One result per line, so a notebook shows a list that can be read."""
+        if not self:
+            return "QueryResults([])"
+        return "QueryResults([\n" + "".join(f"  {r!r},\n" for r in self) + "])"
+
+    __str__ = __repr__
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """One flat dict per (recording, modality)."""
