@@ -105,9 +105,17 @@ def print_table(
             table.add_row(*(row.get(column, "") for column in shown))
         return table
 
+    # Each column's widest cell, in terminal cells; a column pads one cell each side.
+    widest = {
+        column: max(cell_len(text) for text in (column, *(row.get(column, "") for row in cells)))
+        for column in every
+    }
+
     def needs(shown: list[str], cut: int | None) -> int:
-        wide = console.options.update_width(1_000_000)
-        return console.measure(make(shown, cut, fit=True), options=wide).maximum
+        return sum(
+            2 + (min(widest[c], cut) if c == shorten and cut is not None else widest[c])
+            for c in shown
+        )
 
     fits = console.width
     if needs(every, None) <= fits or not (optional or shorten):
@@ -126,10 +134,7 @@ def print_table(
     cut = None
     over = needs(shown, None) - fits
     if shorten in shown and over > 0:
-        natural = max(
-            cell_len(text) for text in (shorten, *(row.get(shorten, "") for row in cells))
-        )
-        cut = natural - over
+        cut = widest[shorten] - over
     table = make(shown, cut, fit=True)
     if hidden:
         table.caption = (
