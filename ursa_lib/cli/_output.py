@@ -135,12 +135,26 @@ def print_table(
     over = needs(shown, None) - fits
     if shorten in shown and over > 0:
         cut = widest[shorten] - over
+        for row in cells:
+            row[shorten] = _middle_cut(row.get(shorten, ""), cut)
     table = make(shown, cut, fit=True)
     if hidden:
         table.caption = (
             f"{', '.join(hidden)} left out to fit {fits} columns; --json has every field"
         )
     console.print(table)
+
+
+def _middle_cut(text: str, width: int) -> str:
+    """``text`` in ``width`` terminal cells, its middle replaced by ``…``: names that
+    differ at the end (``…_rig1``, ``…_rig2``) still differ when cut."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    return set_cell_size(text, head) + "…" + set_cell_size(text[::-1], tail)[::-1]
 
 
 def human_bytes(size: int | None) -> str:
