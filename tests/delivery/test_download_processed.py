@@ -209,6 +209,9 @@ def test_processed_data_needs_only_the_assets_buckets_keys(
         ("plot.png", "unexpected"),
         ("notes.txt", "unexpected"),
     ]
+    # Beside the asset it could be a raw segment: the detail says which keys would tell.
+    assert "URSA_LAB_RAW_RO_ACCESS_KEY_ID" in problems[0].detail
+    assert problems[1].detail == "no recording of the catalog accounts for it"
 
     needs_raw = "URSA_LAB_RAW_RO_ACCESS_KEY_ID"
     with pytest.raises(ConfigError, match=needs_raw):

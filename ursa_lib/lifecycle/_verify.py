@@ -97,12 +97,32 @@ class _RawBucket:
 
         self._getter = raw if not isinstance(raw, Store) else None
         self.opened: Store | None = raw if isinstance(raw, Store) else None
+        self.unplanned: dict[Path, str] = {}
+        """Folders whose raw segments were not planned: why the bucket did not open."""
 
     def open(self) -> Store:
         if self.opened is None:
             assert self._getter is not None
             self.opened = self._getter()
         return self.opened
+
+    def open_for(self, folder: Path) -> Store | None:
+        """The store, or None (``folder`` noted, with why) when its keys are missing."""
+        try:
+            return self.open()
+        except ConfigError as exc:
+            self.unplanned[folder] = str(exc)
+            return None
+
+    def detail(self, path: Path) -> str:
+        """Why ``path``, which nothing accounts for, was reported."""
+        for folder, why in self.unplanned.items():
+            if folder in path.parents:
+                return (
+                    "not part of its modality's processed asset; if it is a raw segment, "
+                    f"checking it needs the raw bucket's keys ({why})"
+                )
+        return "no recording of the catalog accounts for it"
 
 
 def _sha256(path: Path) -> str:
@@ -260,8 +280,7 @@ def _verify(dest: Path, *, catalog: Catalog, raw: _RawBucket, assets: Store | No
         sha256="its bytes do not hash to the sha256 recorded for {origin}",
     )
     for path in sorted(present - set(expected)):
-        detail = "no recording of the catalog accounts for it"
-        problems.append(FileProblem(path=path, problem="unexpected", detail=detail))
+        problems.append(FileProblem(path=path, problem="unexpected", detail=raw.detail(path)))
     # A folder with any file missing, wrong or unaccounted for shows nothing replaced.
     whole = delivering - {parent for problem in problems for parent in problem.path.parents}
     gone = [
@@ -407,7 +426,7 @@ def _with_raw_if_needed(
     or recorded) is its processed asset's alone, or ``auto`` would deliver that and
     it holds nothing. A folder that holds some of the asset and other files too
     gets the raw bucket when its keys are there; without them, the other files
-    are reported as unexpected, as they would be if they were not raw segments."""
+    are reported as unexpected, saying which keys would tell a raw segment."""
     from ..delivery._plan import _auto
 
     asset: set[Path] = set()
@@ -420,10 +439,7 @@ def _with_raw_if_needed(
         return planner  # the processed asset alone: no raw segment to plan
     if not mine & asset:
         return replace(planner, raw=raw.open())  # raw segments, if anything: need their keys
-    try:
-        return replace(planner, raw=raw.open())
-    except ConfigError:
-        return planner
+    return replace(planner, raw=raw.open_for(folder))
 
 
 def _hidden(rel: Path) -> bool:
