@@ -7,6 +7,7 @@
   leaves the old asset's bytes alone; ``raw_storage_uri`` never changes;
 * a permanent converter error fails that modality only, with its reason;
 * events become rows of the catalog's ``events`` table;
+* a stream's segments are fetched four at a time;
 * a transient store error is retried; one that outlasts the retries leaves the
   row ``ingesting`` under this process's lease, and the next call finishes it.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -286,3 +288,36 @@ def test_a_live_lease_is_respected_and_a_stale_one_taken_over(
     # The same lease, once older than stale_after_s, is taken over.
     outcomes = run(ui, h, catalog, stale_after_s=0.0)
     assert {n: o.outcome for n, o in outcomes.items()} == {"audio": "unchanged", "eeg": "processed"}
+
+
+def test_a_streams_segments_are_fetched_four_at_a_time(
+    make_interface: Callable[[str], DataInterface],
+    tmp_path: Path,
+    ns: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ui = make_interface("local")
+    rec_id = f"rec_{ns}_fetch"
+    only_eeg = {"audio": False, "video": False, "events": False}
+    spec = RecordingSpec(
+        rec_id=rec_id, start_time_ns=T0, segments=8, segment_s=1, seed=seed(rec_id), **only_eeg
+    )
+    write_recording(tmp_path / "rig", spec)
+    h = ui.ingest(tmp_path / "rig" / rec_id).recording_hash
+    lock, flying, peak = threading.Lock(), [0], [0]
+    download = Store.download
+
+    def counted(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            flying[0] += 1
+            peak[0] = max(peak[0], flying[0])
+        try:
+            time.sleep(0.05)  # long enough for the others to start, if they do
+            return download(self, *args, **kwargs)
+        finally:
+            with lock:
+                flying[0] -= 1
+
+    monkeypatch.setattr(Store, "download", counted)
+    assert run(ui, h, ui.catalog(writable=True))["eeg"].outcome == "processed"
+    assert peak[0] == 4  # eight segments, four at a time
