@@ -41,7 +41,6 @@ missing as well: nothing then shows it was replaced rather than lost.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Set
@@ -400,18 +399,13 @@ def _delivered(
     """
     from ..delivery._plan import _auto
 
-    kinds: list[Kind] = ["raw"] if mod.storage_uri is None else ["raw", "processed"]
     ways: dict[Kind, dict[Path, tuple[int, str, str]]] = {}
+    if mod.storage_uri is not None and (asset := _planned(planner, mod, "processed")):
+        ways["processed"] = asset
     if planner.raw is None:
-        planner = _with_raw_if_needed(planner, mod, present | recorded, raw)
-    for kind in kinds:
-        if kind == "raw" and planner.raw is None:
-            continue  # every file here is the processed asset's: no raw segment to plan
-        try:
-            group = planner.group(mod, kind)
-        except (ObjectNotFoundError, IncompleteRecordingError):
-            continue  # the archive cannot deliver it this way: none of its files are expected
-        ways[kind] = {f.dest: (f.size, f.sha256, f.store.base_uri + f.key) for f in group.files}
+        planner = _with_raw_if_needed(planner, mod, present | recorded, raw, ways)
+    if planner.raw is not None and (segments := _planned(planner, mod, "raw")):
+        ways["raw"] = segments
     for evidence in (present, recorded):
         held = [files for files in ways.values() if evidence & files.keys()]
         if held:
@@ -419,20 +413,32 @@ def _delivered(
     return ways.get(_auto(mod), {})
 
 
+def _planned(planner: _Planner, mod: Modality, kind: Kind) -> dict[Path, tuple[int, str, str]]:
+    """``path → (size, sha256, origin)`` of the modality delivered as ``kind``; empty
+    when the archive cannot deliver it that way (none of its files are expected)."""
+    try:
+        group = planner.group(mod, kind)
+    except (ObjectNotFoundError, IncompleteRecordingError):
+        return {}
+    return {f.dest: (f.size, f.sha256, f.store.base_uri + f.key) for f in group.files}
+
+
 def _with_raw_if_needed(
-    planner: _Planner, mod: Modality, files: Set[Path], raw: _RawBucket
+    planner: _Planner,
+    mod: Modality,
+    files: Set[Path],
+    raw: _RawBucket,
+    ways: dict[Kind, dict[Path, tuple[int, str, str]]],
 ) -> _Planner:
     """``planner`` with the raw bucket, unless the modality's folder (its files here
-    or recorded) is its processed asset's alone, or ``auto`` would deliver that and
-    it holds nothing. A folder that holds some of the asset and other files too
-    gets the raw bucket when its keys are there; without them, the other files
-    are reported as unexpected, saying which keys would tell a raw segment."""
+    or recorded) is its processed asset's alone (``ways``), or ``auto`` would
+    deliver that and it holds nothing. A folder that holds some of the asset and
+    other files too gets the raw bucket when its keys are there; without them,
+    the other files are reported as unexpected, saying which keys would tell a
+    raw segment."""
     from ..delivery._plan import _auto
 
-    asset: set[Path] = set()
-    if mod.storage_uri is not None:
-        with contextlib.suppress(ObjectNotFoundError, IncompleteRecordingError):
-            asset = {f.dest for f in planner.group(mod, "processed").files}
+    asset = ways.get("processed", {}).keys()
     folder = planner.folder(mod)
     mine = {path for path in files if folder in path.parents}
     if asset and mine <= asset and (mine or _auto(mod) == "processed"):
