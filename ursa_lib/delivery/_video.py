@@ -229,9 +229,14 @@ class VideoFrames:
         i = int(np.searchsorted(self.times, t, side="right")) - 1
         if i >= 0:
             return self[i]
+        # Frames are numbered in time order: the one before the window's first is shown.
+        # A window without a frame asks for the last one that starts at or before t.
+        if len(self):
+            where = f"frame = {int(self.frame_numbers[0]) - 1}"
+        else:
+            where = f"time_s <= {float(t)!r}"
         index = self._source.open_lance(self._key + ".lance")
-        earlier = index.search().where(f"time_s <= {float(t)!r}").select(["pts", "time_s"])
-        rows = earlier.limit(None).to_arrow()
+        rows = index.search().where(where).select(["pts", "time_s"]).limit(None).to_arrow()
         if not rows.num_rows:
             raise WindowOutsideDomainError(f"no frame of the video starts at or before {t:g} s")
         shown = int(rows.column("pts")[int(np.argmax(rows.column("time_s").to_numpy()))].as_py())
