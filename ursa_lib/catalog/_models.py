@@ -150,6 +150,11 @@ class Modality(Row):
     metadata: Metadata = Field(default_factory=dict)
     """Free-form JSON attributes."""
 
+    @property
+    def domain_spans(self) -> list[tuple[float, float]]:
+        """``domain_intervals`` as ``(start, end)`` pairs of session seconds."""
+        return [(i.start, i.end) for i in self.domain_intervals]
+
     @model_validator(mode="after")
     def _processed_has_asset(self) -> Modality:
         processed = self.ingestion_status is IngestionStatus.PROCESSED

@@ -55,7 +55,7 @@ def _stage_clip(source: AssetSource, row: Modality, window: Window, folder: Path
     key = source.key_of(row.storage_uri).rstrip("/")
     name = key.rsplit("/", 1)[-1]
     what = f"modality {row.modality!r} of recording {row.recording_hash}"
-    domain = [(i.start, i.end) for i in row.domain_intervals]
+    domain = row.domain_spans
     fmt = str(row.format)
     stage = folder / f".{name}.{uuid.uuid4().hex[:8]}.part"
     stage.mkdir(parents=True)
@@ -383,7 +383,7 @@ def download_window(
             if str(row.format) not in ("zarr", "lance", "mp4"):
                 raise _not_clippable(row)
             if str(row.format) != "lance":  # events span only their events: no domain
-                domain = [(i.start, i.end) for i in row.domain_intervals]
+                domain = row.domain_spans
                 window.check_overlaps(
                     domain, f"modality {name!r} of recording {row.recording_hash}"
                 )

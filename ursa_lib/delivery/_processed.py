@@ -48,10 +48,6 @@ class NotProcessedError(UrsaError, ValueError):
     """A processed read of a modality that is not processed."""
 
 
-def _domain(mod: Modality) -> list[tuple[float, float]]:
-    return [(i.start, i.end) for i in mod.domain_intervals]
-
-
 def modality_names(modalities: Iterable[str] | None) -> list[str] | None:
     """The names a read's ``modalities`` argument asks for; None asks for all of them.
 
@@ -111,7 +107,7 @@ def read_modality(
     `WindowOutsideDomainError` if ``strict``, else reads as empty.
     """
     assert row.storage_uri is not None
-    spans = _domain(row) if covered is None else covered
+    spans = row.domain_spans if covered is None else covered
     key = source.key_of(row.storage_uri)
     what = f"modality {row.modality!r} of recording {row.recording_hash}"
     fmt = str(row.format)
@@ -193,10 +189,10 @@ def misaligned(results: Sequence[QueryResult], modalities: Iterable[str] | None)
             # differ between any two recordings, and say nothing about alignment.
             if a is None or b is None or str(a.format) == "lance":
                 continue
-            if _domain(a) != _domain(b):
+            if a.domain_spans != b.domain_spans:
                 return (
                     f"time domains of {name!r} differ: {first.recording_hash} covers "
-                    f"{_domain(a)} s, {other.recording_hash} covers {_domain(b)} s"
+                    f"{a.domain_spans} s, {other.recording_hash} covers {b.domain_spans} s"
                 )
     return None
 

@@ -360,7 +360,7 @@ def covered_spans(recording: Recording, modality: Modality) -> list[tuple[float,
     and for events the whole recording besides (an events stream records
     throughout; its domain only runs from the first event to the last, and a span
     with no event holds zero events)."""
-    domain = [(i.start, i.end) for i in modality.domain_intervals]
+    domain = modality.domain_spans
     if str(modality.format) != "lance":
         return domain
     starts = [0.0, *(start for start, _ in domain)]

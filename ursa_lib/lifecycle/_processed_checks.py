@@ -66,7 +66,7 @@ def _count(source: AssetSource, row: Modality) -> tuple[int, Any]:
 
 
 def _domain_problem(row: Modality, attrs: Any, count: int) -> str | None:
-    domain = [(i.start, i.end) for i in row.domain_intervals]
+    domain = row.domain_spans
     if attrs is None:
         return None if domain or count == 0 else "the row records no time domain"
     rate = float(attrs["sampling_rate"])
