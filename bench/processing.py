@@ -327,7 +327,7 @@ def _table(runs: Runs, f: Figures, sizes: dict[str, Any]) -> str:
             f"| events → Lance + catalog rows | {events['count']:,} in "
             f"{events['seconds']:.2f} s ({rows_s:,.0f} rows/s) | — | — | — |",
             "",
-            f"EEG output: Ursa {eeg['output_bytes'] / MiB:.0f} MiB (int16 as stored, blosc lz4 + "
+            f"EEG output: Ursa {eeg['output_bytes'] / MiB:.0f} MiB (int16 as stored, blosc lz4 + bit "
             f"shuffle: {compression:.2f}× smaller than the EDF); MNE path "
             f"{mne_run['output_bytes'] / MiB:.0f} MiB (float64, zarr's default zstd: "
             f"{eeg_bytes / mne_run['output_bytes']:.2f}×). The synthetic EEG "

@@ -128,7 +128,7 @@ def main() -> None:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    table = "\n".join([*_table_rows(figures, sizes), *_table_notes(figures)])
+    table = "\n".join([*_table_rows(figures, sizes), *_table_notes(figures, sizes)])
     print(table)
     if not args.quick:
         update_section(ROOT / "docs" / "benchmarks.md", "read", "Reading processed data", table)
@@ -214,16 +214,17 @@ def _table_rows(f: Figures, s: Sizes) -> list[str]:
     ]
 
 
-def _table_notes(f: Figures) -> list[str]:
+def _table_notes(f: Figures, s: Sizes) -> list[str]:
     """What the table's figures are made of: bytes per window, requests, the clip's proxy."""
     window_bytes, raw_bytes = f.window.bytes, f.raw.bytes
+    samples = s.minutes * 60 * 1000 * 64 * 2  # int16
     multi_requests, as_is, as_is_ratio = f.multi.requests, f.clip.as_is, f.clip.as_is_ratio
     return [
         "",
         f"Bytes moved per 10 s window: Ursa {statistics.median(window_bytes) / MiB:.1f} MiB "
         "(median; the one or two whole chunks the window touches: chunks hold at least 10 s "
-        "and 1 MiB, see `ursa_lib/processing/_zarr_sink.py`, and this synthetic EEG does not "
-        "compress; the array's metadata is read once, by the first window an interface "
+        "and 1 MiB, see `ursa_lib/processing/_zarr_sink.py`; this synthetic EEG's "
+        f"chunks are {samples / f.whole.bytes:.2f}× smaller than its samples; the array's metadata is read once, by the first window an interface "
         "reads); path (a) "
         f"{statistics.median(raw_bytes) / MiB:.1f} MiB (one or two one-minute EDF "
         "segments), then MNE reads only the window from local disk.",

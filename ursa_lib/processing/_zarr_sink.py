@@ -29,14 +29,24 @@ under a load average of 20 were 2-3x slower and noisy, and are not used)::
 Compression on an EEG-like signal (10 Hz and 21 Hz rhythms, 1/f and white
 noise, 0.1 uV per bit): zstd(0) 1.19x, blosc lz4 + shuffle 1.52x, blosc
 zstd(3) + shuffle 1.55x at half lz4's write speed; chunk length barely
-changes the ratio.
+changes the ratio. Byte shuffle against bit shuffle, blosc lz4, 10 min of 64
+channels written through zarr (stored bytes, write speed)::
 
-Chosen: blosc lz4 with byte shuffle (the shuffle groups the high bytes of
-16/24-bit samples, which is what makes EEG compress), chunks of at least 10 s
-and at least 1 MiB raw (10 s at 64 ch x 1 kHz x int16; ~33 s of 16 kHz mono
-audio): any 10 s window then touches at most 2 chunks, so a window read costs
-3 requests (array metadata + 2 chunks) and 4 with the group's attributes, when
-opened with ``zarr_format=3`` (without it zarr also probes for v2 metadata).
+    signal                                        byte shuffle    bit shuffle
+    rhythms + 1/f + 2 uV white noise, 0.1 uV/bit  1.31x 664 MB/s  1.46x 907 MB/s
+    10 Hz + 15 uV white noise, 0.015 uV/bit       1.00x 955 MB/s  1.21x 949 MB/s
+
+Chosen: blosc lz4 with bit shuffle. Shuffling groups the high bytes of
+16/24-bit samples, which is what makes EEG compress; bit shuffle also
+separates their high bits, which a fine step leaves constant within a chunk
+while the low bits are noise. It decodes at ~3 GB/s (0.4 ms for a 1.28 MB
+chunk), and over S3 the bytes it saves outweigh that: ``bench/read.py``'s 10 s
+windows moved 2.0 MiB instead of 2.4 MiB, p50 6.4-6.5 ms against 6.7-7.0 ms.
+Chunks hold at least 10 s and at least 1 MiB raw (10 s at 64 ch x 1 kHz x
+int16; ~33 s of 16 kHz mono audio): any 10 s window then touches at most 2
+chunks, so a window read costs 3 requests (array metadata + 2 chunks) and 4
+with the group's attributes, when opened with ``zarr_format=3`` (without it
+zarr also probes for v2 metadata).
 An opened array is kept, so later windows cost their chunks only.
 
 The floor was 4 MiB until measured over S3, where a window's bytes, not its
@@ -165,7 +175,7 @@ def open_sink(path: Path, layout: ArrayLayout) -> tuple[ChunkedWriter, int]:
         shape=(layout.n_samples, layout.n_channels),
         chunks=(chunk_len, max(1, layout.n_channels)),
         dtype=layout.dtype,
-        compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
+        compressors=BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle"),
         fill_value=0,
         config={"write_empty_chunks": True},  # every chunk stored: a missing one is lost
         attributes=attrs,
