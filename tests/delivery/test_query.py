@@ -159,6 +159,18 @@ def test_a_filter_value_it_cannot_take_is_one_clear_refusal(
     assert "\n" not in str(caught.value)
     with pytest.raises(InvalidValueError, match=said):
         QuerySpec(**filters)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match=said):
+        QuerySpec.model_validate(filters)  # a spec kept as a dict, say in a run's config
+
+
+def test_a_spec_read_from_json_is_refused_the_same_way() -> None:
+    spec = QuerySpec.model_validate_json('{"participants": "p001", "limit": 2}')
+    assert spec == QuerySpec(participants="p001", limit=2)
+    said = "query filter limit must be a whole number of recordings greater than 0; got 0"
+    with pytest.raises(InvalidValueError, match=said):
+        QuerySpec.model_validate_json('{"limit": 0}')
+    with pytest.raises(InvalidValueError, match="query filters: Invalid JSON"):
+        QuerySpec.model_validate_json('{"limit": ')
 
 
 def test_time_range_takes_datetimes_and_iso_8601(lab: Lab) -> None:

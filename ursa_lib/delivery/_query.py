@@ -27,9 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import importlib.util
+import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -102,6 +103,26 @@ class QuerySpec(BaseModel):
             super().__init__(**filters)
         except ValidationError as exc:
             raise _refusal(exc, filters) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """As pydantic's, refusing a value a filter cannot take as `QuerySpec` does."""
+        try:
+            return super().model_validate(obj, **options)
+        except ValidationError as exc:
+            raise _refusal(exc, obj if isinstance(obj, Mapping) else {}) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
+        """As pydantic's, refusing a value a filter cannot take as `QuerySpec` does."""
+        try:
+            return super().model_validate_json(json_data, **options)
+        except ValidationError as exc:
+            try:
+                given = json.loads(json_data)
+            except ValueError:
+                given = {}
+            raise _refusal(exc, given if isinstance(given, Mapping) else {}) from None
 
     @model_validator(mode="before")
     @classmethod
