@@ -162,6 +162,50 @@ def test_a_failure_while_clipping_leaves_what_was_there(
         assert _tree(dest) == before
 
 
+def test_a_failure_while_moving_clips_in_puts_back_what_they_replaced(
+    recording: Processed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clips move into place one modality at a time (audio, camera, eeg, events). When
+    the last one cannot, or the record cannot be written after them, the clips
+    already moved in come out again and the ones they replaced, and their record, go
+    back: the folder is as it was, hidden folders included."""
+    dest = tmp_path / "window"
+    _download(recording, dest, (10.0, 15.0))
+    before = _tree(dest)
+    rename = Path.rename
+
+    def events_cannot_move_in(self: Path, target: Any) -> Path:
+        if self.parent.name.startswith(".events.lance.") and self.parent.name.endswith(".part"):
+            raise OSError("device busy")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", events_cannot_move_in)
+    for existing in ("overwrite", "skip"):
+        with pytest.raises(OSError, match="device busy"):
+            recording.ui.download(recording.result, dest, time_range=(2.0, 5.0), existing=existing)
+        assert _tree(dest) == before
+        assert sorted(p.name for p in dest.rglob(".*")) == [".ursa"]
+    monkeypatch.undo()
+
+    from ursa_lib.delivery import _related
+
+    write_jsonl, calls = _related._write_jsonl, []
+
+    def second_record_write_fails(path: Path, records: dict[str, Any]) -> None:
+        calls.append(len(records))
+        if len(calls) == 2:  # the record of the new clips, after they moved in
+            raise OSError("disk full")
+        write_jsonl(path, records)
+
+    monkeypatch.setattr(_related, "_write_jsonl", second_record_write_fails)
+    with pytest.raises(OSError, match="disk full"):
+        recording.ui.download(recording.result, dest, time_range=(2.0, 5.0), existing="overwrite")
+    assert len(calls) == 3  # the old records out, the new ones in (failed), the old ones back
+    assert _tree(dest) == before
+    monkeypatch.undo()
+    assert recording.ui.verify(dest).ok
+
+
 def test_verify_checks_a_window_download_against_its_clips(
     recording: Processed, tmp_path: Path
 ) -> None:

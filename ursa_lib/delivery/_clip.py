@@ -16,13 +16,14 @@ and files in ``DEST/.ursa/clips.jsonl`` (what ``existing="skip"`` and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,26 +84,64 @@ def _not_clippable(row: Modality) -> Exception:
     )
 
 
-def _commit(stage: Path) -> list[Path]:
-    """Move what ``stage`` holds into its parent folder, replacing what is there under
-    the same names, and remove ``stage``; returns the paths moved in."""
-    moved = []
-    for entry in sorted(stage.iterdir()):
-        dest = stage.parent / entry.name
-        if dest.is_dir() and not dest.is_symlink():
-            shutil.rmtree(dest)
-        elif os.path.lexists(dest):
-            dest.unlink()
-        entry.rename(dest)
-        moved.append(dest)
-    stage.rmdir()
-    return moved
+@dataclass
+class _MovedIn:
+    """Clips moved from their hidden folder into place, with what they replaced kept
+    aside (in ``stage/.replaced/``) until every clip of the download is in place."""
+
+    stage: Path
+    moved: list[Path] = field(default_factory=list)
+    aside: list[tuple[Path, Path]] = field(default_factory=list)
+    """(where it is kept, where it was) of each path replaced."""
+
+    def undo(self) -> None:
+        """Take the clips out again and put back what they replaced."""
+        for path in reversed(self.moved):
+            _remove(path)
+        for kept, path in reversed(self.aside):
+            kept.rename(path)
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+    def finish(self) -> None:
+        """Drop what the clips replaced, and the hidden folder."""
+        shutil.rmtree(self.stage)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _move_in(stage: Path) -> _MovedIn:
+    """Move what ``stage`` holds into its parent folder. What is there under the same
+    names is moved aside into ``stage`` first (a rename, like the move in), so that
+    a failure, here or in a later clip's move, can put it back (`_MovedIn.undo`)."""
+    entries = sorted(stage.iterdir())
+    aside = stage / ".replaced"
+    aside.mkdir()
+    done = _MovedIn(stage)
+    try:
+        for entry in entries:
+            dest = stage.parent / entry.name
+            if os.path.lexists(dest):
+                dest.rename(aside / entry.name)
+                done.aside.append((aside / entry.name, dest))
+            entry.rename(dest)
+            done.moved.append(dest)
+    except BaseException:
+        done.undo()
+        raise
+    return done
 
 
 def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path) -> list[Path]:
     """Write the window of ``row``'s processed asset into ``folder``; returns what was written."""
     folder.mkdir(parents=True, exist_ok=True)
-    return _commit(_stage_clip(source, row, window, folder))
+    done = _move_in(_stage_clip(source, row, window, folder))
+    done.finish()
+    return done.moved
 
 
 def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: str) -> None:
@@ -328,6 +367,20 @@ def _created_by_us(root: Path, folders: list[Path]) -> list[Path]:
     return sorted(p for p in missing if not any(q in missing for q in p.parents))
 
 
+def _restore_record(path: Path, records: dict[str, dict[str, Any]] | None) -> None:
+    """Write ``records`` back as the clips' record, or with None remove a record this
+    call made (and its folder, if empty)."""
+    from ._related import _write_jsonl
+
+    if records is not None:
+        _write_jsonl(path, records)
+        return
+    path.unlink(missing_ok=True)
+    path.with_name(f".{path.name}.tmp").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
+
+
 def download_window(
     results: list[QueryResult],
     dest: Path,
@@ -354,7 +407,9 @@ def download_window(
     Every clip is cut into a hidden folder beside its destination first; only
     when all are cut are they moved into place, and then the record is written.
     A failure before that leaves the destination as it was: the hidden folders,
-    and every folder this call created, are removed. ``progress`` gets a
+    and every folder this call created, are removed. A failure while moving in
+    or writing the record puts back the clips replaced (kept aside until then)
+    and their record. ``progress`` gets a
     ``file_done`` event for each path returned, ``skipped`` for a clip kept.
     """
     from .._errors import DestinationExistsError, NotDeliverableError
@@ -404,6 +459,9 @@ def download_window(
             clip.keep, clip.record = True, record
     todo = [c for c in plan if not c.keep]
     created = _created_by_us(root, [c.folder for c in todo])
+    moved_in: list[_MovedIn] = []
+    stale: set[str] = set()
+    had_record = record_path.exists()
     try:
         for clip in todo:
             clip.folder.mkdir(parents=True, exist_ok=True)
@@ -412,23 +470,29 @@ def download_window(
         if todo:
             # The old records go first: a clip replaced is never recorded as what it was.
             stale = {c.rel for c in todo} & records.keys()
-            for rel in stale:
-                del records[rel]
+            kept = {rel: r for rel, r in records.items() if rel not in stale}
             if stale:
-                _write_jsonl(record_path, records)
+                _write_jsonl(record_path, kept)
             for clip in todo:
                 assert clip.stage is not None
-                _commit(clip.stage)
+                moved_in.append(_move_in(clip.stage))
                 clip.stage = None
-            records.update({c.rel: c.record for c in todo if c.record is not None})
-            _write_jsonl(record_path, records)
+            kept.update({c.rel: c.record for c in todo if c.record is not None})
+            _write_jsonl(record_path, kept)
     except BaseException:
+        for swap in reversed(moved_in):
+            swap.undo()
+        if moved_in or stale:  # what was there is back: so is its record, as it was
+            with contextlib.suppress(OSError):
+                _restore_record(record_path, records if had_record else None)
         for clip in todo:
             if clip.stage is not None:
                 shutil.rmtree(clip.stage, ignore_errors=True)
         for path in created:
             shutil.rmtree(path, ignore_errors=True)
         raise
+    for swap in moved_in:
+        swap.finish()
     done = [(clip, path) for clip in plan for path in _kept_paths(root, clip)]
     sizes = {
         e["path"]: int(e["size"]) for c in plan if c.record is not None for e in c.record["files"]
