@@ -52,7 +52,7 @@ def num(value: dg.MetadataValue) -> float:
     return float(value.value)  # type: ignore[arg-type]
 
 
-START = 1_795_000_000_000_000_000  # 2026-11-18, epoch ns
+START = 1_794_992_400_000_000_000  # 2026-11-18T09:00:00Z, epoch ns: each rec_id names its start
 
 
 def q(path: Path) -> str:

@@ -2,6 +2,7 @@
 and the UI command it prints, run verbatim with its daemon."""
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -37,6 +38,9 @@ def test_demo_runs_the_whole_path_and_records_history(
     catalog = Catalog.open(LocalProfile(root=tmp_path))
     assert catalog.count(Recording) == 3
     assert catalog.count(Modality, {"ingestion_status": "processed"}) == 12
+    for rec in catalog.list_recordings():  # each rec_id names when its session started
+        start = dt.datetime.fromtimestamp(rec.start_time / 1e9, tz=dt.UTC)
+        assert rec.rec_id.startswith(f"rec_{start:%Y%m%dT%H%M%S}_"), (rec.rec_id, start)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert sorted(r.job_name for r in runs) == [
