@@ -54,6 +54,8 @@ class WindowFigures:
     """Response bytes of the same windows."""
     starts: Any
     """The timed windows' start times (s), which the peer paths read too."""
+    warmups: list[float]
+    """The warm-up windows' start times (s)."""
 
 
 def _eeg_window(src: AssetSource, result: QueryResult, t0: float) -> Any:
@@ -67,8 +69,9 @@ def window_reads(
 ) -> WindowFigures:
     """Random 10 s EEG windows after 3 warm-ups; then the first 10 again, counted."""
     source, counted, counted_source = ep.source, ep.counted, ep.counted_source
-    for _ in range(3):
-        _eeg_window(source, result, float(rng.uniform(0, total_s - WINDOW_S)))
+    warmups = [float(rng.uniform(0, total_s - WINDOW_S)) for _ in range(3)]
+    for t0 in warmups:
+        _eeg_window(source, result, t0)
     starts = rng.uniform(0, total_s - WINDOW_S, n_windows)
     window_times = [_timed(lambda t=t: _eeg_window(source, result, float(t))) for t in starts]
     w50, w95 = _ms(window_times)
@@ -83,7 +86,12 @@ def window_reads(
     print("requests of one window:", *(f"{m} {p}" for m, p, _ in seen), flush=True)
     print(f"window p50 {w50:.1f} ms p95 {w95:.1f} ms requests {requests}", flush=True)
     return WindowFigures(
-        p50_ms=w50, p95_ms=w95, requests=requests, bytes=window_bytes, starts=starts
+        p50_ms=w50,
+        p95_ms=w95,
+        requests=requests,
+        bytes=window_bytes,
+        starts=starts,
+        warmups=warmups,
     )
 
 
@@ -95,6 +103,8 @@ class RawFigures:
     p50_ms: float
     bytes: list[int]
     """EDF bytes downloaded for each window (the warm-up included)."""
+    download_p50_ms: float
+    """The downloads' part of the timed windows."""
 
 
 def raw_edf_reads(
@@ -107,15 +117,18 @@ def raw_edf_reads(
     prefix = stored.prefix.rstrip("/")
 
     raw_bytes: list[int] = []
+    downloads: list[float] = []
 
     def raw_mne(t0: float) -> None:
         first, last = int(t0 // 60), int((t0 + WINDOW_S - 1e-9) // 60)
         with tempfile.TemporaryDirectory(dir=scratch) as tmp:
             paths = []
+            started = time.perf_counter()
             for seg in range(first, last + 1):
                 dest = Path(tmp) / f"seg_{seg:05d}.edf"
                 raw_ro.download(f"{prefix}/eeg_0/seg_{seg:05d}.edf", dest, fsync=False)
                 paths.append(dest)
+            downloads.append(time.perf_counter() - started)
             raw_bytes.append(sum(p.stat().st_size for p in paths))
             parts = [mne.io.read_raw_edf(p, preload=False, verbose="error") for p in paths]
             edf = mne.concatenate_raws(parts, verbose="error") if len(parts) > 1 else parts[0]
@@ -125,10 +138,60 @@ def raw_edf_reads(
             assert data.shape == (64, int(WINDOW_S * 1000)), data.shape
 
     raw_mne(float(starts[0]))
+    del downloads[:]
     raw_times = [_timed(lambda t=t: raw_mne(float(t))) for t in starts[:n_raw]]
     raw_p50 = statistics.median(raw_times) * 1000
-    print(f"raw EDF + MNE p50 {raw_p50:.0f} ms", flush=True)
-    return RawFigures(p50_ms=raw_p50, bytes=raw_bytes)
+    download_p50 = statistics.median(downloads) * 1000
+    print(f"raw EDF + MNE p50 {raw_p50:.0f} ms (downloads {download_p50:.0f} ms)", flush=True)
+    return RawFigures(p50_ms=raw_p50, bytes=raw_bytes, download_p50_ms=download_p50)
+
+
+# -- where a window's time goes: its chunks fetched alone ---------------------------------
+
+
+def chunk_fetches(
+    source: AssetSource, eeg_key: str, read: list[float], total_s: float, n: int
+) -> float:
+    """p50 (ms) of fetching, all at once and without decoding, the chunk objects of
+    ``n`` random 10 s windows none of whose chunks was read before (by the windows
+    starting at ``read``, or by an earlier one of these): the store's share of a
+    cold window read. The chunks are fetched as the reader fetches them, through
+    its zarr store on zarr's loop."""
+    import asyncio
+
+    import zarr
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    store = zarr_store(source.store, published=True)
+    array: Any = zarr.open_array(store=store, path=f"{eeg_key}/data", mode="r", zarr_format=3)
+    step, prototype = int(array.chunks[0]), default_buffer_prototype()
+    length = int(WINDOW_S * 1000)
+
+    def chunks_of(t0: float) -> set[int]:
+        a = round(t0 * 1000)
+        return set(range(a // step, (a + length - 1) // step + 1))
+
+    touched = set().union(*(chunks_of(t0) for t0 in read))
+
+    async def fetch(keys: list[str]) -> list[Any]:
+        return list(await asyncio.gather(*(store.get(key, prototype) for key in keys)))
+
+    rng, times = np.random.default_rng(8), []
+    for _ in range(100 * n):  # a short recording may run out of untouched chunks
+        if len(times) == n:
+            break
+        numbers = chunks_of(float(rng.uniform(0, total_s - WINDOW_S)))
+        if numbers & touched:
+            continue
+        touched |= numbers
+        keys = [f"{eeg_key}/data/{array.metadata.encode_chunk_key((c, 0))}" for c in numbers]
+        started = time.perf_counter()
+        assert all(chunk is not None for chunk in sync(fetch(keys)))
+        times.append(time.perf_counter() - started)
+    fetch_p50 = statistics.median(times) * 1000 if times else float("nan")
+    print(f"a window's chunks fetched alone: p50 {fetch_p50:.1f} ms", flush=True)
+    return fetch_p50
 
 
 # -- (b) the whole processed Zarr, then a slice ----------------------------------------------
