@@ -168,7 +168,8 @@ def test_a_failure_while_moving_clips_in_puts_back_what_they_replaced(
     """Clips move into place one modality at a time (audio, camera, eeg, events). When
     the last one cannot, or the record cannot be written after them, the clips
     already moved in come out again and the ones they replaced, and their record, go
-    back: the folder is as it was, hidden folders included."""
+    back: the folder is as it was, hidden folders included. A replaced clip that
+    cannot go back stays whole in the hidden folder, never removed."""
     dest = tmp_path / "window"
     _download(recording, dest, (10.0, 15.0))
     before = _tree(dest)
@@ -204,6 +205,25 @@ def test_a_failure_while_moving_clips_in_puts_back_what_they_replaced(
     assert _tree(dest) == before
     monkeypatch.undo()
     assert recording.ui.verify(dest).ok
+
+    # A clip that cannot be put back is never removed: it stays in the hidden folder.
+    def nothing_goes_back(self: Path, target: Any) -> Path:
+        if self.parent.name.startswith(".events.lance.") or self.parent.name == ".replaced":
+            raise OSError("device busy")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", nothing_goes_back)
+    with pytest.raises(OSError, match="device busy"):
+        recording.ui.download(recording.result, dest, time_range=(2.0, 5.0), existing="overwrite")
+    monkeypatch.undo()
+    after = _tree(dest)
+    for path, data in before.items():
+        if path.split("/")[1] in ("audio", "camera", "eeg"):
+            inside = "/".join(path.split("/")[2:])  # under the modality's folder
+            kept = [p for p in after if p.endswith(f"/.replaced/{inside}")]
+            assert len(kept) == 1, (path, sorted(after))
+            assert after[kept[0]] == data, path
+            assert path not in after  # and the new clip came out again
 
 
 def test_verify_checks_a_window_download_against_its_clips(

@@ -95,12 +95,20 @@ class _MovedIn:
     """(where it is kept, where it was) of each path replaced."""
 
     def undo(self) -> None:
-        """Take the clips out again and put back what they replaced."""
+        """Take the clips out again and put back what they replaced. What cannot be
+        put back stays in the hidden folder, which is then kept: never the only copy
+        of a clip removed."""
         for path in reversed(self.moved):
-            _remove(path)
+            with contextlib.suppress(OSError):
+                _remove(path)
+        restored = True
         for kept, path in reversed(self.aside):
-            kept.rename(path)
-        shutil.rmtree(self.stage, ignore_errors=True)
+            try:
+                kept.rename(path)
+            except OSError:
+                restored = False
+        if restored:
+            shutil.rmtree(self.stage, ignore_errors=True)
 
     def finish(self) -> None:
         """Drop what the clips replaced, and the hidden folder."""
