@@ -142,5 +142,5 @@ def test_a_window_download_reports_what_it_kept_and_plans_nothing(
 
     code, out = window("10", "10")
     assert code == 1
-    assert "zero-length window" in out
+    assert "zero-length window (10 to 10 s): --from/--to must end after it starts" in out
     assert len(out.strip().splitlines()) == 1

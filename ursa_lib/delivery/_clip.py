@@ -431,7 +431,7 @@ def download_window(
     if window.start is not None and window.start == window.end:
         raise InvalidValueError(
             f"nothing to download in a zero-length window ({window.start:g} to "
-            f"{window.end:g} s); give --to after --from (time_range=(start, end), end > start)"
+            f"{window.end:g} s): time_range must end after it starts"
         )
     root = Path(dest).resolve()
     plan: list[_Clip] = []
