@@ -21,7 +21,6 @@ import pytest
 
 from ursa_lib import InvalidValueError, NothingMatchedError
 from ursa_lib.delivery import Window
-from ursa_lib.delivery._processed import NotProcessedError
 
 from .conftest import Processed
 
@@ -83,15 +82,19 @@ def test_targets_and_modalities_are_checked_by_every_read_verb(
 ) -> None:
     recording = processed(segments=1, segment_s=4, video=False)
     ui, result = recording.ui, recording.result
-    has = r"has no modality 'eeeg' \(it has audio, eeg, events\)"
-    with pytest.raises(NotProcessedError, match=has):
+    has = r"has no modality 'eeeg' \(it has audio, eeg, events; did you mean 'eeg'\?\)"
+    with pytest.raises(InvalidValueError, match=has):
         ui.read(result, (0, 1), ["eeeg"])
-    with pytest.raises(NotProcessedError, match=has):
+    with pytest.raises(InvalidValueError, match=has):
         ui.materialize(result, time_range=(0, 1), modalities=["eeeg"])
-    with pytest.raises(NotProcessedError, match=has):
+    with pytest.raises(InvalidValueError, match=has):
         ui.materialize(result, modalities=["eeeg"], source="raw")
-    with pytest.raises(NotProcessedError, match=has):
+    with pytest.raises(InvalidValueError, match=has):
         ui.stream(result, window=1.0, modalities=["eeeg"])
+    with pytest.raises(
+        InvalidValueError, match=r"no modality 'video' \(it has audio, eeg, events\)$"
+    ):
+        ui.read(result, (0, 1), ["video"])
     bare = r"modalities is a list of names, e.g. \['eeg'\], or None for all of them; got 'eeg'"
     for call in (
         lambda: ui.read(result, (0, 1), "eeg"),

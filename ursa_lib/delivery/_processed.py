@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,12 +70,15 @@ def modality_names(modalities: Iterable[str] | None) -> list[str] | None:
 
 
 def check_modalities(result: QueryResult, names: Iterable[str]) -> None:
-    """Refuse names that are not modalities of ``result``, naming those it has."""
+    """Refuse names that are not modalities of ``result`` (`InvalidValueError`),
+    naming those it has and the closest one to a misspelt name."""
     unknown = [n for n in names if n not in result.modalities]
     if unknown:
-        raise NotProcessedError(
+        close = difflib.get_close_matches(unknown[0], list(result.modalities), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidValueError(
             f"recording {result.recording_hash} has no modality {', '.join(map(repr, unknown))} "
-            f"(it has {', '.join(result.modalities)})"
+            f"(it has {', '.join(result.modalities)}{hint})"
         )
 
 
