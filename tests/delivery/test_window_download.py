@@ -218,7 +218,7 @@ def test_a_failure_while_moving_clips_in_puts_back_what_they_replaced(
     monkeypatch.undo()
     after = _tree(dest)
     for path, data in before.items():
-        if path.split("/")[1] in ("audio", "camera", "eeg"):
+        if path.split("/")[1] in ("audio", "camera", "eeg", "events"):
             inside = "/".join(path.split("/")[2:])  # under the modality's folder
             kept = [p for p in after if p.endswith(f"/.replaced/{inside}")]
             assert len(kept) == 1, (path, sorted(after))

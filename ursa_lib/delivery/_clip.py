@@ -483,8 +483,10 @@ def download_window(
                 _write_jsonl(record_path, kept)
             for clip in todo:
                 assert clip.stage is not None
-                moved_in.append(_move_in(clip.stage))
-                clip.stage = None
+                # From here the stage is _move_in's: on failure it keeps it if it holds
+                # a replaced clip it could not put back.
+                stage, clip.stage = clip.stage, None
+                moved_in.append(_move_in(stage))
             kept.update({c.rel: c.record for c in todo if c.record is not None})
             _write_jsonl(record_path, kept)
     except BaseException:
