@@ -148,6 +148,14 @@ def test_the_download_job_checks_choices_at_launch_and_clips_a_window(
     assert "matched no recording" in str(
         [e.event_specific_data for e in nothing.all_events if e.event_type_value == "STEP_FAILURE"]
     )
+    bad = launch(limit=0)  # a filter value the query cannot take: the library's refusal
+    assert not bad.success
+    failure = str(
+        [e.event_specific_data for e in bad.all_events if e.event_type_value == "STEP_FAILURE"]
+    )
+    assert "query filter limit must be a whole number of recordings greater than 0" in failure
+    assert "ValidationError" not in failure
+    assert not [e for e in bad.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     clipped = launch(window_start_s=5.0, window_end_s=12.0)
     assert clipped.success
     [eeg] = (tmp_path / "d").glob("*/eeg/eeg.zarr")
