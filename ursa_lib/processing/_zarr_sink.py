@@ -40,8 +40,10 @@ Chosen: blosc lz4 with bit shuffle. Shuffling groups the high bytes of
 16/24-bit samples, which is what makes EEG compress; bit shuffle also
 separates their high bits, which a fine step leaves constant within a chunk
 while the low bits are noise. It decodes at ~3 GB/s (0.4 ms for a 1.28 MB
-chunk), and over S3 the bytes it saves pay for that: ``bench/read.py``'s 10 s
-windows moved 2.0 MiB instead of 2.4 MiB, p50 6.4-6.7 ms in five runs against 6.7-7.0 ms.
+chunk). Over S3, ``bench/read.py``'s 10 s windows move 2.0 MiB instead of 2.4
+MiB and take about as long (p50 6.4-7.5 ms in seven runs, against 6.7-7.0 ms
+with byte shuffle): the extra decoding costs about what the smaller download
+saves, so the gain is storage and transfer.
 Chunks hold at least 10 s and at least 1 MiB raw (10 s at 64 ch x 1 kHz x
 int16; ~33 s of 16 kHz mono audio): any 10 s window then touches at most 2
 chunks, so a window read costs 3 requests (array metadata + 2 chunks) and 4
