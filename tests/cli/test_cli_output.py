@@ -79,6 +79,32 @@ def test_a_narrow_terminal_gets_whole_rows_with_columns_left_out(
     assert f"to fit {width} columns" in caption, result.output
 
 
+def test_a_wider_terminal_shows_the_rec_id_whole_before_files_and_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100 columns not every column fits beside a whole rec_id: files and
+    start give way to it, and files, the narrow one, comes back when it fits
+    beside the rest (a narrower terminal cuts rec_id, never showing more of it)."""
+    rec_id = "rec_20261118T090000_a_long_rig_name"
+    write_recording(tmp_path / "rig", RecordingSpec(rec_id=rec_id, start_time_ns=10**18))
+    root = tmp_path / "ursa"
+    DataInterface(LocalProfile(root=root)).enable_writes().ingest(tmp_path / "rig" / rec_id)
+    shown = {}
+    for width in (100, 90, 80):
+        monkeypatch.setenv("COLUMNS", str(width))
+        result = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert max(len(line) for line in lines) <= width, result.output
+        rows = [line.split() for line in lines if line.split()[-3:-2] == ["raw"]]
+        assert len(rows) == 4, result.output
+        shown[width] = rows[0][1]
+        caption = "start (UTC) left out" if width == 100 else "files, start (UTC) left out"
+        assert caption in lines[-1], result.output
+    assert shown[100] == rec_id
+    assert len(shown[80]) <= len(shown[90]) <= len(shown[100])
+
+
 def test_a_download_of_files_already_there_reports_no_transfer_rate(tmp_path: Path) -> None:
     write_recording(tmp_path / "rig", RecordingSpec(rec_id="rec_k", start_time_ns=10**18))
     root = tmp_path / "ursa"

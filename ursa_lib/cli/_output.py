@@ -76,10 +76,14 @@ def print_table(
 ) -> None:
     """A rich table on stdout (silent with ``--quiet``).
 
-    A table wider than the terminal leaves out its ``optional`` columns, in
-    that order, until it fits, and cuts the ``shorten`` column's cells with an
-    ellipsis; a caption names what was left out. Rows then stay one line each.
-    A table that cannot fit that way (or has neither) folds its cells.
+    A table wider than the terminal gives way in the order of ``optional``: each
+    column named there is left out in turn, and where ``shorten`` is named among
+    them, cutting that column's cells (in the middle, to at least `SHORTEST`
+    characters) comes before leaving out the columns after it (``shorten`` not
+    named: cutting comes first). It gives way only until it fits, then takes
+    back any column left out that fits beside the rest; a caption names what
+    was left out, and rows stay one line each. A table that cannot
+    fit that way (or has neither) folds its cells.
     """
     if STATE.quiet:
         return
@@ -123,11 +127,24 @@ def print_table(
         return
     shown, hidden = list(every), []
     floor = SHORTEST if shorten in every else None
-    for column in optional:
-        if needs(shown, floor) <= fits:
+    order = list(optional)
+    if shorten is not None and shorten not in order:
+        order.insert(0, shorten)  # not named: cutting it comes first
+    cutting = None  # the shortest the shorten column may be: whole until its turn
+    for column in order:
+        if needs(shown, cutting) <= fits:
             break
+        if column == shorten:
+            cutting = floor
+            if needs(shown, floor) <= fits:
+                break  # cutting it is enough
+            continue
         shown.remove(column)
         hidden.append(column)
+    for column in reversed(hidden):  # one left out early may fit beside the rest after all
+        wider = [c for c in every if c in shown or c == column]
+        if needs(wider, None) <= fits:
+            shown, hidden = wider, [c for c in hidden if c != column]
     if needs(shown, floor) > fits:  # too narrow even so: fold, as any table
         console.print(make(every, None, fit=False))
         return

@@ -208,6 +208,7 @@ def query(
         ),
         right=("files", "size"),
         title=f"{len(results)} recording(s), {len(rows)} modalities",
-        optional=("files", "start (UTC)", "who", "length"),
+        # rec_id whole matters more than files and start, less than who and length
+        optional=("files", "start (UTC)", "rec_id", "who", "length"),
         shorten="rec_id",
     )
