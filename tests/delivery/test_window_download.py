@@ -226,6 +226,28 @@ def test_a_failure_while_moving_clips_in_puts_back_what_they_replaced(
             assert path not in after  # and the new clip came out again
 
 
+def test_a_destination_that_is_a_file_is_refused_before_anything_is_written(
+    recording: Processed, tmp_path: Path
+) -> None:
+    """Every download (processed, raw, planned, time window) names the file in the
+    way; nothing is created beside or under it."""
+    (tmp_path / "mine").mkdir()
+    target = tmp_path / "mine" / "notes.txt"
+    target.write_text("mine")
+    calls: list[Callable[[Path], Any]] = [
+        lambda dest: recording.ui.download(recording.result, dest),
+        lambda dest: recording.ui.download(recording.result, dest, source="raw"),
+        lambda dest: recording.ui.download(recording.result, dest, dry_run=True),
+        lambda dest: recording.ui.download(recording.result, dest, time_range=(2.0, 5.0)),
+    ]
+    for call in calls:
+        for dest in (target, target / "inside"):
+            with pytest.raises(InvalidValueError, match=f"{target} is a file; a download goes"):
+                call(dest)
+    assert target.read_text() == "mine"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["notes.txt"]
+
+
 def test_verify_checks_a_window_download_against_its_clips(
     recording: Processed, tmp_path: Path
 ) -> None:

@@ -40,15 +40,14 @@ __all__ = ["download"]
 
 
 def _folder(dest: Path) -> Path:
-    """DEST, or its nearest existing parent, must be a folder."""
-    for path in (dest, *dest.absolute().parents):
-        if path.exists():
-            if not path.is_dir():
-                raise typer.BadParameter(
-                    f"{path} is a file; DEST must be a folder (it is created if missing)",
-                    param_hint="'DEST'",
-                )
-            break
+    """DEST, or its nearest existing parent, must be a folder (a usage error)."""
+    from .._errors import InvalidValueError
+    from ..delivery._plan import download_root
+
+    try:
+        download_root(dest)
+    except InvalidValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'DEST'") from None
     return dest
 
 

@@ -423,7 +423,7 @@ def download_window(
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
     from ._download import DownloadProgress
-    from ._plan import Existing, Layout, _base, _one_of
+    from ._plan import Existing, Layout, _base, _one_of, download_root
     from ._related import _write_jsonl
 
     _one_of("layout", layout, Layout)
@@ -433,7 +433,7 @@ def download_window(
             f"nothing to download in a zero-length window ({window.start:g} to "
             f"{window.end:g} s): time_range must end after it starts"
         )
-    root = Path(dest).resolve()
+    root = download_root(dest)
     plan: list[_Clip] = []
     for result in results:
         for name, row in result.modalities.items():

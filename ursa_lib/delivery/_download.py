@@ -73,6 +73,7 @@ from ._plan import (
     _identical,
     _one_of,
     _results,
+    download_root,
     folder_namer,
 )
 from ._query import QueryResult
@@ -273,7 +274,7 @@ def download(
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
     results = _results(target, "download")
-    root = Path(dest).resolve()  # dest itself may be a link the user chose
+    root = download_root(dest)
     report = _Reporter(progress)
     report.emit("start")
 

@@ -31,6 +31,7 @@ from ._plan import (
     _one_of,
     _plan,
     _results,
+    download_root,
     folder_namer,
 )
 from ._query import QueryResult
@@ -144,7 +145,7 @@ def plan_download(
     _one_of("layout", layout, Layout)
     _one_of("source", source, SourceKind)
     recording_folder = folder_namer(names, raw)
-    root = Path(dest).resolve()
+    root = download_root(dest)
     results = _results(target, "download")
     _, files, present = _prepare(
         results, root, layout, source, raw, assets, existing, catalog, recording_folder

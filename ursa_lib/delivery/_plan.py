@@ -62,6 +62,22 @@ class _Group:
     files: list[_File] = field(default_factory=list)
 
 
+def download_root(dest: str | os.PathLike[str]) -> Path:
+    """The folder a download writes under: ``dest`` resolved (it may be a link the
+    user chose). A file there, or as its nearest existing parent, is refused
+    (`InvalidValueError`) before anything is written."""
+    root = Path(dest).resolve()
+    for path in (root, *root.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise InvalidValueError(
+                    f"{path} is a file; a download goes into a folder (created if missing): "
+                    "give a folder as its destination"
+                )
+            break
+    return root
+
+
 def _one_of(name: str, value: object, choices: object) -> None:
     """Refuse a value outside a ``Literal`` type, naming the choices."""
     allowed = typing.get_args(choices)
