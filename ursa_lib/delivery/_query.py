@@ -32,7 +32,15 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .._errors import InvalidValueError
 from .._text import human_duration
@@ -133,6 +141,15 @@ class QuerySpec(BaseModel):
                 if isinstance(data.get(name), str):
                     data[name] = (data[name],)
         return data
+
+    @field_validator("metadata")
+    @classmethod
+    def _json_values(cls, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"its values must be JSON ({exc})") from None
+        return metadata
 
     @model_validator(mode="after")
     def _coherent(self) -> QuerySpec:
