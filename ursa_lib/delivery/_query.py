@@ -148,7 +148,9 @@ class QuerySpec(BaseModel):
         try:
             json.dumps(metadata, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"its values must be JSON ({exc})") from None
+            raise InvalidValueError(
+                f"query filter metadata must be {_RULES['metadata']}; got {metadata!r} ({exc})"
+            ) from None
         return metadata
 
     @model_validator(mode="after")
