@@ -141,8 +141,14 @@ def test_results_print_as_lines_a_person_reads(lab: Lab) -> None:
         ({"participants": 1}, "query filter participants must be a participant id or a list"),
         ({"limit": 0}, "query filter limit must be a whole number of recordings greater than 0"),
         ({"metadata": ["task"]}, "query filter metadata must be a dict"),
-        ({"metadata": {"task": object()}}, "query filter metadata must be a dict .* got"),
-        ({"metadata": {"score": float("nan")}}, "query filter metadata must be a dict .* got"),
+        (
+            {"metadata": {"task": object()}},
+            r"metadata must hold only JSON values .*: Object of type object is not JSON",
+        ),
+        (
+            {"metadata": {"score": float("nan")}},
+            r"metadata must hold only JSON values .*: Out of range float values",
+        ),
         ({"time_range": (1, 2, 3)}, r"query filter time_range must be \(start, end\)"),
         ({"time_range": (LAB_T0 + 10, LAB_T0)}, r"time_range must end after it starts"),
         ({"time_range": (20, 10)}, "absolute time in epoch nanoseconds, and 20 is before 1970"),

@@ -38,13 +38,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from .._errors import InvalidValueError
 from .._text import human_duration
 from .._time import epoch_ns
+from .._types import Metadata
 from ..catalog import (
     Catalog,
     IngestionStatus,
@@ -93,8 +93,8 @@ class QuerySpec(BaseModel):
     recording_hash: tuple[str, ...] | None = None
     """Only these recordings (one hash or several; each may be its first 8 or more
     characters, as ``ursa query`` prints 12)."""
-    metadata: dict[str, Any] | None = None
-    """Equality on keys of the recording's metadata."""
+    metadata: Metadata | None = None
+    """Equality on keys of the recording's metadata (JSON values, as stored)."""
     status: Status = "ingested"
     """``ingested`` (processed modalities, the default), ``raw``, or ``all``."""
     time_range: tuple[AbsoluteTime | None, AbsoluteTime | None] | None = None
@@ -141,17 +141,6 @@ class QuerySpec(BaseModel):
                 if isinstance(data.get(name), str):
                     data[name] = (data[name],)
         return data
-
-    @field_validator("metadata")
-    @classmethod
-    def _json_values(cls, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
-        try:
-            json.dumps(metadata, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(
-                f"query filter metadata must be {_RULES['metadata']}; got {metadata!r} ({exc})"
-            ) from None
-        return metadata
 
     @model_validator(mode="after")
     def _coherent(self) -> QuerySpec:
