@@ -32,6 +32,7 @@ import numpy as np
 
 from .._errors import InvalidValueError
 from ..catalog import Modality
+from ..processing._staging import remove_path
 from ..store import zarr_store
 from ._assets import AssetSource, Window
 from ._query import QueryResult
@@ -99,8 +100,7 @@ class _MovedIn:
         put back stays in the hidden folder, which is then kept: never the only copy
         of a clip removed."""
         for path in reversed(self.moved):
-            with contextlib.suppress(OSError):
-                _remove(path)
+            remove_path(path)
         restored = True
         for kept, path in reversed(self.aside):
             try:
@@ -113,13 +113,6 @@ class _MovedIn:
     def finish(self) -> None:
         """Drop what the clips replaced, and the hidden folder."""
         shutil.rmtree(self.stage)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
 
 
 def _move_in(stage: Path) -> _MovedIn:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._errors import ProcessingError
 
-__all__ = ["directory_size", "staged", "total_size"]
+__all__ = ["directory_size", "remove_path", "staged", "total_size"]
 
 
 @contextmanager
@@ -42,13 +42,14 @@ def staged(out: Path, names: tuple[str, ...]) -> Iterator[Path]:
             moved.append(dst)
     except BaseException:
         for path in moved:
-            _remove(path)
+            remove_path(path)
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Remove the file, link or folder at ``path``, as far as it goes (never raises)."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
