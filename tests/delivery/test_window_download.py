@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyedflib
 import pytest
 import zarr
 
 from ursa_lib import InvalidValueError
-from ursa_lib.delivery import WindowOutsideDomainError, _clip
+from ursa_lib.delivery import Window, WindowOutsideDomainError, _clip
+from ursa_lib.store import zarr_store
 
-from .conftest import Processed
+from .conftest import T0, Processed
 
 
 @pytest.fixture
@@ -53,6 +57,10 @@ def _download(recording: Processed, dest: Path, window: tuple[float, float], **k
     paths = recording.ui.download(
         recording.result, dest, time_range=window, progress=events.append, **kw
     )
+    phases = [e.phase for e in events]
+    assert phases[:2] == ["start", "plan_done"]
+    assert phases[-1] == "finish"
+    assert phases.count("modality_done") == len(recording.result.modalities)
     skipped = sum(1 for e in events if e.phase == "file_done" and e.skipped)
     done = sum(1 for e in events if e.phase == "file_done")
     assert done == len(paths)
@@ -285,3 +293,130 @@ def test_open_local_refuses_a_window_download_naming_why(
     _download(recording, dest, (10.0, 15.0))
     with pytest.raises(InvalidValueError, match="clipped downloads carry no catalog rows"):
         DataInterface.open_local(dest)
+
+
+GAPPED_STARTS = (0, 65, 130)
+
+
+def long_edf_with_gaps(session: Path) -> None:
+    """Three 60 s EDF+ segments of 64 channels at 1 kHz starting at 0, 65 and 130 s."""
+    from datetime import UTC, datetime, timedelta
+
+    from pyedflib import highlevel
+
+    start = datetime.fromtimestamp(T0 / 1e9, tz=UTC).replace(tzinfo=None)
+    worker = session / "eeg_0"
+    worker.mkdir()
+    rng = np.random.default_rng(5)
+    for seg, offset_s in enumerate(GAPPED_STARTS):
+        headers = highlevel.make_signal_headers(
+            [f"E{c}" for c in range(64)], dimension="uV", sample_frequency=1000,
+            physical_min=-500, physical_max=500, digital_min=-32768, digital_max=32767,
+        )  # fmt: skip
+        header = highlevel.make_header(startdate=start + timedelta(seconds=offset_s))
+        digital = rng.integers(-30000, 30000, size=(64, 60_000)).astype(np.int32)
+        highlevel.write_edf(
+            str(worker / f"seg_{seg:05d}.edf"), list(digital), headers, header, digital=True
+        )
+
+
+LONG_WINDOW = (5.0, 185.0)
+"""Across both gaps of `long_edf_with_gaps`: 170 s of samples, 21.8 MB."""
+
+
+@pytest.fixture
+def long_eeg(processed: Callable[..., Processed], monkeypatch: pytest.MonkeyPatch) -> Processed:
+    recording = processed(
+        segments=1, segment_s=10, eeg=False, audio=False, video=False, events=False,
+        prepare=long_edf_with_gaps,
+    )  # fmt: skip
+    source = recording.ui.asset_source()
+    key = source.key_of(recording.result.modalities["eeg"].storage_uri or "")
+    eeg = zarr.open_array(store=zarr_store(source.store), path=f"{key}/data", mode="r")
+    assert eeg.chunks == (10_000, 64)  # 10 s: the window's clip has seventeen chunks
+    # Blocks of 1.5 chunks' bytes, so one chunk at a time, and blocks that cross
+    # the gaps of the window (its runs are 55, 60 and 55 s long).
+    monkeypatch.setattr(_clip, "CLIP_BLOCK_BYTES", 15_000 * 64 * 2)
+    return recording
+
+
+def _reference(session: Path, window: tuple[float, float]) -> np.ndarray:
+    """The samples of ``window`` as pyedflib reads them from the segments."""
+    parts = []
+    for seg, offset_s in enumerate(GAPPED_STARTS):
+        lo = max(0, round((window[0] - offset_s) * 1000))
+        hi = min(60_000, round((window[1] - offset_s) * 1000))
+        if lo < hi:
+            with pyedflib.EdfReader(str(session / "eeg_0" / f"seg_{seg:05d}.edf")) as reader:
+                signals = [reader.readSignal(c, lo, hi - lo, digital=True) for c in range(64)]
+            parts.append(np.stack(signals, 1))
+    return np.concatenate(parts)
+
+
+def _clip_samples(path: Path) -> np.ndarray:
+    return np.asarray(zarr.open_group(str(path), mode="r")["data"][:])
+
+
+def test_a_long_zarr_clip_is_cut_block_by_block_in_bounded_memory(
+    long_eeg: Processed, tmp_path: Path
+) -> None:
+    expected = _reference(long_eeg.session, LONG_WINDOW)
+    assert expected.shape == (170_000, 64)
+    row = long_eeg.result.modalities["eeg"]
+    tracemalloc.start()
+    try:
+        _clip.write_clip(long_eeg.ui.asset_source(), row, Window(*LONG_WINDOW), tmp_path / "eeg")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The whole window read at once held all of it (21.8 MB, and more); block by
+    # block, a few chunks (1.28 MB each) at most: those read, decoded and written.
+    assert peak < 6 * 10_000 * 64 * 2, peak
+    clip = zarr.open_group(str(tmp_path / "eeg" / "eeg.zarr"), mode="r")["data"]
+    assert np.array_equal(clip[:], expected)
+    assert [
+        (i["start_s"], i["sample_offset"], i["n_samples"]) for i in clip.attrs["intervals"]
+    ] == [
+        (5.0, 0, 55_000),
+        (65.0, 55_000, 60_000),
+        (130.0, 115_000, 55_000),
+    ]
+
+
+def test_a_window_download_reports_each_clip_as_it_is_cut(
+    long_eeg: Processed, tmp_path: Path
+) -> None:
+    dest = tmp_path / "window"
+    events: list[Any] = []
+    paths = long_eeg.ui.download(
+        long_eeg.result, dest, time_range=LONG_WINDOW, progress=events.append
+    )
+    phases = [e.phase for e in events]
+    # One event per block (seventeen), and one when the clip is whole.
+    assert phases == [
+        "start", "plan_done", "modality_start", *["cutting"] * 18, "file_done",
+        "modality_done", "finish",
+    ]  # fmt: skip
+    sizes = [e.bytes_done for e in events]
+    assert sizes == sorted(sizes)
+    written = sum(p.stat().st_size for path in paths for p in path.rglob("*") if p.is_file())
+    assert sizes[-1] == written > 0
+    first_done = phases.index("file_done")
+    assert all(e.bytes_total is None for e in events[:first_done])
+    done = events[first_done]
+    assert (done.bytes_total, done.files_done, done.files_total) == (written, 1, 1)
+    assert (done.key, done.modality, done.skipped) == (
+        paths[0].relative_to(dest.resolve()).as_posix(), "eeg", False,
+    )  # fmt: skip
+    assert np.array_equal(_clip_samples(paths[0]), _reference(long_eeg.session, LONG_WINDOW))
+
+    # Kept again: nothing is cut, and the kept clip's bytes count at its file_done.
+    events.clear()
+    long_eeg.ui.download(
+        long_eeg.result, dest, time_range=LONG_WINDOW, existing="skip", progress=events.append
+    )
+    assert [e.phase for e in events] == [
+        "start", "plan_done", "file_done", "modality_done", "finish",
+    ]  # fmt: skip
+    kept = events[2]
+    assert (kept.skipped, kept.bytes_done, kept.bytes_total) == (True, written, written)

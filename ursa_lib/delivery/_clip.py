@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._errors import InvalidValueError
 from ..catalog import Modality
@@ -41,7 +42,7 @@ from ._sampled import SampledLayout, sample_spans
 from ._video import RangedFile
 
 if TYPE_CHECKING:
-    from ._download import DownloadProgress
+    from ._download import DownloadProgress, _Reporter
     from ._plan import Existing, FolderName, Layout
 
 __all__ = ["CLIPS_RECORD", "download_window", "read_clip_records", "write_clip"]
@@ -50,9 +51,20 @@ CLIPS_RECORD = f"{RELATED_DIR}/clips.jsonl"
 """Where, under a time-window download's root, the record of its clips lies."""
 
 
-def _stage_clip(source: AssetSource, row: Modality, window: Window, folder: Path) -> Path:
+Written = Callable[[int], None]
+"""Told, on the caller's thread, the bytes a clip has written so far, as it is cut."""
+
+
+def _ignore(_: int) -> None:
+    pass
+
+
+def _stage_clip(
+    source: AssetSource, row: Modality, window: Window, folder: Path, written: Written = _ignore
+) -> Path:
     """Cut the window of ``row``'s processed asset into a new hidden folder in ``folder``
-    (``.<name>.<id>.part/``, holding the clip and its sidecars); removed on failure."""
+    (``.<name>.<id>.part/``, holding the clip and its sidecars); removed on failure.
+    ``written`` hears how far the cut has got (bytes written into the folder)."""
     assert row.storage_uri is not None
     key = source.key_of(row.storage_uri).rstrip("/")
     name = key.rsplit("/", 1)[-1]
@@ -63,11 +75,11 @@ def _stage_clip(source: AssetSource, row: Modality, window: Window, folder: Path
     stage.mkdir(parents=True)
     try:
         if fmt == "zarr":
-            _clip_zarr(source, key, window, stage / name, what)
+            _clip_zarr(source, key, window, stage / name, what, written)
         elif fmt == "lance":
             _clip_events(source, key, window, domain, stage, name, what)
         elif fmt == "mp4":
-            _clip_mp4(source, key, window, domain, stage, name, what)
+            _clip_mp4(source, key, window, domain, stage, name, what, written)
         else:
             raise _not_clippable(row)
     except BaseException:
@@ -145,7 +157,15 @@ def write_clip(source: AssetSource, row: Modality, window: Window, folder: Path)
     return done.moved
 
 
-def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: str) -> None:
+CLIP_BLOCK_BYTES = 64 * 2**20
+"""At most about this many bytes of samples are held in memory while a Zarr is
+clipped: the window is copied in blocks of whole clip chunks, so a clip of hours
+of many channels needs no more memory than one of a minute."""
+
+
+def _clip_zarr(
+    source: AssetSource, key: str, window: Window, dest: Path, what: str, written: Written
+) -> None:
     import zarr
 
     group: Any = zarr.open_group(
@@ -161,7 +181,8 @@ def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: 
         offset += b - a
     attrs = {**dict(array.attrs), "intervals": runs}
     attrs["time_origin_s"] = runs[0]["start_s"] if runs else float(window.start or 0.0)
-    out = zarr.create_group(zarr.storage.LocalStore(dest), zarr_format=3, attributes=attrs)
+    store = _counting(zarr.storage.LocalStore(dest))
+    out = zarr.create_group(store, zarr_format=3, attributes=attrs)
     clip = out.create_array(
         "data",
         shape=(offset, array.shape[1]),
@@ -173,10 +194,40 @@ def _clip_zarr(source: AssetSource, key: str, window: Window, dest: Path, what: 
         attributes=attrs,
         dimension_names=("time", "channel"),
     )
-    at = 0
+    step = int(clip.chunks[0])
+    sample_bytes = max(1, int(array.shape[1]) * array.dtype.itemsize)
+    block = step * max(1, CLIP_BLOCK_BYTES // (step * sample_bytes))
+    for at in range(0, offset, block):
+        clip[at : min(offset, at + block)] = _clip_samples(array, spans, at, at + block)
+        written(store.written)
+
+
+def _clip_samples(
+    array: Any, spans: list[tuple[float, int, int]], start: int, stop: int
+) -> npt.NDArray[Any]:
+    """Samples ``[start, stop)`` of the clip of ``spans`` (each ``(t0, a, b)`` the
+    source's samples ``[a, b)``, the clip holding them one after another)."""
+    parts, at = [], 0
     for _, a, b in spans:
-        clip[at : at + b - a] = np.asarray(array[a:b])
+        lo, hi = max(start, at), min(stop, at + b - a)
+        if lo < hi:
+            parts.append(np.asarray(array[a + lo - at : a + hi - at]))
         at += b - a
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _counting(store: Any) -> Any:
+    """``store``, counting the bytes written through it (``.written``)."""
+    from zarr.storage import WrapperStore
+
+    class _Counting(WrapperStore[Any]):
+        written = 0
+
+        async def set(self, key: str, value: Any) -> None:
+            await self._store.set(key, value)
+            self.written += len(value)
+
+    return _Counting(store)
 
 
 def _clip_events(
@@ -211,6 +262,7 @@ def _clip_mp4(
     stage: Path,
     name: str,
     what: str,
+    written: Written,
 ) -> None:
     import av
     import lancedb
@@ -239,6 +291,7 @@ def _clip_mp4(
         ) as out:
             ostream = out.add_stream_from_template(stream)
             src.seek(first_pts, stream=stream, backward=True, any_frame=False)
+            muxed = told = 0
             for packet in src.demux(stream):
                 if packet.pts is None or packet.dts is None:
                     continue
@@ -248,6 +301,9 @@ def _clip_mp4(
                     break
                 packet.stream = ostream
                 out.mux(packet)
+                muxed += packet.size
+                if muxed - told >= 2**20:
+                    written(told := muxed)
     origin = float(times[0] - pts[0] * stream.time_base) if len(pts) else 0.0
     with av.open(str(stage / name), "r") as clip:
         vs = clip.streams.video[0]
@@ -288,6 +344,20 @@ class _Clip:
     keep: bool = False
     stage: Path | None = None
     record: dict[str, Any] | None = None
+    cut_from: int = 0
+    """The download's ``bytes_done`` when this clip's cut began."""
+
+
+def _cut(report: _Reporter, clip: _Clip) -> Written:
+    """What tells ``report`` how far ``clip``'s cut has got: a ``cutting`` event for
+    each step, with the bytes written so far in this download."""
+    clip.cut_from = report.bytes_done
+
+    def written(n: int) -> None:
+        report.bytes_done = clip.cut_from + n
+        report.emit("cutting", clip.row)
+
+    return written
 
 
 def read_clip_records(root: Path) -> dict[str, dict[str, Any]]:
@@ -410,15 +480,24 @@ def download_window(
     A failure before that leaves the destination as it was: the hidden folders,
     and every folder this call created, are removed. A failure while moving in
     or writing the record puts back the clips replaced (kept aside until then)
-    and their record. ``progress`` gets a
-    ``file_done`` event for each path returned, ``skipped`` for a clip kept.
+    and their record.
+
+    ``progress`` gets ``start`` and ``plan_done``; then, for each clip cut,
+    ``modality_start`` and ``cutting`` events as it is cut (``bytes_done``
+    counts the bytes written so far); once every clip is in place, for each
+    clip a ``file_done`` per path returned (``skipped`` for a clip kept, whose
+    bytes count then) and ``modality_done``; and finally ``finish``.
+    ``bytes_total`` and ``files_total`` are known only once every clip is cut:
+    they are None until the first ``file_done``.
     """
     from .._errors import DestinationExistsError, NotDeliverableError
     from ..catalog import IngestionStatus
-    from ._download import DownloadProgress
+    from ._download import _Reporter
     from ._plan import Existing, Layout, _base, _one_of, download_root
     from ._related import _write_jsonl
 
+    report = _Reporter(progress)
+    report.emit("start")
     _one_of("layout", layout, Layout)
     _one_of("existing", existing, Existing)
     if window.start is not None and window.start == window.end:
@@ -459,6 +538,7 @@ def download_window(
         if existing == "skip" and _holds(root, record, clip.row, window):
             clip.keep, clip.record = True, record
     todo = [c for c in plan if not c.keep]
+    report.emit("plan_done")
     created = _created_by_us(root, [c.folder for c in todo])
     moved_in: list[_MovedIn] = []
     stale: set[str] = set()
@@ -466,8 +546,11 @@ def download_window(
     try:
         for clip in todo:
             clip.folder.mkdir(parents=True, exist_ok=True)
-            clip.stage = _stage_clip(source, clip.row, window, clip.folder)
+            report.emit("modality_start", clip.row)
+            clip.stage = _stage_clip(source, clip.row, window, clip.folder, _cut(report, clip))
             clip.record = _record(root, clip, window)
+            report.bytes_done = clip.cut_from + sum(e["size"] for e in clip.record["files"])
+            report.emit("cutting", clip.row)
         if todo:
             # The old records go first: a clip replaced is never recorded as what it was.
             stale = {c.rel for c in todo} & records.keys()
@@ -500,22 +583,16 @@ def download_window(
     sizes = {
         e["path"]: int(e["size"]) for c in plan if c.record is not None for e in c.record["files"]
     }
-    total, moved = sum(sizes.values()), 0
-    for count, (clip, path) in enumerate(done, 1):
-        prefix = path.relative_to(root).as_posix()
-        moved += sum(n for p, n in sizes.items() if p == prefix or p.startswith(prefix + "/"))
-        if progress is not None:
-            progress(
-                DownloadProgress(
-                    phase="file_done",
-                    recording_hash=clip.row.recording_hash,
-                    modality=clip.row.modality,
-                    key=clip.rel,
-                    bytes_done=moved,
-                    bytes_total=total,
-                    files_done=count,
-                    files_total=len(done),
-                    skipped=clip.keep,
-                )
+    report.bytes_total, report.files_total = sum(sizes.values()), len(done)
+    for n, (clip, path) in enumerate(done):
+        if clip.keep:  # its bytes count now; a clip cut here counted them as it was cut
+            prefix = path.relative_to(root).as_posix()
+            report.bytes_done += sum(
+                size for p, size in sizes.items() if p == prefix or p.startswith(prefix + "/")
             )
+        report.files_done += 1
+        report.emit("file_done", clip.row, path.relative_to(root).as_posix(), skipped=clip.keep)
+        if n + 1 == len(done) or done[n + 1][0] is not clip:
+            report.emit("modality_done", clip.row)
+    report.emit("finish")
     return [path for _, path in done]

@@ -27,7 +27,11 @@ rename.
 Progress events (`DownloadProgress`) and the ``ursa.download`` logger records
 come in this order: ``start``, ``plan_done``, then for each modality
 ``modality_start``, ``file_done``…, ``modality_done``, and finally ``finish``.
-Transfers run on worker threads; events are emitted on the caller's thread.
+Transfers run on worker threads; events are emitted on the caller's thread. A
+time-window download (``time_range``) cuts every clip before it moves any into
+place, so its events differ: ``start``, ``plan_done``, for each clip
+``modality_start`` and ``cutting``… as it is cut, then for each clip its
+``file_done``… and ``modality_done``, and ``finish`` (see `download_window`).
 
 Interrupted (even by ``kill -9``), a download leaves only complete files at
 canonical paths, plus at most one hidden ``.part`` file per transfer in flight.
@@ -112,12 +116,24 @@ class DownloadProgress:
     bytes_done: int = 0
     """Cumulative over the whole call; never decreases."""
     bytes_total: int | None = None
-    """Set from ``plan_done`` on."""
+    """Set from ``plan_done`` on (a time-window download's: from its first ``file_done``,
+    as a clip's size is known only once it is cut)."""
     files_done: int = 0
     files_total: int | None = None
     elapsed_s: float = 0.0
     skipped: bool = False
     """``file_done`` of a file already present and identical (``existing="skip"``)."""
+
+
+class _Of(typing.Protocol):
+    """What an event is of: a modality of a recording (a planned group, a clip's row)."""
+
+    @property
+    def recording_hash(self) -> str: ...
+    @property
+    def modality(self) -> str: ...
+    @property
+    def worker_id(self) -> str: ...
 
 
 class _Reporter:
@@ -132,7 +148,7 @@ class _Reporter:
     def emit(
         self,
         phase: Phase,
-        group: _Group | None = None,
+        group: _Of | None = None,
         key: str | None = None,
         *,
         skipped: bool = False,
@@ -160,7 +176,7 @@ class _Reporter:
             "bytes_total": event.bytes_total,
             "elapsed_s": event.elapsed_s,
         }
-        level = logging.DEBUG if phase == "file_done" else logging.INFO
+        level = logging.DEBUG if phase in ("file_done", "cutting") else logging.INFO
         log.log(level, "download %s %s", phase, key or event.modality or "", extra=extra)
         if self.progress is not None:
             try:

@@ -38,7 +38,9 @@ Verify = Literal["size_mtime", "sha256"]
 """How ``existing="skip"`` tells a file is already there: size and modification
 time (like rclone's default), or size and sha256 (every kept file is read)."""
 Action = Literal["write", "skip", "replace"]
-Phase = Literal["start", "plan_done", "modality_start", "file_done", "modality_done", "finish"]
+Phase = Literal[
+    "start", "plan_done", "modality_start", "cutting", "file_done", "modality_done", "finish"
+]
 
 
 @dataclass(frozen=True, slots=True)
