@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from ursa_lib import DataInterface, LocalProfile
+from ursa_lib import DataInterface, LocalProfile, ObjectNotFoundError
 from ursa_lib.catalog import Event
 from ursa_lib.testing import RecordingSpec, write_recording, write_session
 
@@ -66,6 +67,39 @@ def test_a_downloaded_folder_reopens_offline(tmp_path: Path) -> None:
     )
     assert local.list_events()[0].event_id == "ev-1"
     assert local.verify(moved).ok
+
+
+def test_a_download_from_one_bucket_alone_reopens_offline(tmp_path: Path) -> None:
+    # The rows name both buckets (a processed modality keeps its raw segments'
+    # URI); a download of the processed assets alone, or of the raw segments
+    # alone, still reopens, and reads what it holds.
+    archive = tmp_path / "ursa"
+    ursa = DataInterface(LocalProfile(root=archive)).enable_writes()
+    spec = RecordingSpec(
+        rec_id="rec_one", start_time_ns=T0, segments=1, segment_s=2, audio=False, video=False,
+        events=False,
+    )  # fmt: skip
+    write_recording(tmp_path / "rig", spec)
+    ursa.process(ursa.ingest(tmp_path / "rig" / "rec_one").recording_hash)
+    (found,) = ursa.query()
+    expected_eeg = ursa.read(found)
+    expected_raw = ursa.materialize(found, source="raw")
+    for source in ("processed", "raw"):
+        ursa.download(found, tmp_path / source, source=source)
+    shutil.rmtree(archive)
+
+    assets_only = DataInterface.open_local(tmp_path / "processed")
+    (offline,) = assets_only.query()
+    assert np.array_equal(
+        np.asarray(assets_only.read(offline).eeg.signal.digital),
+        np.asarray(expected_eeg.eeg.signal.digital),
+    )
+    raw_only = DataInterface.open_local(tmp_path / "raw")
+    (offline,) = raw_only.query()
+    raw = raw_only.materialize(offline, source="raw")
+    assert [b for _, b in raw["eeg"]] == [b for _, b in expected_raw["eeg"]]
+    with pytest.raises(ObjectNotFoundError, match="is not in the assets bucket"):
+        raw_only.read(offline)
 
 
 def test_no_related_writes_only_the_bytes(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._config import BucketKind, LocalProfile
 from .._errors import InvalidValueError
-from .._layout import RECORDINGS_ROOT
+from .._layout import PROCESSED_ROOT, RECORDINGS_ROOT
 from ..catalog import (
     Embedding,
     Event,
@@ -211,11 +211,18 @@ def open_local_profile(folder: Path) -> LocalProfile:
     for kind in ("raw", "assets"):
         profile.bucket_path(kind).mkdir(parents=True, exist_ok=True)
 
-    def local_uri(uri: str) -> str:
+    def local_uri(uri: str, record: dict[str, Any]) -> str:
         for base, kind in kinds.items():
             if uri.startswith(base):
                 return profile.bucket_uri(kind) + uri[len(base) :]
-        return uri
+        # A bucket none of whose objects was downloaded (only the processed assets,
+        # say, and the rows still name the raw segments): its root is where the
+        # key the layout gives the row begins. Nothing of it is here, as offline.
+        found = _bucket_of(uri, record)
+        if found is None:
+            return uri
+        kinds[found[0]] = found[1]
+        return profile.bucket_uri(found[1]) + uri[len(found[0]) :]
 
     catalog = Catalog.open(profile, writable=True)
     for model in _TABLES:
@@ -223,7 +230,21 @@ def open_local_profile(folder: Path) -> LocalProfile:
         for record in records:
             for field in ("raw_storage_uri", "storage_uri"):
                 if isinstance(record.get(field), str):
-                    record[field] = local_uri(record[field])
+                    record[field] = local_uri(record[field], record)
         if records:
             catalog.upsert_many(model.model_validate(r) for r in records)
     return profile
+
+
+def _bucket_of(uri: str, record: dict[str, Any]) -> tuple[str, BucketKind] | None:
+    """The bucket root ``uri`` (of the catalog row ``record``) is under, and its kind,
+    from the layout's keys: ``processed/<recording_hash>/…`` in the assets bucket,
+    ``recordings/<session>/<worker>/`` in the raw bucket. None for neither."""
+    assets = f"/{PROCESSED_ROOT}{record.get('recording_hash')}/"
+    at = uri.rfind(assets)
+    if at >= 0:
+        return uri[: at + 1], "assets"
+    parts = uri.rstrip("/").rsplit("/", 3)
+    if len(parts) == 4 and f"{parts[1]}/" == RECORDINGS_ROOT:
+        return parts[0] + "/", "raw"
+    return None
