@@ -10,6 +10,8 @@ The tree::
     ├── SourceChangedError (ValueError)      a local file changed while being uploaded
     ├── CopiedSessionError (ValueError)      a session holding a catalogued recording's
     │                                        bytes under another rec_id; nothing uploaded
+    ├── DeletedRecordingError (ValueError)   a session whose recording was deleted (its
+    │                                        audit says so); not ingested again unless allowed
     ├── InvalidValueError (ValueError)       an argument or field breaks a documented rule
     ├── MissingParticipantError (ValueError, LookupError)
     │                                        no participant given nor in the manifest
@@ -58,6 +60,7 @@ __all__ = [
     "ChecksumMismatchError",
     "ConfigError",
     "CopiedSessionError",
+    "DeletedRecordingError",
     "DeliveryError",
     "DestinationExistsError",
     "IncompleteRecordingError",
@@ -115,6 +118,14 @@ class CopiedSessionError(UrsaError, ValueError):
     """A session whose files the catalog already holds as a recording under another ``rec_id``.
 
     Refused before any byte is uploaded: the message names both sessions.
+    """
+
+
+class DeletedRecordingError(UrsaError, ValueError):
+    """A session whose recording was deleted: a ``deletions`` row (the delete's audit)
+    names its recording hash. Refused before any byte is uploaded or registered, so
+    that no ingest, sweep or backfill brings back what a delete took away (consent
+    withdrawn, say); ``allow_deleted=True`` ingests it again on purpose.
     """
 
 

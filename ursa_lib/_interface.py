@@ -379,6 +379,7 @@ class DataInterface(CatalogVerbs, DataVerbs):
                 raw=self.store("raw_ro"),
                 catalog=self.catalog(),
                 overwrite=bool(options.get("overwrite", False)),
+                allow_deleted=bool(options.get("allow_deleted", False)),
             )
         self._require_writes("ingest")
         from .ingestion._ingest import ingest

@@ -11,9 +11,26 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib import ConfigError, DataInterface, LocalProfile, S3Profile, WritesNotEnabledError
+from ursa_lib import (
+    ConfigError,
+    DataInterface,
+    DeletedRecordingError,
+    LocalProfile,
+    S3Profile,
+    WritesNotEnabledError,
+    landing_deleted,
+    scan_landing,
+    uncatalogued_landing,
+)
 from ursa_lib.catalog import Deletion, DeletionStatus, Event, Modality, PipelineAsset
-from ursa_lib.testing import MotoS3, RecordingSpec, write_recording, write_session
+from ursa_lib.testing import (
+    MotoS3,
+    RecordingSpec,
+    one_error,
+    run_cli,
+    write_recording,
+    write_session,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1_790_000_000_000_000_000
@@ -104,6 +121,34 @@ def test_a_read_only_interface_cannot_delete_and_a_reason_is_required(lab: Lab) 
     with pytest.raises(ValueError, match="reason"):
         lab.ursa.delete(recording="rec_gone", reason=" ")
     assert lab.rows(lab.processed) > 0
+
+
+def test_a_deleted_recording_is_not_ingested_again_unless_allowed(lab: Lab, tmp_path: Path) -> None:
+    rig = tmp_path / "rig"
+    lab.ursa.delete(recording="rec_gone", reason="consent withdrawn")
+    # Still on the rig: ingest, its dry run, a sweep's scan and the CLI all refuse it.
+    with pytest.raises(DeletedRecordingError, match=r"rec_gone.*was deleted on .* UTC"):
+        lab.ursa.ingest(rig / "rec_gone")
+    with pytest.raises(DeletedRecordingError, match="allow_deleted=True"):
+        lab.ursa.ingest(rig / "rec_gone", dry_run=True)
+    assert lab.keys(lab.processed) == []
+    assert lab.rows(lab.processed) == 0
+    sessions, _ = scan_landing([rig])
+    assert sorted(s.rec_id for s in sessions) == ["rec_gone", "rec_kept"]
+    catalog = lab.ursa.catalog()
+    assert uncatalogued_landing(sessions, catalog) == []
+    ((gone, audit),) = landing_deleted(sessions, catalog)
+    assert (gone.rec_id, audit.reason) == ("rec_gone", "consent withdrawn")
+    root = str(lab.ursa.profile.root)  # type: ignore[union-attr]
+    refused = run_cli("ingest", str(rig / "rec_gone"), "--root", root)
+    one_error(refused, 1, "was deleted on", "--allow-deleted")
+    # Uploaded again on purpose, it is not registered by a backfill unless allowed too.
+    lab.ursa.ingest(rig / "rec_gone", register=False, allow_deleted=True)
+    with pytest.raises(DeletedRecordingError, match="Nothing was uploaded or registered"):
+        lab.ursa.backfill("rec_gone")
+    assert lab.rows(lab.processed) == 0
+    lab.ursa.backfill("rec_gone", allow_deleted=True)
+    assert sorted(r.rec_id for r in lab.ursa.query(status="all")) == ["rec_gone", "rec_kept"]
 
 
 def test_a_rec_id_naming_two_recordings_needs_the_hash(lab: Lab, tmp_path: Path) -> None:

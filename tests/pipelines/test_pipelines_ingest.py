@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ursa_lib import ACTIVE_MARKER, LocalProfile, augment, ingest, open_store
+from ursa_lib import ACTIVE_MARKER, DataInterface, LocalProfile, augment, ingest, open_store
 from ursa_lib.catalog import Catalog, Recording
 from ursa_lib.testing import Fault, FaultProxy, RcloneS3, write_session
 from ursa_pipelines.definitions import defs
@@ -383,8 +383,13 @@ def test_schedules_request_what_the_catalog_lacks(
     skipped = ingestion_sweep(context)
     assert isinstance(skipped, dg.SkipReason)
     assert "1 landing sessions are copies of catalogued recordings" in (skipped.skip_message or "")
-    # A session in the raw bucket that the catalog lacks (uploaded elsewhere).
+    # rec_new deleted while still on the rig: named by the sweep, never ingested again.
     profile = LocalProfile(root=Path(site.local_root or ""))
+    DataInterface(profile).enable_writes().delete(recording="rec_new", reason="withdrawn")
+    skipped = ingestion_sweep(context)
+    assert isinstance(skipped, dg.SkipReason)
+    assert "1 hold deleted recordings" in (skipped.skip_message or "")
+    # A session in the raw bucket that the catalog lacks (uploaded elsewhere).
     orphan = write_session(tmp_path / "other-rig", "rec_orphan", LAYOUT)
     ingest(
         orphan / "manifest.json",

@@ -35,6 +35,10 @@ def ingest(
     root: RootOption = None,
     overwrite: Annotated[bool, typer.Option(help="Re-upload files already stored.")] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Files uploaded at once.")] = 4,
+    allow_deleted: Annotated[
+        bool,
+        typer.Option(help="Ingest again a recording that was deleted (refused otherwise)."),
+    ] = False,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -47,7 +51,9 @@ def ingest(
         from .._interface import DataInterface
 
         loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"))
-        plan = DataInterface(loaded).ingest(session, participant, dry_run=True, overwrite=overwrite)
+        plan = DataInterface(loaded).ingest(
+            session, participant, dry_run=True, overwrite=overwrite, allow_deleted=allow_deleted
+        )
         raw_uri = loaded.bucket_uri("raw")
         show_plan(
             f"ingest (recording {plan.recording_hash} at {plan.prefix}/)",
@@ -76,6 +82,7 @@ def ingest(
             overwrite=overwrite,
             max_concurrent_files=concurrency,
             progress=update,
+            allow_deleted=allow_deleted,
         )
     uri = f"{raw.base_uri}{result.prefix}/"
     if as_json:

@@ -18,7 +18,12 @@ from ._manifest import (
     recording_hash,
 )
 from ._plan import IngestPlan, PlannedUpload, plan_ingest
-from ._reconcile import landing_copies, uncatalogued_landing, uncatalogued_sessions
+from ._reconcile import (
+    landing_copies,
+    landing_deleted,
+    uncatalogued_landing,
+    uncatalogued_sessions,
+)
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -60,6 +65,7 @@ __all__ = [
     "ingest",
     "ingest_from_store",
     "landing_copies",
+    "landing_deleted",
     "load_manifest",
     "load_stored_manifest",
     "modality_names",

@@ -18,7 +18,7 @@ from ._manifest import (
     ManifestError,
     recording_hash,
 )
-from ._plan import refuse_copy
+from ._plan import refuse_copy, refuse_deleted
 from ._stored import load_stored_manifest
 
 __all__ = ["ingest_from_store"]
@@ -31,6 +31,7 @@ def ingest_from_store(
     raw: Store,
     catalog: Catalog,
     prefix: str | None = None,
+    allow_deleted: bool = False,
 ) -> IngestResult:
     """Register a session whose files are already in the raw bucket; no bytes move.
 
@@ -98,6 +99,7 @@ def ingest_from_store(
     assert manifest.files is not None
     assert manifest.recording_hash is not None
     refuse_copy(catalog, manifest, stored_at=f"{raw.base_uri}{prefix}/")
+    refuse_deleted(catalog, manifest, allow=allow_deleted)
     modalities, recording = register_session(catalog, raw, manifest, session, participant)
     return IngestResult(
         paused=False,

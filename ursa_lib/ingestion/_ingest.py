@@ -63,7 +63,7 @@ from ._manifest import (
     Manifest,
     load_manifest,
 )
-from ._plan import IngestPlan, plan_ingest, refuse_copy
+from ._plan import IngestPlan, plan_ingest, refuse_copy, refuse_deleted
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -162,6 +162,7 @@ def ingest(
     is_active: Callable[[], bool] | None = None,
     progress: Callable[[IngestProgress], None] | None = None,
     register: bool = True,
+    allow_deleted: bool = False,
     dry_run: Literal[False] = False,
 ) -> IngestResult: ...
 
@@ -179,6 +180,7 @@ def ingest(
     is_active: Callable[[], bool] | None = None,
     progress: Callable[[IngestProgress], None] | None = None,
     register: bool = True,
+    allow_deleted: bool = False,
     dry_run: Literal[True],
 ) -> IngestPlan: ...
 
@@ -195,18 +197,28 @@ def ingest(
     is_active: Callable[[], bool] | None = None,
     progress: Callable[[IngestProgress], None] | None = None,
     register: bool = True,
+    allow_deleted: bool = False,
     dry_run: bool = False,
 ) -> IngestResult | IngestPlan:
     """Upload a session to the raw bucket, then register it; see the module docstring.
 
     Re-running with the same manifest uploads nothing and registers nothing new.
+    A session whose recording was deleted (`delete_recordings` left its audit) is
+    refused before any byte moves (`DeletedRecordingError`), unless
+    ``allow_deleted=True``.
     With ``register=False`` only the bytes move (``recording`` is None); register
     later with `ingest_from_store`, which checks every object first.
     ``dry_run=True`` returns the `IngestPlan` and writes nothing (`plan_ingest`).
     """
     if dry_run:
         return plan_ingest(
-            manifest_path, source_dir, participant_id, raw=raw, catalog=catalog, overwrite=overwrite
+            manifest_path,
+            source_dir,
+            participant_id,
+            raw=raw,
+            catalog=catalog,
+            overwrite=overwrite,
+            allow_deleted=allow_deleted,
         )
     started = time.perf_counter()
     manifest_path = Path(manifest_path)
@@ -222,6 +234,7 @@ def ingest(
     if max_concurrent_files < 1:
         raise InvalidValueError("max_concurrent_files must be at least 1")
     refuse_copy(catalog, manifest)
+    refuse_deleted(catalog, manifest, allow=allow_deleted)
 
     def result(
         prefix: str,

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .._errors import CopiedSessionError, MissingParticipantError, ObjectNotFoundError
+from .._errors import (
+    CopiedSessionError,
+    DeletedRecordingError,
+    MissingParticipantError,
+    ObjectNotFoundError,
+)
 from .._layout import SessionPrefix
 from ._manifest import Manifest, load_manifest
 from ._stored import load_stored_manifest
@@ -23,7 +29,7 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..store import Store
 
-__all__ = ["IngestPlan", "PlannedUpload", "plan_ingest", "refuse_copy"]
+__all__ = ["IngestPlan", "PlannedUpload", "plan_ingest", "refuse_copy", "refuse_deleted"]
 
 UploadAction = Literal["upload", "skip", "replace"]
 
@@ -87,6 +93,26 @@ def refuse_copy(catalog: Catalog, manifest: Manifest, stored_at: str | None = No
     raise CopiedSessionError(f"{copy}; it is a copy: {remedy}")
 
 
+def refuse_deleted(catalog: Catalog, manifest: Manifest, *, allow: bool = False) -> None:
+    """Refuse a session whose recording a delete took away (`DeletedRecordingError`),
+    unless ``allow``: the ``deletions`` table, the delete's audit, names its hash."""
+    from ._reconcile import deletions_of
+
+    assert manifest.recording_hash is not None
+    if allow:
+        return
+    last = deletions_of(catalog, [manifest.recording_hash]).get(manifest.recording_hash)
+    if last is None:
+        return
+    when = datetime.fromtimestamp(last.requested_at / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    raise DeletedRecordingError(
+        f"session {manifest.rec_id!r} holds recording {manifest.recording_hash[:12]}…, which "
+        f"was deleted on {when} (deletion {last.deletion_id}, {last.status.value}); it is not "
+        "ingested again. Remove it from the rig, or, if it must come back, ingest it with "
+        "allow_deleted=True (CLI: --allow-deleted). Nothing was uploaded or registered"
+    )
+
+
 def plan_ingest(
     manifest_path: Path,
     source_dir: Path | None = None,
@@ -95,6 +121,7 @@ def plan_ingest(
     raw: Store,
     catalog: Catalog,
     overwrite: bool = False,
+    allow_deleted: bool = False,
 ) -> IngestPlan:
     """The plan of `ingest` with the same arguments (see the module docstring)."""
     manifest_path = Path(manifest_path)
@@ -107,6 +134,7 @@ def plan_ingest(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
     refuse_copy(catalog, manifest)
+    refuse_deleted(catalog, manifest, allow=allow_deleted)
     requests = 0
     home, claims = None, False
     for candidate in SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash):

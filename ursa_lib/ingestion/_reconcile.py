@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._errors import InvalidKeyError
 from .._layout import RECORDINGS_ROOT, SessionPrefix
 from ._landing import LandingSession
 
 if TYPE_CHECKING:
-    from ..catalog import Recording
+    from ..catalog import Deletion, Recording, Row
     from ..store import ObjectInfo
 
-__all__ = ["landing_copies", "uncatalogued_landing", "uncatalogued_sessions"]
+__all__ = ["landing_copies", "landing_deleted", "uncatalogued_landing", "uncatalogued_sessions"]
 
 
 class _Lister(Protocol):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
 
 
+R = TypeVar("R", bound="Row")
+
+
 class _RecordingReader(Protocol):
     def list_recordings(self) -> list[Recording]: ...
 
-    def rows_in(
-        self, model: type[Recording], column: str, values: Iterable[Any]
-    ) -> list[Recording]: ...
+    def rows_in(self, model: type[R], column: str, values: Iterable[Any]) -> list[R]: ...
 
 
 def uncatalogued_sessions(raw: _Lister, catalog: _RecordingReader) -> list[SessionPrefix]:
@@ -63,12 +64,44 @@ def uncatalogued_landing(
     one ingested (or processed since) is not. The same bytes under another
     ``rec_id`` are returned: their ingest then refuses them by name
     (`CopiedSessionError`), rather than this passing over them in silence;
-    `landing_copies` names them without a run.
+    `landing_copies` names them without a run. A session whose recording was
+    deleted is not returned: a sweep must not bring back what a delete took
+    away; `landing_deleted` names them.
 
-    One indexed read of the recordings table for all of them; none for no sessions.
+    One indexed read of the recordings table and one of the deletions table for
+    all of them; none for no sessions.
     """
     held = _catalogued_as(sessions, catalog)
-    return [s for s in sessions if held.get(s.recording_hash) != s.rec_id]
+    gone = {s for s, _ in landing_deleted(sessions, catalog)}
+    return [s for s in sessions if held.get(s.recording_hash) != s.rec_id and s not in gone]
+
+
+def landing_deleted(
+    sessions: Sequence[LandingSession], catalog: _RecordingReader
+) -> list[tuple[LandingSession, Deletion]]:
+    """The landing sessions whose recording was deleted, each with the latest audit of
+    its delete: ingest refuses them (`DeletedRecordingError`) unless allowed.
+
+    One indexed read of the deletions table; none for no sessions.
+    """
+    latest = deletions_of(catalog, {s.recording_hash for s in sessions})
+    return [(s, latest[s.recording_hash]) for s in sessions if s.recording_hash in latest]
+
+
+def deletions_of(catalog: _RecordingReader, hashes: Iterable[str]) -> dict[str, Deletion]:
+    """``recording_hash`` → the latest audit of its delete, for each of ``hashes`` that a
+    delete took away (or is taking away). One indexed read; none for no hashes."""
+    wanted = set(hashes)
+    if not wanted:
+        return {}
+    from ..catalog import Deletion
+
+    latest: dict[str, Deletion] = {}
+    for deletion in catalog.rows_in(Deletion, "recording_hash", wanted):
+        seen = latest.get(deletion.recording_hash)
+        if seen is None or deletion.requested_at > seen.requested_at:
+            latest[deletion.recording_hash] = deletion
+    return latest
 
 
 def landing_copies(

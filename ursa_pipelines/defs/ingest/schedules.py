@@ -20,7 +20,7 @@ job definitions.
 
 import dagster as dg
 
-from ursa_lib import landing_copies, scan_landing, uncatalogued_landing
+from ursa_lib import landing_copies, landing_deleted, scan_landing, uncatalogued_landing
 
 from ..._policy import kind
 from ...resources import UrsaResource
@@ -52,10 +52,18 @@ def ingestion_sweep(
         )
     copied = {c for c, _ in copies}
     todo = [s for s in todo if s not in copied]
-    if not todo and copies:
+    # What a delete took away stays away: named, never ingested again by a sweep.
+    deleted = landing_deleted(sessions, catalog)
+    for session, audit in deleted:
+        context.log.warning(
+            f"{session.path}: recording {session.recording_hash[:12]}… was deleted "
+            f"(deletion {audit.deletion_id}); not ingested again: remove it from the rig, or "
+            "ingest it with --allow-deleted if it must come back"
+        )
+    if not todo and (copies or deleted):
         return dg.SkipReason(
             f"nothing to ingest; {len(copies)} landing sessions are copies of catalogued "
-            "recordings (named in this tick's log)"
+            f"recordings, {len(deleted)} hold deleted recordings (named in this tick's log)"
         )
     if not todo:
         return dg.SkipReason(f"all {len(sessions)} landing sessions are catalogued")
