@@ -12,8 +12,10 @@ import pytest
 from ursa_lib import DataInterface, LocalProfile, S3Profile
 from ursa_lib.catalog import IngestionStatus
 from ursa_lib.lifecycle import ScrubReport
+from ursa_lib.processing import ConverterRegistry, process_recording
+from ursa_lib.processing._timeseries import EdfConverter
 from ursa_lib.store import Store
-from ursa_lib.testing import MotoS3, RecordingSpec, write_recording
+from ursa_lib.testing import MotoS3, RecordingSpec, run_cli, write_recording
 
 T0 = 1_790_000_000_000_000_000
 DEAD_LEASE = {"processing_lease": {"owner": "elsewhere:1", "since_ns": 1}}
@@ -102,6 +104,38 @@ def test_objects_no_row_accounts_for_are_found(archive: Archive) -> None:
     }
     old_version = next(f for f in report.findings if "edf-0" in f.uri)
     assert "ursa.timeseries.edf-0" in old_version.detail
+
+
+class EdfV2(EdfConverter):
+    version = "2"
+
+
+def test_an_older_asset_version_kept_beside_the_new_is_counted_not_found(
+    archive: Archive, tmp_path: Path
+) -> None:
+    old = archive.eeg_asset()
+    old_objects = {o.key: o.size for o in archive.assets.list(old + "/")}
+    process_recording(
+        archive.hash,
+        raw=archive.raw,
+        assets=archive.assets,
+        catalog=archive.ursa.catalog(writable=True),
+        registry=ConverterRegistry([EdfV2()]),
+        modalities=["eeg"],
+    )
+    assert archive.eeg_asset() != old
+    report = archive.ursa.scrub()
+    assert report.clean, report.findings
+    assert report.superseded_objects == len(old_objects) > 0
+    assert report.superseded_bytes == sum(old_objects.values())
+    assert {o.key: o.size for o in archive.assets.list(old + "/")} == old_objects  # kept
+    # The CLI says so beside a clean result, and exits 0.
+    shown = run_cli("scrub", "--root", str(archive.ursa.profile.root))  # type: ignore[union-attr]
+    assert shown.exit_code == 0, shown.output
+    assert f"({len(old_objects)} of older asset versions, " in shown.output
+    # An object the old version's row does not list is still unaccounted for.
+    archive.assets.put(f"{old}/stray.bin", b"left behind")
+    assert found(archive.ursa.scrub()) == {("unaccounted_object", "eeg.zarr/stray.bin")}
 
 
 def test_a_missing_or_damaged_asset_is_found(archive: Archive) -> None:

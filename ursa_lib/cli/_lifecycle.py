@@ -60,6 +60,8 @@ def scrub(
                 "asset_objects": report.asset_objects,
                 "rows_checked": report.rows_checked,
                 "sampled_objects": report.sampled_objects,
+                "superseded_objects": report.superseded_objects,
+                "superseded_bytes": report.superseded_bytes,
                 "requests": report.requests,
                 "seconds": round(report.seconds, 3),
             }
@@ -76,10 +78,16 @@ def scrub(
                 for f in report.findings
             ]
             print_table(rows, ("kind", "repaired", "uri", "detail"))
+        kept = (
+            f" ({report.superseded_objects:,} of older asset versions, "
+            f"{human_bytes(report.superseded_bytes)}, kept beside the current ones)"
+            if report.superseded_objects
+            else ""
+        )
         say(
             f"{report.sessions} sessions, {report.raw_objects:,} raw and "
-            f"{report.asset_objects:,} asset objects, {report.sampled_objects:,} re-hashed, "
-            f"{report.requests:,} requests in {human_duration(report.seconds)}: "
+            f"{report.asset_objects:,} asset objects{kept}, {report.sampled_objects:,} "
+            f"re-hashed, {report.requests:,} requests in {human_duration(report.seconds)}: "
             + ("clean" if report.clean else f"{len(report.findings)} findings")
         )
     if open_findings:

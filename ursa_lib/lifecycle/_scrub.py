@@ -8,8 +8,9 @@ openings of processed assets. Findings, each typed:
 * ``missing_object`` / ``wrong_size``: a catalogued session's manifest file,
   or a processed asset's object, is not stored with its size;
 * ``unaccounted_object``: an object under ``recordings/`` or ``processed/``
-  that no row accounts for (a file the manifest does not list, an old asset
-  version, an asset of a modality that is not processed);
+  that no row accounts for (a file the manifest does not list, an asset
+  version that no ``pipeline_assets`` row records, an asset of a modality
+  that is not processed);
 * ``uncatalogued_session``: a session in the raw bucket without its rows (an
   ingest killed before registration, a session never backfilled);
 * ``unreadable_asset``: a processed asset that does not open;
@@ -17,6 +18,12 @@ openings of processed assets. Findings, each typed:
 * ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256;
 * ``unfinished_delete``: an audited delete that was interrupted (its audit row
   is still ``started``); running the same delete again completes it.
+
+An older version of an asset, which publication recorded (its
+``pipeline_assets`` row lists its objects) and no modality row uses since a
+newer version flipped it, is not a finding: a new version lands beside the
+old by design, so readers of the old one are never broken. Its objects are
+counted in the report (``superseded_objects``, ``superseded_bytes``).
 
 Scrub never deletes. ``repair=True`` does only safe things: it backfills an
 uncatalogued session whose stored manifest is complete, and marks stuck
@@ -78,6 +85,10 @@ class ScrubReport:
     asset_objects: int
     rows_checked: int
     sampled_objects: int
+    superseded_objects: int = 0
+    """Objects of older asset versions that publication recorded and no row uses
+    any more: kept by design, never a finding."""
+    superseded_bytes: int = 0
     requests: int
     """Store calls made (listings count once per page the store fetched lazily)."""
     seconds: float
@@ -110,6 +121,8 @@ class _Walk:
     catalog: Catalog
     findings: list[Finding] = field(default_factory=list)
     requests: int = 0
+    superseded: dict[str, int] = field(default_factory=dict)
+    """Key → size of each object of an older, recorded asset version."""
 
     def add(self, kind: FindingKind, uri: str, detail: str, rec: str | None = None) -> None:
         self.findings.append(Finding(kind=kind, uri=uri, detail=detail, recording_hash=rec))
@@ -165,6 +178,8 @@ def scrub(
         asset_objects=len(asset_objects),
         rows_checked=len(recordings) + len(modalities),
         sampled_objects=sampled,
+        superseded_objects=len(walk.superseded),
+        superseded_bytes=sum(walk.superseded.values()),
         requests=walk.requests,
         seconds=time.perf_counter() - started,
     )
@@ -287,7 +302,14 @@ def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
         problem = _opens(walk.assets, row)
         if problem is not None:
             walk.add("unreadable_asset", row.storage_uri, problem, row.recording_hash)
-    for key in sorted(set(sizes) - accounted):
+    used = {row.storage_uri for row in modalities}
+    for uri, asset in pipeline.items():
+        if uri in used or not uri.startswith(store.base_uri):
+            continue
+        for key, _ in _listed(asset):
+            if key in sizes and key not in accounted:
+                walk.superseded[key] = sizes[key]
+    for key in sorted(set(sizes) - accounted - set(walk.superseded)):
         what = _asset_version(key)
         walk.add("unaccounted_object", store.base_uri + key, f"no processed row uses it ({what})")
     return objects
@@ -325,12 +347,8 @@ def _opens(source: AssetSource, row: Modality) -> str | None:
 def _asset_objects(
     walk: _Walk, store: Store, asset: PipelineAsset, sizes: dict[str, int]
 ) -> list[str]:
-    listed = asset.metadata.get("objects")
     keys = []
-    for entry in listed if isinstance(listed, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        key, size = str(entry.get("key")), entry.get("size")
+    for key, size in _listed(asset):
         keys.append(key)
         if key not in sizes:
             walk.add(
@@ -340,6 +358,13 @@ def _asset_objects(
             detail = f"{sizes[key]} bytes stored, {size} published"
             walk.add("wrong_size", store.base_uri + key, detail, asset.recording_hash)
     return keys
+
+
+def _listed(asset: PipelineAsset) -> list[tuple[str, object]]:
+    """(key, size) of each object publication recorded for ``asset``."""
+    listed = asset.metadata.get("objects")
+    entries = listed if isinstance(listed, list) else []
+    return [(str(e.get("key")), e.get("size")) for e in entries if isinstance(e, dict)]
 
 
 def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair: bool) -> None:

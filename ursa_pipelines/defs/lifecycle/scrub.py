@@ -48,6 +48,8 @@ def scrub_op(context: dg.OpExecutionContext, config: ScrubConfig, ursa: UrsaReso
         "raw_objects": report.raw_objects,
         "asset_objects": report.asset_objects,
         "sampled_objects": report.sampled_objects,
+        "superseded_objects": report.superseded_objects,
+        "superseded_bytes": report.superseded_bytes,
         "requests": report.requests,
         "seconds": round(report.seconds, 3),
         "listed": dg.MetadataValue.json(
