@@ -225,6 +225,28 @@ def test_a_permanent_error_fails_that_modality_only(ui: Any, tmp_path: Path, ns:
     assert run(ui, h, catalog)["camera"].outcome == "processed"
 
 
+class BuggyEdf(EdfConverter):
+    def convert(self, request: ConversionRequest) -> ConversionOutput:
+        raise ValueError("operands could not be broadcast together with shapes (8,) (7,)")
+
+
+def test_an_unexpected_error_goes_on_whole_and_leaves_the_row_failed_not_leased(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> None:
+    ui = make_interface("local")
+    h = ingested(ui, tmp_path, ns, audio=False, video=False, events=False)
+    catalog = checked(ui)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        run(ui, h, catalog, registry=ConverterRegistry([BuggyEdf()]))
+    # Not left `ingesting` under this process's lease (which another machine would
+    # honour for hours): failed, with the error, and taken over by the next run.
+    row = modalities(catalog, h)["eeg"]
+    assert row.ingestion_status is IngestionStatus.FAILED
+    assert "raised ValueError: operands could not be broadcast" in row.metadata["failure"]
+    assert not stored(ui.store("assets_rw"), h)
+    assert run(ui, h, catalog)["eeg"].outcome == "processed"
+
+
 @pytest.mark.slow  # obstore's request retries wait 1 s, 2 s, 4 s
 def test_transient_store_errors_are_retried_then_taken_over(
     rclone_s3: RcloneS3, fault_proxy: FaultProxy, tmp_path: Path, ns: str

@@ -232,6 +232,18 @@ class _Job:
         except UrsaError as exc:
             self._discard(uploaded)
             return self.fail(described, converter, str(exc), stale_after_s, leased=True)
+        except Exception as exc:
+            # Not a refusal the converter made: a bug, or a library's own error on a
+            # file. It goes on whole, but first the row leaves `ingesting` (failed,
+            # with the error), so that no lease of this process holds it for hours
+            # against a retry on another machine.
+            self._discard(uploaded)
+            reason = (
+                f"{converter.name} {converter.version} raised {type(exc).__name__}: {exc} "
+                "(a converter bug, or a file its library cannot read; see the traceback)"
+            )
+            self.fail(described, converter, reason, stale_after_s, leased=True)
+            raise
         return self._publish(described, converter, digest, asset, output, objects, started)
 
     def _already_published(self, current: Modality, converter: Converter, digest: str) -> bool:
