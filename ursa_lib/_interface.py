@@ -23,13 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._config import LocalProfile, Role, S3Credentials, S3Profile, load_profile
-from ._errors import InvalidValueError, NothingMatchedError, WritesNotEnabledError
+from ._errors import (
+    InvalidValueError,
+    NotDeliverableError,
+    NothingMatchedError,
+    WritesNotEnabledError,
+)
 from ._facade_catalog import CatalogVerbs
 from ._facade_data import _NO_RESULTS, DataVerbs, TimeRange
 from .store import RetryPolicy, Store, open_store
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from .catalog import Catalog, Modality
     from .delivery import AssetSource
     from .delivery._download import (
         DownloadPlan,
@@ -312,6 +317,8 @@ class DataInterface(CatalogVerbs, DataVerbs):
         processed = [m for m in rows if m.ingestion_status is IngestionStatus.PROCESSED]
         if source != "raw" and processed and len(processed) == len(rows):
             return self.read(results, time_range, modalities)
+        if source != "raw" and len(processed) != len(rows) and (processed or source != "auto"):
+            raise _not_all_processed(rows, processed)
         if time_range is not None:
             raise InvalidValueError(
                 "time_range needs processed data: raw segments have no time index "
@@ -408,3 +415,16 @@ class DataInterface(CatalogVerbs, DataVerbs):
             catalog=self.catalog(writable=True),
             **options,
         )
+
+
+def _not_all_processed(rows: list[Modality], processed: list[Modality]) -> NotDeliverableError:
+    """Why `DataInterface.materialize` cannot give time-indexed data of ``rows``: the
+    first that is not processed, and what to ask for instead."""
+    other = next(m for m in rows if m not in processed)
+    done = sorted({m.modality for m in processed})
+    instead = f"pass modalities={done} for their time-indexed data, " if done else ""
+    return NotDeliverableError(
+        f"modality {other.modality!r} of recording {other.recording_hash[:12]}… is "
+        f"{other.ingestion_status.value}, not processed: {instead}pass source='raw' for the "
+        "raw segments of every modality, or process the recording first"
+    )

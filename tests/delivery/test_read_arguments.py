@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ursa_lib import InvalidValueError, NothingMatchedError
+from ursa_lib import InvalidValueError, NotDeliverableError, NothingMatchedError
 from ursa_lib.delivery import Window
 
 from .conftest import Processed
@@ -126,3 +126,25 @@ def test_targets_and_modalities_are_checked_by_every_read_verb(
         ui.read(5)  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match=r"got a list holding str 'a'"):
         ui.materialize(["a"])  # type: ignore[list-item]
+
+
+def test_materialize_of_processed_beside_raw_modalities_says_what_to_ask_for(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(audio=False, video=False, process=False, segments=1, segment_s=2)
+    ui = recording.ui
+    ui.process(recording.recording_hash, modalities=["eeg"])
+    (result,) = ui.query(recording_hash=recording.recording_hash, status="all")
+    said = (
+        r"modality 'events' of recording [0-9a-f]{12}… is raw, not processed: pass "
+        r"modalities=\['eeg'\] for their time-indexed data, pass source='raw' for the raw "
+        r"segments of every modality"
+    )
+    for kw in ({}, {"source": "processed"}, {"time_range": (0.0, 1.0)}):
+        with pytest.raises(NotDeliverableError, match=said):
+            ui.materialize(result, **kw)
+    assert ui.materialize(result, modalities=["eeg"]).eeg.signal.data.shape == (512, 8)
+    assert sorted(ui.materialize(result, source="raw")) == ["eeg", "events"]
+    events_only = result.model_copy(update={"modalities": {"events": result.modalities["events"]}})
+    with pytest.raises(NotDeliverableError, match="is raw, not processed: pass source='raw'"):
+        ui.materialize(events_only, source="processed")
