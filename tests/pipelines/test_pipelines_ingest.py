@@ -4,6 +4,7 @@ backfill and download jobs."""
 
 import datetime
 import json
+import os
 import shutil
 import threading
 import time
@@ -190,6 +191,28 @@ def test_landing_sensor_cursor_and_dedupe(instance: dg.DagsterInstance, site: Ur
     [changed] = fourth.run_requests or []
     assert changed.partition_key == "rec_one"
     assert changed.run_key != (result.run_requests or [])[0].run_key
+
+
+def test_landing_sensor_sees_a_session_copied_in_with_its_old_times(
+    instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
+) -> None:
+    land(site, "rec_first")
+    context = dg.build_sensor_context(instance=instance, resources={"ursa": site})
+    first = landing_sensor(context)
+    assert isinstance(first, dg.SensorResult)
+    # Written on a rig an hour ago, copied in now keeping its times (rsync -a).
+    rig = write_session(tmp_path / "rig", "rec_late", LAYOUT)
+    hour_ago = time.time() - 3600
+    for path in [*rig.rglob("*"), rig]:
+        os.utime(path, (hour_ago, hour_ago))
+    late = shutil.copytree(rig, Path(site.landing_dirs[0]) / "rec_late", copy_function=shutil.copy2)
+    assert (late / "manifest.json").stat().st_mtime < hour_ago + 1
+    context = dg.build_sensor_context(
+        instance=instance, cursor=first.cursor, resources={"ursa": site}
+    )
+    result = landing_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    assert [r.partition_key for r in result.run_requests or []] == ["rec_late"]
 
 
 def test_landing_sensor_asks_for_no_session_the_catalog_holds_even_without_a_cursor(

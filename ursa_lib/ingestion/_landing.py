@@ -4,7 +4,10 @@ A landing directory holds one folder per session, each with a
 ``manifest.json``. `scan_landing` finds the sessions whose manifest is new or
 changed since a cursor, and reads only those: each call stats one file per
 session folder (cheap) and parses only manifests newer than the cursor, so a
-scan of 10,000 sessions of which 10 are new reads 10 manifests.
+scan of 10,000 sessions of which 10 are new reads 10 manifests. "Newer" goes
+by the time the manifest last changed on this filesystem (its ctime), so a
+session copied in with its old times kept (``rsync -a``, ``cp -p``) is new
+when it arrives, not when the rig wrote it.
 
 A manifest that is not augmented yet, or is still being written (invalid
 JSON), is passed over; augmenting rewrites it, which makes it new again.
@@ -35,7 +38,8 @@ class LandingSession:
     """The session folder."""
     recording_hash: str
     mtime_ns: int
-    """Modification time of its manifest (part of the run key)."""
+    """When its manifest last changed here: the later of its mtime and ctime (part
+    of the run key)."""
     rig: str
     """``device_info.rig`` from the manifest, else the landing directory's name."""
 
@@ -90,9 +94,13 @@ def scan_landing(
             if entry.name.startswith("."):
                 continue
             try:
-                mtime = os.stat(os.path.join(entry.path, MANIFEST_NAME)).st_mtime_ns
+                stat = os.stat(os.path.join(entry.path, MANIFEST_NAME))
             except (FileNotFoundError, NotADirectoryError):
                 continue
+            # The change time, not the modification time: a session copied in with
+            # its times kept (rsync -a, cp -p) has an old mtime, but its ctime is
+            # when it arrived here (setting a file's mtime sets its ctime to now).
+            mtime = max(stat.st_mtime_ns, stat.st_ctime_ns)
             if mtime < since or (mtime == since and entry.name in seen_at_since):
                 continue
             session = _read(Path(entry.path), mtime)
