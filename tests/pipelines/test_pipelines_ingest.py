@@ -351,6 +351,52 @@ def test_backfill_job_registers_and_records_the_registration_asset(
     assert Catalog.open(profile).count(Recording) == 1
 
 
+def test_a_session_still_being_uploaded_neither_stops_a_backfill_nor_spends_its_run_key(
+    instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
+) -> None:
+    from ursa_lib import ingest
+    from ursa_pipelines.defs.ingest.sensors import raw_bucket_sensor
+
+    profile = LocalProfile(root=Path(site.local_root or ""))
+    raw, elsewhere = open_store(profile, "raw_rw"), Catalog(str(tmp_path / "else"), writable=True)
+    for rec_id in ("rec_a", "rec_b"):
+        ingest(land(site, rec_id) / "manifest.json", raw=raw, catalog=elsewhere)
+    # rec_a's ingest elsewhere has uploaded its manifest (first) and not yet the rest.
+    unsent = [o.key for o in raw.list("recordings/rec_a/") if not o.key.endswith(".json")]
+    kept = {key: raw.get(key) for key in unsent}
+    for key in unsent:
+        raw.delete(key)
+
+    context = dg.build_sensor_context(instance=instance, resources={"ursa": site})
+    asked = raw_bucket_sensor(context)
+    assert isinstance(asked, dg.SensorResult)
+    keys = {r.tags["ursa/session"]: r.run_key for r in asked.run_requests or []}
+    result = defs.resolve_job_def("backfill").execute_in_process(
+        instance=instance,
+        resources={"ursa": site},
+        run_config={"ops": {"backfill_op": {"config": {"rec_ids": ["rec_a", "rec_b"]}}}},
+        raise_on_error=False,
+    )
+    # rec_a is named, rec_b (after it) registered all the same.
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert "1 of 2 sessions not backfilled" in message
+    assert "recordings/rec_a: ManifestError" in message
+    recorded = [e.asset_key for e in result.all_events if e.is_step_materialization]
+    assert recorded == [dg.AssetKey("catalog_registration")]
+    assert instance.has_dynamic_partition("recordings", "rec_b")
+    assert [r.rec_id for r in Catalog.open(profile).list_recordings()] == ["rec_b"]
+    # Once its upload is done, the sensor asks for rec_a again, under a new run key.
+    for key, data in kept.items():
+        raw.put(key, data)
+    again = raw_bucket_sensor(context)
+    assert isinstance(again, dg.SensorResult)
+    [request] = again.run_requests or []
+    assert request.tags["ursa/session"] == "rec_a"
+    assert request.run_key != keys["rec_a"]
+
+
 def test_download_job_writes_files_and_run_metadata(
     instance: dg.DagsterInstance, site: UrsaResource, tmp_path: Path
 ) -> None:

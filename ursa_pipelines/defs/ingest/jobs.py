@@ -8,6 +8,7 @@ has an example config.
 # No `from __future__ import annotations`: Dagster reads these annotations.
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -34,8 +35,11 @@ class BackfillConfig(dg.Config):
     retry_policy=TRANSIENT_RETRY,
     tags=kind("backfill"),
     description="Register sessions already in the raw bucket; no bytes move.",
+    out=dg.Out(int),
 )
-def backfill_op(context: dg.OpExecutionContext, config: BackfillConfig, ursa: UrsaResource) -> int:
+def backfill_op(
+    context: dg.OpExecutionContext, config: BackfillConfig, ursa: UrsaResource
+) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
     if not config.rec_ids and not config.prefixes:
         raise dg.Failure(
             description="nothing to backfill: give rec_ids or prefixes", allow_retries=False
@@ -45,20 +49,29 @@ def backfill_op(context: dg.OpExecutionContext, config: BackfillConfig, ursa: Ur
         targets = [SessionPrefix(r) for r in config.rec_ids]
         targets += [SessionPrefix.parse(p) for p in config.prefixes]
     partitions = recordings.name or ""
+    refused: list[str] = []
     for session in targets:
         started = time.perf_counter()
-        with ursa_errors():
-            result = ingest_from_store(
-                session.rec_id,
-                config.participant_id or None,
-                raw=lib.store("raw_ro"),
-                catalog=lib.catalog(writable=True),
-                prefix=session.key,
-            )
+        # One session refused (still being uploaded, say) does not stop the rest:
+        # each is registered or named, and the run fails at the end if any was refused.
+        try:
+            with ursa_errors():
+                result = ingest_from_store(
+                    session.rec_id,
+                    config.participant_id or None,
+                    raw=lib.store("raw_ro"),
+                    catalog=lib.catalog(writable=True),
+                    prefix=session.key,
+                )
+        except dg.Failure as failure:
+            context.log.error(f"{session.key}: not backfilled: {failure.description}")
+            refused.append(f"{session.key}: {failure.description}")
+            continue
         if not context.instance.has_dynamic_partition(partitions, session.rec_id):
             context.instance.add_dynamic_partitions(partitions, [session.rec_id])
-        # The registration asset now exists for this recording: record it.
-        context.log_event(
+        # The registration asset now exists for this recording: record it, as it
+        # happens (yielded, not logged: a run that fails later keeps it).
+        yield (
             dg.AssetMaterialization(
                 asset_key=catalog_registration.key,
                 partition=session.rec_id,
@@ -73,7 +86,14 @@ def backfill_op(context: dg.OpExecutionContext, config: BackfillConfig, ursa: Ur
                 },
             )
         )
-    return len(targets)
+    if refused:
+        raise dg.Failure(
+            description=f"{len(refused)} of {len(targets)} sessions not backfilled (the others "
+            "are registered): " + "; ".join(refused[:10]) + ("; …" if len(refused) > 10 else ""),
+            metadata={"refused": dg.MetadataValue.json(refused)},
+            allow_retries=False,
+        )
+    yield dg.Output(len(targets))
 
 
 @dg.job(

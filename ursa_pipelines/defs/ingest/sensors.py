@@ -91,13 +91,21 @@ def raw_bucket_sensor(
     missing = uncatalogued(ursa)
     if not missing:
         return dg.SkipReason("every session in the raw bucket is catalogued")
-    return dg.SensorResult(run_requests=[backfill_request(s) for s in missing])
+    raw = ursa.interface().store("raw_ro")
+    requests = []
+    for session in missing:
+        # Keyed by what the session holds now: one still being uploaded (its manifest
+        # goes first) fails its backfill, and is asked for again once it has changed.
+        held = [o.size for o in raw.list(session.key + "/")]
+        requests.append(backfill_request(session, f"{len(held)}:{sum(held)}"))
+    return dg.SensorResult(run_requests=requests)
 
 
-def backfill_request(session: SessionPrefix) -> dg.RunRequest:
-    """A ``backfill`` run for one raw-bucket session, keyed so it is asked for once."""
+def backfill_request(session: SessionPrefix, holds: str) -> dg.RunRequest:
+    """A ``backfill`` run for one raw-bucket session, keyed so that it is asked for once
+    for what the session ``holds`` (its object count and bytes)."""
     return dg.RunRequest(
-        run_key=f"backfill:{session.key}",
+        run_key=f"backfill:{session.key}:{holds}",
         run_config={"ops": {"backfill_op": {"config": {"prefixes": [session.key]}}}},
         tags={**kind("backfill"), SESSION_TAG: session.key.removeprefix(RECORDINGS_ROOT)},
     )
