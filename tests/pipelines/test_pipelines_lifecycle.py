@@ -62,6 +62,27 @@ def test_scrub_job_passes_clean_and_fails_on_findings_with_metadata(
     assert "scrub found 1 problems" in (info.description or "")
 
 
+def test_scrub_repair_records_each_session_it_backfills_as_registered(
+    site: tuple[DataInterface, UrsaResource], tmp_path: Path
+) -> None:
+    ursa, resource = site
+    # Uploaded, never registered (an ingest killed before registration).
+    orphan = write_session(tmp_path / "rig", "rec_orphan", {"eeg_0": [100]})
+    ursa.ingest(orphan, register=False)
+    with dg.instance_for_test() as instance:
+        result = defs.get_job_def("scrub").execute_in_process(
+            run_config={"ops": {"scrub_op": {"config": {"repair": True}}}},
+            instance=instance,
+            resources={"ursa": resource},
+        )
+        assert result.success
+        [mat] = result.asset_materializations_for_node("scrub_op")
+        assert (mat.asset_key, mat.partition) == (dg.AssetKey("catalog_registration"), "rec_orphan")
+        found = {r.recording.rec_id: r.recording_hash for r in ursa.query(status="all")}
+        assert mat.metadata["recording_hash"].value == found["rec_orphan"]
+        assert instance.has_dynamic_partition("recordings", "rec_orphan")
+
+
 def test_scrub_config_is_validated_and_the_daily_schedule_samples() -> None:
     # Validated as the step starts, before the op's body runs.
     bad = run("scrub", UrsaResource(), {"sample": 2.0})

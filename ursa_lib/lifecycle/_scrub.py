@@ -240,14 +240,20 @@ def _uncatalogued(walk: _Walk, session: SessionPrefix, augmented: bool, repair: 
         from ..ingestion import ingest_from_store
 
         try:
-            ingest_from_store(
+            done = ingest_from_store(
                 session.rec_id, raw=walk.raw, catalog=walk.catalog, prefix=session.key
             )
         except UrsaError as exc:
             walk.add("uncatalogued_session", uri, f"backfill refused: {exc}")
             return
         walk.findings.append(
-            Finding(kind="uncatalogued_session", uri=uri, detail="backfilled", repaired=True)
+            Finding(
+                kind="uncatalogued_session",
+                uri=uri,
+                detail="backfilled",
+                recording_hash=done.recording_hash,
+                repaired=True,
+            )
         )
         return
     hint = "backfill it (ursa backfill)" if augmented else "its manifest is not augmented"

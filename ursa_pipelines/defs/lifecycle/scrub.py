@@ -8,12 +8,17 @@ UI is the alert. ``daily_scrub`` runs it after the daily reconcile's backfills.
 
 # No `from __future__ import annotations`: Dagster reads these annotations.
 
+from collections.abc import Iterator
+
 import dagster as dg
 from pydantic import Field
+
+from ursa_lib import SessionPrefix
 
 from ..._boundary import ursa_errors
 from ..._policy import kind
 from ...resources import UrsaResource
+from ..ingest.assets import catalog_registration, recordings
 
 __all__ = ["ScrubConfig", "daily_scrub", "scrub", "scrub_op"]
 
@@ -31,13 +36,32 @@ class ScrubConfig(dg.Config):
 @dg.op(
     description="Walk both buckets against the catalog; fails on findings. Never deletes.",
     tags=kind("scrub"),
+    out=dg.Out(int),
 )
-def scrub_op(context: dg.OpExecutionContext, config: ScrubConfig, ursa: UrsaResource) -> int:
+def scrub_op(
+    context: dg.OpExecutionContext, config: ScrubConfig, ursa: UrsaResource
+) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
     lib = ursa.interface()
     if config.repair:
         lib.enable_writes()
     with ursa_errors():
         report = lib.scrub(sample=config.sample, repair=config.repair)
+    # A session repair backfilled is registered: recorded as the backfill job records
+    # it, so that its processing starts.
+    raw_base = lib.store("raw_ro").base_uri
+    partitions = recordings.name or ""
+    for found in report.findings:
+        if found.kind != "uncatalogued_session" or not found.repaired:
+            continue
+        rec_id = SessionPrefix.parse(found.uri.removeprefix(raw_base)).rec_id
+        if not context.instance.has_dynamic_partition(partitions, rec_id):
+            context.instance.add_dynamic_partitions(partitions, [rec_id])
+        yield dg.AssetMaterialization(
+            asset_key=catalog_registration.key,
+            partition=rec_id,
+            description="registered by scrub --repair",
+            metadata={"recording_hash": found.recording_hash or "", "source": "scrub"},
+        )
     open_findings = [f for f in report.findings if not f.repaired]
     metadata: dict[str, dg.RawMetadataValue] = {
         "clean": report.clean,
@@ -59,14 +83,13 @@ def scrub_op(context: dg.OpExecutionContext, config: ScrubConfig, ursa: UrsaReso
             ]
         ),
     }
-    context.add_output_metadata(metadata)
     if open_findings:
         raise dg.Failure(
             description=f"scrub found {len(open_findings)} problems: {report.by_kind()}",
             metadata=metadata,
             allow_retries=False,
         )
-    return len(report.findings)
+    yield dg.Output(len(report.findings), metadata=metadata)
 
 
 @dg.job(
