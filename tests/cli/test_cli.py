@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from ursa_lib import DataInterface, LocalProfile
 from ursa_lib.cli import app
 
 
-def test_demo_moves_and_verifies_a_session(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--root", str(tmp_path), "--segments", "2"])
+def test_demo_runs_the_whole_path_and_leaves_a_clean_archive(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--root", str(tmp_path), "--segments", "2", "--json"])
     assert result.exit_code == 0, result.output
-    assert "every file's sha256 matches" in result.output
-    raw = sorted(p.relative_to(tmp_path / "raw") for p in (tmp_path / "raw").rglob("*.bin"))
-    assert len(raw) == 2
-    assert all(str(p).startswith("recordings/rec_") for p in raw)
-    downloaded = sorted((tmp_path / "demo-download").rglob("seg_*"))
-    assert len(downloaded) == 8
+    summary = json.loads(result.output)
+    assert summary["verified"] is True
+    assert summary["modalities"] == {
+        "audio": "zarr", "camera": "mp4", "eeg": "zarr", "events": "lance",
+    }  # fmt: skip
+    assert summary["window"]["eeg"] == "1280 samples x 8 channels"  # 5 s at 256 Hz
+    assert summary["window"]["camera"] == "50 video frames"  # 5 s at 10 fps
+    # What it left is a real recording: found by the default query, and the
+    # archive scrubs clean (no stray session in the raw bucket).
+    ursa = DataInterface(LocalProfile(root=tmp_path))
+    (found,) = ursa.query()
+    assert (found.recording.rec_id, found.recording_hash) == (
+        summary["rec_id"], summary["recording_hash"],
+    )  # fmt: skip
+    assert ursa.scrub().clean
+    assert ursa.verify(summary["download_dir"]).ok
+    shown = CliRunner().invoke(app, ["demo", "--root", str(tmp_path), "--segments", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "every file matches what publication recorded" in shown.output
+    assert len(ursa.query()) == 2
 
 
 def test_profile_show_never_prints_secrets(tmp_path: Path) -> None:
