@@ -151,6 +151,15 @@ def test_a_deleted_recording_is_not_ingested_again_unless_allowed(lab: Lab, tmp_
     assert sorted(r.rec_id for r in lab.ursa.query(status="all")) == ["rec_gone", "rec_kept"]
 
 
+def test_a_recording_is_named_by_the_hash_prefix_that_query_shows(lab: Lab) -> None:
+    plan = lab.ursa.delete(recording=lab.processed[:12], reason="test", dry_run=True)
+    assert [d.recording_hash for d in plan.deletions] == [lab.processed]
+    done = lab.ursa.delete(recording=lab.processed[:12].upper(), reason="test")
+    assert [d.recording_hash for d in done.deletions] == [lab.processed]
+    assert lab.rows(lab.processed) == 0
+    assert lab.rows(lab.other) > 0
+
+
 def test_a_rec_id_naming_two_recordings_needs_the_hash(lab: Lab, tmp_path: Path) -> None:
     again = write_session(tmp_path / "rig2", "rec_kept", {"eeg_0": [400]})  # same rec_id
     second = lab.ursa.ingest(again, "p2").recording_hash

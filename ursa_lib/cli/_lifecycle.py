@@ -96,7 +96,11 @@ def scrub(
 
 def delete(
     recording: Annotated[
-        str | None, typer.Option("--recording", help="recording_hash or rec_id to delete.")
+        str | None,
+        typer.Option(
+            "--recording",
+            help="recording_hash (or its first 8+ characters, as `ursa query` shows) or rec_id.",
+        ),
     ] = None,
     participant: Annotated[
         str | None,

@@ -22,6 +22,7 @@ plans and counts, and changes nothing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,8 +99,8 @@ def delete_recordings(
     dry_run: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> DeleteResult:
-    """Delete ``recording`` (a recording hash or a rec_id) or every recording of
-    ``participant``, audited (see the module docstring).
+    """Delete ``recording`` (a recording hash, its first 8 or more characters, or a
+    rec_id) or every recording of ``participant``, audited (see the module docstring).
 
     ``on_step`` is called after each step (``"journaled"``, ``"hidden"``,
     ``"object"`` per object removed, ``"rows"``, ``"completed"``).
@@ -144,11 +145,13 @@ def _plans(
     recording: str | None,
     participant: str | None,
 ) -> list[_Plan]:
+    prefix = recording.lower() if recording and _HASH_PREFIX.fullmatch(recording.lower()) else None
     started = [
         d
         for d in catalog.rows(Deletion, {"status": DeletionStatus.STARTED.value})
         if d.recording_hash == recording
         or d.rec_id == recording
+        or (prefix is not None and d.recording_hash.startswith(prefix))
         or (participant is not None and participant in d.participant_ids)
     ]
     plans = [_Plan(d, resumed=True) for d in started]
@@ -160,6 +163,14 @@ def _plans(
         found = catalog.rows(Recording, {"recording_hash": recording}) or catalog.rows(
             Recording, {"rec_id": recording}
         )
+        if not found and prefix is not None:  # the first characters, as `ursa query` shows
+            found = [r for r in catalog.list_recordings() if r.recording_hash.startswith(prefix)]
+            if len(found) > 1:
+                hashes = ", ".join(sorted(r.recording_hash[:16] for r in found))
+                raise InvalidValueError(
+                    f"{len(found)} recordings' hashes start with {recording!r} ({hashes}); "
+                    "give more of the hash of the one to delete"
+                )
         if len(found) > 1:
             hashes = ", ".join(sorted(r.recording_hash for r in found))
             raise InvalidValueError(
@@ -187,6 +198,10 @@ def _plans(
         )
         plans.append(_Plan(audit, resumed=False))
     return plans
+
+
+_HASH_PREFIX = re.compile(r"[0-9a-f]{8,64}")
+"""A recording hash or its first characters (8 or more): ``ursa query`` shows 12."""
 
 
 def _prefixes(raw: Store, assets: Store, catalog: Catalog, recording_hash: str) -> list[str]:
