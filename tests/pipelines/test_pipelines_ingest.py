@@ -444,6 +444,16 @@ def test_schedules_request_what_the_catalog_lacks(
     copy = shutil.copytree(done, done.parent / "rec_copy")
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(json.dumps({**manifest, "rec_id": "rec_copy"}))
+    # An ingest of rec_new already under way (waiting for its rig, say): not asked again.
+    queued = instance.create_run_for_job(
+        job_def=defs.resolve_job_def("ingest"),
+        status=dg.DagsterRunStatus.STARTED,
+        tags={"ursa/session": "rec_new", "dagster/partition": "rec_new"},
+    )
+    waiting = ingestion_sweep(context)
+    assert isinstance(waiting, dg.SkipReason)
+    assert "1 landing sessions have an ingest run queued" in (waiting.skip_message or "")
+    instance.delete_run(queued.run_id)
     sweep = ingestion_sweep(context)
     assert isinstance(sweep, list)
     assert [r.partition_key for r in sweep] == ["rec_new"]

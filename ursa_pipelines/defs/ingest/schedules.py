@@ -22,7 +22,7 @@ import dagster as dg
 
 from ursa_lib import landing_copies, landing_deleted, scan_landing, uncatalogued_landing
 
-from ..._policy import kind
+from ..._policy import SESSION_TAG, kind
 from ...resources import UrsaResource
 from .assets import recordings
 from .jobs import backfill, ingest_job
@@ -65,6 +65,16 @@ def ingestion_sweep(
             f"nothing to ingest; {len(copies)} landing sessions are copies of catalogued "
             f"recordings, {len(deleted)} hold deleted recordings (named in this tick's log)"
         )
+    # An ingest still queued or running (waiting for its rig to stop recording, say)
+    # is not asked for again: one run per session, not one per tick.
+    active = _sessions_in_flight(context.instance, {s.rec_id for s in todo})
+    waiting = [s for s in todo if s.rec_id in active]
+    todo = [s for s in todo if s.rec_id not in active]
+    if not todo and waiting:
+        return dg.SkipReason(
+            f"nothing new to ingest; {len(waiting)} landing sessions have an ingest run "
+            "queued or in progress"
+        )
     if not todo:
         return dg.SkipReason(f"all {len(sessions)} landing sessions are catalogued")
     new = sorted({s.rec_id for s in todo})
@@ -73,6 +83,31 @@ def ingestion_sweep(
         context.instance.add_dynamic_partitions(recordings.name or "", sorted(set(new) - known))
     tick = context.scheduled_execution_time
     return [ingest_request(s, f"sweep:{s.rec_id}:{s.recording_hash}:{tick}") for s in todo]
+
+
+def _sessions_in_flight(instance: dg.DagsterInstance, rec_ids: set[str]) -> set[str]:
+    """Those of ``rec_ids`` with an ``ingest`` run not finished yet (queued, starting,
+    started or being canceled). One run-storage query per session."""
+    if not rec_ids:
+        return set()
+    unfinished = [
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.CANCELING,
+    ]
+    return {
+        rec_id
+        for rec_id in rec_ids
+        if instance.get_runs_count(
+            dg.RunsFilter(
+                job_name=ingest_job.name,
+                statuses=unfinished,
+                tags={SESSION_TAG: rec_id},
+            )
+        )
+    }
 
 
 @dg.schedule(

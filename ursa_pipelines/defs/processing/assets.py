@@ -1,7 +1,7 @@
 """Processed assets: one per stream kind, per recording, downstream of its registration.
 
 ``processed_timeseries``, ``processed_audio``, ``processed_video``,
-``processed_events`` and ``processed_tables`` each run the library's
+``processed_events`` and ``processed_table`` each run the library's
 publication (`ursa_lib.processing.process_recording`) for the modalities of
 their kind, and record what it did. Their ``code_version`` is the version of
 the converters of that kind, so the UI marks partitions stale after an
