@@ -55,6 +55,12 @@ def test_download_names_from_and_to(tmp_path: Path, window: list[str], said: str
             "--start-ns",
         ),
         (["--until=later", "--since", ISO_10], "--until 'later' is neither epoch", "--end-ns"),
+        (
+            ["--since", ISO_10, "--status", "raw"],
+            "--since filters processed data only; raw bytes have no time index (--status raw). "
+            "Drop --since or",
+            "--end-ns",
+        ),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else "",
 )

@@ -229,7 +229,13 @@ def filters(
             except json.JSONDecodeError:
                 metadata[key] = value
         given["metadata"] = metadata
-    flags = f"{flag_used(*_START_FLAGS)}/{flag_used(*_END_FLAGS)}"
+    # The options as typed: one end alone is named alone (--since, not --since/--end-ns).
+    typed = [
+        flag_used(*names)
+        for names, value in ((_START_FLAGS, start_ns), (_END_FLAGS, end_ns))
+        if value is not None
+    ]
+    flags = "/".join(typed) or f"{flag_used(*_START_FLAGS)}/{flag_used(*_END_FLAGS)}"
     if start_ns is not None or end_ns is not None:
         given["time_range"] = (start_ns, end_ns)  # one alone: since, or until
     if limit is not None:
