@@ -61,6 +61,28 @@ def test_local_root_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert profile.root == tmp_path / "elsewhere"
 
 
+def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("URSA_PROFILE", "")
+    monkeypatch.setenv("URSA_LOCAL_ROOT", "")
+    profile = load_profile()
+    assert isinstance(profile, LocalProfile)
+    assert profile.root == tmp_path / ".ursa"
+
+
+def test_an_endpoint_with_a_password_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("URSA_PROFILES__LAB__RAW_BUCKET", "lab-raw")
+    monkeypatch.setenv("URSA_PROFILES__LAB__ASSETS_BUCKET", "lab-assets")
+    monkeypatch.setenv("URSA_PROFILES__LAB__ENDPOINT", "http://admin:hunter2pw@127.0.0.1:9000")
+    with pytest.raises(ConfigError, match="must not carry a user name or password") as info:
+        load_profile("lab")
+    assert "hunter2pw" not in str(info.value)
+    assert "admin" not in str(info.value)
+
+
 def test_s3_profile_from_a_config_file(tmp_path: Path) -> None:
     (tmp_path / "ursa.toml").write_text(CONFIG)
     profile = load_profile("lab")

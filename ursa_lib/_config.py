@@ -24,7 +24,8 @@ Config file: ``$URSA_CONFIG`` if set, else ``./ursa.toml`` if present, else
 Every setting can also come from the environment as
 ``URSA_PROFILES__<NAME>__<SETTING>`` (e.g. ``URSA_PROFILES__LAB__RAW_BUCKET``),
 which wins over the file. ``URSA_PROFILE`` picks the profile (default ``local``)
-and ``URSA_LOCAL_ROOT`` moves the local profile's directory.
+and ``URSA_LOCAL_ROOT`` moves the local profile's directory. A variable set to
+the empty string counts as unset.
 
 The config names *which environment variables* hold each role's keys, never the
 keys themselves; the keys are read only when a store for that role is opened.
@@ -251,6 +252,12 @@ class S3Profile(BaseModel):
 def _check_endpoint(endpoint: str) -> str:
     if not re.match(r"^https?://[^/\s]+/?$", endpoint):
         raise ConfigError("must be a URL like https://host[:port] with no path")
+    if "@" in endpoint:  # user:password@host: never kept, shown or sent
+        raise ConfigError(
+            "must not carry a user name or password (user:password@host): S3 signs each "
+            "request with the role's keys; give them in URSA_<PROFILE>_<ROLE>_ACCESS_KEY_ID "
+            "and _SECRET_ACCESS_KEY"
+        )
     return endpoint.rstrip("/")
 
 
@@ -278,7 +285,11 @@ class _Settings(BaseSettings):
     """Top-level settings: environment (``URSA_*``) over the TOML file."""
 
     model_config = SettingsConfigDict(
-        env_prefix="URSA_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+        env_prefix="URSA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,  # URSA_PROFILE= (as a script's unset variable) is no setting
     )
 
     profile: str = "local"
