@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -68,6 +69,13 @@ def test_a_consumer_that_breaks_early_leaves_no_thread(
     assert not stream_threads()
     with pytest.raises(InvalidValueError, match="window is a finite number of seconds greater"):
         recording.ui.stream(recording.result, window=0.0)  # refused at the call
+    # Windows are made as they are read, not listed ahead: a nanosecond step over
+    # 30 s (3e10 windows) starts at once, in bounded memory.
+    tiny = recording.ui.stream(recording.result, window=1e-9)
+    first = [w.start for w in itertools.islice(tiny, 3)]
+    assert first == pytest.approx([0.0, 1e-9, 2e-9])
+    tiny.close()
+    assert not stream_threads()
 
 
 def gap_stream(session: Path) -> None:

@@ -258,18 +258,17 @@ def stream_windows(
     window = positive_seconds("stream's window", window)
     step = window if step is None else positive_seconds("stream's step", step)
     names = modality_names(modalities)
-    plan: list[_Planned] = []
+    # Each recording's selection is checked now; its windows are made as they are
+    # read, never listed ahead (a tiny step over hours would be billions of them).
+    spans: list[_Planned] = []  # each recording's whole span
     for result in results:
         rows = _selected(result, names)
         by_modality = {row.modality: covered_spans(result.recording, row) for row in rows}
         covered = [span for spans in by_modality.values() for span in spans]
-        if not covered:
-            continue
-        first, last = min(s for s, _ in covered), max(e for _, e in covered)
-        t = first
-        while t < last:
-            plan.append((result, t, t + window, by_modality))
-            t = first + step * (round((t - first) / step) + 1)
+        if covered:
+            first, last = min(s for s, _ in covered), max(e for _, e in covered)
+            spans.append((result, first, last, by_modality))
+    plan = _planned(spans, window, step)
     if source.zarr is None:
         # Consecutive windows share chunks: fetch each once, not once per window.
         # (A bucket zarr cannot read is reported by read_sampled if it is asked to.)
@@ -280,8 +279,17 @@ def stream_windows(
     return _windows(source, plan, names)
 
 
+def _planned(spans: list[_Planned], window: float, step: float) -> Iterator[_Planned]:
+    """The windows over each ``(result, first, last, spans by modality)``, one at a time."""
+    for result, first, last, by_modality in spans:
+        t = first
+        while t < last:
+            yield (result, t, t + window, by_modality)
+            t = first + step * (round((t - first) / step) + 1)
+
+
 def _windows(
-    source: AssetSource, plan: list[_Planned], names: list[str] | None
+    source: AssetSource, plan: Iterator[_Planned], names: list[str] | None
 ) -> Iterator[StreamWindow]:
     pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ursa-stream")
 
@@ -296,9 +304,11 @@ def _windows(
 
     pending: cf.Future[StreamWindow] | None = None
     try:
-        for i, item in enumerate(plan):
+        item = next(plan, None)
+        while item is not None:
             current = pending.result() if pending is not None else load(item)
-            pending = pool.submit(load, plan[i + 1]) if i + 1 < len(plan) else None
+            item = next(plan, None)
+            pending = pool.submit(load, item) if item is not None else None
             yield current
     finally:
         if pending is not None:
