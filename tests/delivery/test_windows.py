@@ -77,6 +77,7 @@ WINDOWS = {
     "off-grid": (3.0013, 4.99871),
     "zero-length": (12.0, 12.0),
     "between-frames": (5.01, 5.05),  # no frame starts in it: the one on screen did before
+    "to-the-end-of-time": (0.0, 1e308),  # no overflow counting samples up to it
 }
 
 

@@ -70,12 +70,19 @@ def sample_spans(layout: SampledLayout, window: Window) -> list[tuple[float, int
         k0 = 0
         k1 = n
         if window.start is not None:
-            k0 = max(0, math.ceil((window.start - start_s) * layout.rate - _EPS))
+            k0 = _first_at_or_after(window.start, start_s, layout.rate, n)
         if window.end is not None:
-            k1 = min(n, math.ceil((window.end - start_s) * layout.rate - _EPS))
+            k1 = _first_at_or_after(window.end, start_s, layout.rate, n)
         if k1 > k0:
             spans.append((start_s + k0 / layout.rate, offset + k0, offset + k1))
     return spans
+
+
+def _first_at_or_after(t: float, start_s: float, rate: float, n: int) -> int:
+    """The first of a run's ``n`` samples (from ``start_s`` at ``rate``) at or after
+    ``t``, between 0 and ``n``; a time far outside the run (1e308 s) is no overflow."""
+    samples = (t - start_s) * rate - _EPS
+    return min(n, max(0, math.ceil(min(max(samples, -1.0), n + 1.0))))
 
 
 def recent_objects(store: Any, keep: int = 8) -> Any:
