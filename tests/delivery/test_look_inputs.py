@@ -13,14 +13,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 from ursa_lib import InvalidValueError, NothingMatchedError, UrsaError
+from ursa_lib.delivery import NotProcessedError
 from ursa_lib.delivery._look import ENVELOPE_BINS
 
 from .conftest import Processed
+from .test_windows import edf_with_gap
 
 
 def test_the_audio_panel_is_a_peak_envelope_and_a_missing_frame_is_named(
@@ -47,6 +50,44 @@ def test_a_window_without_length_is_refused(processed: Callable[..., Processed])
         recording.ui.plot(recording.result, (3.0, 3.0))
     with pytest.raises(UrsaError):
         recording.ui.plot(recording.result, (5.0, 4.0))
+
+
+@pytest.mark.parametrize("channels", [0, -1, "4", None, True, 2.5])
+def test_a_channel_count_that_is_not_one_or_more_is_refused(
+    processed: Callable[..., Processed], channels: Any
+) -> None:
+    recording = processed(segments=1, segment_s=4, audio=False, video=False, events=False)
+    with pytest.raises(InvalidValueError, match="a whole number of 1 or more"):
+        recording.ui.plot(recording.result, (0.0, 1.0), channels=channels)
+
+
+def test_a_recording_with_nothing_processed_is_refused_not_drawn_empty(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(segments=1, segment_s=4, process=False, video=False)
+    with pytest.raises(NotProcessedError, match="has no processed modality to draw"):
+        recording.ui.plot(recording.result, (0.0, 1.0))
+
+
+def test_a_gap_is_drawn_as_a_gap_and_the_axis_ends_with_the_recording(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(
+        segments=1, segment_s=25, eeg=False, audio=False, video=False, events=False,
+        prepare=lambda s: ((s / "eeg_0").mkdir(), edf_with_gap(s)),
+    )  # fmt: skip
+    figure = recording.ui.plot(recording.result, (5.0, 20.0), channels=2)
+    (axis,) = figure.axes
+    lines = axis.get_lines()
+    assert len(lines) == 4  # two channels, each as two runs: before and after the gap
+    for line in lines:
+        assert np.diff(np.asarray(line.get_xdata())).max() < 1.5 / 128
+    spans = sorted((float(line.get_xdata()[0]), float(line.get_xdata()[-1])) for line in lines)
+    assert spans[0][0] == 5.0
+    assert spans[-1][0] == 15.0
+    # A window reaching far past the recording is drawn over the recording, not to 1e308.
+    far = recording.ui.plot(recording.result, (0.0, 1e308))
+    assert far.axes[0].get_xlim() == (0.0, 25.0)
 
 
 def test_show_takes_a_rec_id_a_hash_or_the_start_of_one(

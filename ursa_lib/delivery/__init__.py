@@ -18,6 +18,7 @@ from ._download import (
     plan_download,
 )
 from ._processed import (
+    NotProcessedError,
     StreamWindow,
     misaligned,
     read_modality,
@@ -37,6 +38,7 @@ __all__ = [
     "Existing",
     "Layout",
     "Names",
+    "NotProcessedError",
     "PlannedFile",
     "QueryResult",
     "QueryResults",

@@ -9,6 +9,7 @@ matplotlib ``Figure`` (a notebook shows it; ``fig.savefig`` writes it).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from .._errors import InvalidValueError
 from .._text import human_duration
 from ..catalog import IngestionStatus
 from ._assets import AssetSource, Window
-from ._processed import read_recording
+from ._processed import NotProcessedError, read_recording
 from ._query import QueryResult
 
 __all__ = ["ModalitySummary", "RecordingSummary", "plot_window", "summarize"]
@@ -127,38 +128,64 @@ def plot_window(
             f"plot needs a window of positive length; got [{window.start}, {window.end}): "
             "give (start, end) in seconds from the session start, with end > start"
         )
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        raise InvalidValueError(
+            f"plot's channels is how many EEG channels to draw, a whole number of 1 or more; "
+            f"got {channels!r}"
+        )
     processed = [
         n for n, m in result.modalities.items() if m.ingestion_status is IngestionStatus.PROCESSED
     ]
+    if not processed:
+        raise NotProcessedError(
+            f"recording {result.recording_hash[:12]} ({result.rec_id}) has no processed "
+            f"modality to draw; process it first (ursa process {result.recording_hash[:12]})"
+        )
     data = read_recording(source, result, window, processed)
+    # The axis spans the window, or the recording where the window reaches past it.
+    spans = [s for n in processed for s in result.modalities[n].domain_spans]
+    shown_start, shown_end = window.start, window.end
+    if spans:
+        first, last = min(a for a, _ in spans), max(b for _, b in spans)
+        if max(shown_start, first) < min(shown_end, last):
+            shown_start, shown_end = max(shown_start, first), min(shown_end, last)
     sampled = [n for n in processed if str(result.modalities[n].format) == "zarr"]
     events = [n for n in processed if str(result.modalities[n].format) == "lance"]
     videos = [n for n in processed if str(result.modalities[n].format) == "mp4"]
     rows = len(sampled) + (1 if videos else 0) or 1
     figure = Figure(figsize=(10, 2.2 * rows), layout="constrained")
     axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
-    start = window.start if window.start is not None else 0.0
-    end = window.end if window.end is not None else start
+    start, end = window.start, window.end
     for axis, name in zip(axes, sampled, strict=False):
-        signal = getattr(data, name).signal
-        times = np.asarray(signal.timestamps)
-        values = np.asarray(signal.data)
-        if name.startswith("audio") or values.shape[1] == 1:
-            at, peak = envelope(times, values)
-            axis.fill_between(at, -peak, peak, linewidth=0, color="tab:green", step="post")
+        part = getattr(data, name)
+        times = np.asarray(part.signal.timestamps)
+        values = np.asarray(part.signal.data)
+        # Each gap-free run is drawn on its own: a gap stays a gap, never a line across.
+        runs = gap_free_runs(times, float(part.sampling_rate))
+        if not len(times):
+            axis.text(0.5, 0.5, f"no {name} samples in this window (a gap)", ha="center",
+                      va="center", transform=axis.transAxes)  # fmt: skip
+            axis.set_ylabel(name)
+        elif name.startswith("audio") or values.shape[1] == 1:
+            for run in runs:
+                at, peak = envelope(times[run], values[run])
+                axis.fill_between(at, -peak, peak, linewidth=0, color="tab:green", step="post")
             axis.set_ylabel(f"{name}\nenvelope")
         else:
             shown = min(channels, values.shape[1])
-            spread = float(np.nanstd(values[:, :shown])) * 4 or 1.0
-            names = list(getattr(data, name).channels.names)
+            spread = float(np.std(values[:, :shown])) * 4 or 1.0
+            names = list(part.channels.names)
             for c in range(shown):
-                axis.plot(times, values[:, c] - c * spread, linewidth=0.6, label=names[c])
+                for run in runs:
+                    label = names[c] if run is runs[0] else None
+                    axis.plot(times[run], values[run, c] - c * spread, linewidth=0.6,
+                              color=f"C{c}", label=label)  # fmt: skip
             axis.set_yticks([-c * spread for c in range(shown)], names[:shown])
             axis.set_ylabel(name)
         for ev in events:
             for t in np.asarray(getattr(data, ev).timestamps):
                 axis.axvline(t, color="tab:red", linewidth=0.8, alpha=0.7)
-        axis.set_xlim(start, end)
+        axis.set_xlim(shown_start, shown_end)
     if videos:
         axis = axes[len(sampled)]
         frames = getattr(data, videos[0])
@@ -171,6 +198,16 @@ def plot_window(
     axes[min(len(sampled), rows) - 1].set_xlabel("seconds from the session start")
     figure.suptitle(f"{result.rec_id} ({result.recording_hash[:12]}) [{start:g}, {end:g}) s")
     return figure
+
+
+def gap_free_runs(times: npt.NDArray[np.float64], rate: float) -> list[slice]:
+    """The runs of ``times`` (sampled at ``rate``) with no gap inside: a step of more
+    than one and a half sample periods starts a new run."""
+    if len(times) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(times) > 1.5 / rate) + 1
+    edges = [0, *breaks.tolist(), len(times)]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
 def envelope(
