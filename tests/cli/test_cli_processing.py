@@ -64,6 +64,17 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
     assert len(out.strip().splitlines()) == 1
 
 
+def test_process_takes_the_hash_prefix_that_query_shows(root: Path) -> None:
+    (found,) = DataInterface(LocalProfile(root=root)).query(status="all")
+    code, out = ursa("process", found.recording_hash[:12], "--root", str(root), "--json")
+    assert code == 0, out
+    assert {o["recording_hash"] for o in json.loads(out)} == {found.recording_hash}
+    code, out = ursa("process", "0123456789ab", "--root", str(root))
+    assert code == 3  # nothing matched, in one line
+    assert "no recording matches '0123456789ab'" in out
+    assert len(out.strip().splitlines()) == 1
+
+
 def test_query_takes_iso_8601_times(root: Path) -> None:
     start = "2026-11-18T11:06:50Z"  # T0 + 10 s: inside the 30 s session
     assert ursa("process", "rec_c", "--root", str(root))[0] == 0  # time filters need it

@@ -25,7 +25,11 @@ ToOption = Annotated[float, typer.Option("--to", help="Window end (exclusive), s
 
 def process(
     target: Annotated[
-        str, typer.Argument(help="A recording hash, or a rec_id (every recording of that id).")
+        str,
+        typer.Argument(
+            help="A recording hash (or its first 8+ characters), or a rec_id (every "
+            "recording of that id)."
+        ),
     ],
     modality: Annotated[
         list[str] | None, typer.Option("--modality", "-m", help="Only these modalities.")
@@ -47,6 +51,8 @@ def process(
         if is_hash
         else ursa.process(rec_id=target, modalities=modality)
     )
+    if not results and not is_hash:  # the hash's first characters, as `ursa query` shows
+        results = ursa.process(ursa.show(target).recording_hash, modalities=modality)
     if not results:
         raise CliError(
             f"no recording {target!r} in the catalog (ursa query --status all lists them)"
