@@ -24,7 +24,7 @@ import pyedflib
 import pytest
 import zarr
 
-from ursa_lib import InvalidValueError
+from ursa_lib import DestinationExistsError, InvalidValueError
 from ursa_lib.delivery import Window, WindowOutsideDomainError, _clip
 from ursa_lib.store import zarr_store
 
@@ -113,6 +113,21 @@ def test_skip_replaces_a_clip_whose_files_changed_size(
     _, skipped = _download(recording, dest, (10.0, 15.0), existing="skip")
     assert video.stat().st_size > len(b"truncated")
     assert skipped > 0  # the other clips were kept
+
+
+def test_skip_never_replaces_a_whole_asset_with_a_clip(
+    recording: Processed, tmp_path: Path
+) -> None:
+    dest = tmp_path / "mixed"
+    recording.ui.download(recording.result, dest)  # the whole assets, no window
+    before = _tree(dest)
+    with pytest.raises(DestinationExistsError, match="already exist") as refused:
+        recording.ui.download(recording.result, dest, time_range=(10.0, 15.0))
+    assert "existing='skip' to keep the clips of this window" in str(refused.value)
+    with pytest.raises(DestinationExistsError, match="hold what no time-window download wrote"):
+        recording.ui.download(recording.result, dest, time_range=(10.0, 15.0), existing="skip")
+    assert _tree(dest) == before
+    assert recording.ui.verify(dest).ok
 
 
 def test_a_window_dry_run_writes_nothing(recording: Processed, tmp_path: Path) -> None:

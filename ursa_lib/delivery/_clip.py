@@ -529,10 +529,19 @@ def download_window(
     if there and existing == "error":
         raise DestinationExistsError(
             f"{len(there)} destination(s) already exist ({', '.join(there[:20])}); "
-            "pass existing='overwrite' (CLI: --existing overwrite) or 'skip'"
+            "pass existing='overwrite', or existing='skip' to keep the clips of this window"
         )
     record_path = root / CLIPS_RECORD
     records = read_clip_records(root)
+    # "skip" keeps a clip, or replaces a clip of another window: never what no time-window
+    # download wrote (a whole asset, downloaded without one, or the user's own files).
+    foreign = [str(c.target) for c in plan if c.rel not in records and os.path.lexists(c.target)]
+    if foreign and existing == "skip":
+        raise DestinationExistsError(
+            f"{len(foreign)} destination(s) hold what no time-window download wrote here (a "
+            f"whole asset downloaded without a window?): {', '.join(foreign[:20])}; download "
+            "the window into another folder, or pass existing='overwrite' to replace them"
+        )
     for clip in plan:
         record = records.get(clip.rel)
         if existing == "skip" and _holds(root, record, clip.row, window):
