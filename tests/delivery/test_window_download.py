@@ -12,8 +12,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import os
+import signal
+import threading
+import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -435,3 +440,27 @@ def test_a_window_download_reports_each_clip_as_it_is_cut(
     ]  # fmt: skip
     kept = events[2]
     assert (kept.skipped, kept.bytes_done, kept.bytes_total) == (True, written, written)
+
+
+def test_an_interrupted_zarr_clip_leaves_no_hidden_folder_behind(
+    long_eeg: Processed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zarr writes chunks on its own event loop, which Ctrl-C in the waiting thread
+    # does not stop: slowed down here, a write is in flight when the interrupt comes.
+    written = zarr.storage.LocalStore.set
+
+    async def slow(self: Any, key: str, value: Any) -> None:
+        await asyncio.sleep(0.05)
+        await written(self, key, value)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", slow)
+    dest = tmp_path / "window"
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            long_eeg.ui.download(long_eeg.result, dest, time_range=LONG_WINDOW)
+    finally:
+        timer.cancel()
+    time.sleep(0.5)  # what zarr had in flight would have landed by now
+    assert not dest.exists() or _tree(dest) == {}

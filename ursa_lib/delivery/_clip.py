@@ -21,6 +21,8 @@ import hashlib
 import json
 import os
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -197,9 +199,13 @@ def _clip_zarr(
     step = int(clip.chunks[0])
     sample_bytes = max(1, int(array.shape[1]) * array.dtype.itemsize)
     block = step * max(1, CLIP_BLOCK_BYTES // (step * sample_bytes))
-    for at in range(0, offset, block):
-        clip[at : min(offset, at + block)] = _clip_samples(array, spans, at, at + block)
-        written(store.written)
+    try:
+        for at in range(0, offset, block):
+            clip[at : min(offset, at + block)] = _clip_samples(array, spans, at, at + block)
+            written(store.written)
+    except BaseException:
+        store.stop()  # before the caller removes the clip's folder
+        raise
 
 
 def _clip_samples(
@@ -216,16 +222,41 @@ def _clip_samples(
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
+_STOP_WAIT_S = 10.0
+"""How long an interrupted Zarr clip waits for the writes zarr has in flight."""
+
+
 def _counting(store: Any) -> Any:
-    """``store``, counting the bytes written through it (``.written``)."""
+    """``store``, counting the bytes written through it (``.written``), and able to stop
+    (``.stop()``): zarr writes on its own event loop, which an interrupt (Ctrl-C) of
+    the waiting caller does not stop, so a clip's folder removed then would fill again
+    with the chunks still being written."""
     from zarr.storage import WrapperStore
 
     class _Counting(WrapperStore[Any]):
         written = 0
+        busy = 0
+        stopped = False
+        lock = threading.Lock()  # a write starts, or the store stops: never both at once
 
         async def set(self, key: str, value: Any) -> None:
-            await self._store.set(key, value)
+            with self.lock:
+                if self.stopped:
+                    return  # the clip is being taken out: write nothing more
+                self.busy += 1
+            try:
+                await self._store.set(key, value)
+            finally:
+                self.busy -= 1
             self.written += len(value)
+
+        def stop(self) -> None:
+            """Write nothing more, and wait (a while) for the writes in flight."""
+            with self.lock:
+                self.stopped = True
+            deadline = time.monotonic() + _STOP_WAIT_S
+            while self.busy and time.monotonic() < deadline:
+                time.sleep(0.01)
 
     return _Counting(store)
 
