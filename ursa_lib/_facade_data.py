@@ -209,7 +209,7 @@ class DataVerbs:
         raw = self.store("raw_ro") if names == "rec_id" else None  # only for session names
         return download_window(
             results,
-            Path(dest),
+            dest,
             Window.of(time_range),
             source=self.asset_source(),
             layout=layout,

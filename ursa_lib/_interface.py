@@ -302,10 +302,11 @@ class DataInterface(CatalogVerbs, DataVerbs):
         (see `read`), raw rows (or ``source="raw"``) as their verified segments by
         modality (``dict[str, RawSegments]``, see `ursa_lib.materialize`)."""
         from .catalog import IngestionStatus
-        from .delivery._plan import _results
+        from .delivery._plan import SourceKind, _one_of, _results
         from .delivery._processed import check_modalities, modality_names
         from .delivery._raw_read import materialize
 
+        _one_of("source", source, SourceKind)
         results = _results(target, "materialize")
         wanted = modality_names(modalities)
         if not results:

@@ -177,6 +177,7 @@ def test_a_silent_endpoint_is_one_line_too(tmp_path: Path) -> None:
         ["query", "--start-ns", "5"],
         ["download"],
         ["download", "dl", "--concurrency", "0"],
+        ["download", ""],
         ["catalog", "status", "--bogus"],
         ["catalog", "status", "--root", __file__],
         ["profile", "show", "--bogus"],

@@ -144,6 +144,8 @@ def test_materialize_of_processed_beside_raw_modalities_says_what_to_ask_for(
         with pytest.raises(NotDeliverableError, match=said):
             ui.materialize(result, **kw)
     assert ui.materialize(result, modalities=["eeg"]).eeg.signal.data.shape == (512, 8)
+    with pytest.raises(InvalidValueError, match="source must be one of"):
+        ui.materialize(result, modalities=["eeg"], source="cooked")  # type: ignore[arg-type]
     assert sorted(ui.materialize(result, source="raw")) == ["eeg", "events"]
     events_only = result.model_copy(update={"modalities": {"events": result.modalities["events"]}})
     with pytest.raises(NotDeliverableError, match="is raw, not processed: pass source='raw'"):

@@ -276,6 +276,20 @@ def test_a_destination_that_is_a_file_is_refused_before_anything_is_written(
     assert sorted(p.name for p in target.parent.iterdir()) == ["notes.txt"]
 
 
+def test_an_empty_destination_is_refused_not_taken_for_this_folder(
+    recording: Processed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for kw in ({}, {"source": "raw"}, {"dry_run": True}, {"time_range": (2.0, 5.0)}):
+        with pytest.raises(InvalidValueError, match="destination is empty"):
+            recording.ui.download(recording.result, "", **kw)
+        with pytest.raises(InvalidValueError, match="destination is a folder path"):
+            recording.ui.download(recording.result, None, **kw)  # type: ignore[arg-type]
+    assert list(here.iterdir()) == []
+
+
 def test_verify_checks_a_window_download_against_its_clips(
     recording: Processed, tmp_path: Path
 ) -> None:

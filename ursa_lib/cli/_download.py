@@ -39,6 +39,15 @@ if TYPE_CHECKING:
 __all__ = ["download"]
 
 
+def _path(value: str) -> Path:
+    """DEST as typed: an empty one (an unset variable's) is a usage error, not '.'."""
+    if value == "":
+        raise typer.BadParameter(
+            "DEST is empty (an unset variable?); give a folder, or '.' for this one"
+        )
+    return Path(value)
+
+
 def _folder(dest: Path) -> Path:
     """DEST, or its nearest existing parent, must be a folder (a usage error)."""
     from .._errors import InvalidValueError
@@ -54,7 +63,9 @@ def _folder(dest: Path) -> Path:
 def download(
     dest: Annotated[
         Path,
-        typer.Argument(help="Destination folder (created if missing).", callback=_folder),
+        typer.Argument(
+            help="Destination folder (created if missing).", parser=_path, callback=_folder
+        ),
     ],
     participant: ParticipantsOption = None,
     modality: ModalitiesOption = None,

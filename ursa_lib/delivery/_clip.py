@@ -485,7 +485,7 @@ def _restore_record(path: Path, records: dict[str, dict[str, Any]] | None) -> No
 
 def download_window(
     results: list[QueryResult],
-    dest: Path,
+    dest: str | os.PathLike[str],
     window: Window,
     *,
     source: AssetSource,

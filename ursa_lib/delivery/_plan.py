@@ -67,7 +67,17 @@ class _Group:
 def download_root(dest: str | os.PathLike[str]) -> Path:
     """The folder a download writes under: ``dest`` resolved (it may be a link the
     user chose). A file there, or as its nearest existing parent, is refused
-    (`InvalidValueError`) before anything is written."""
+    (`InvalidValueError`) before anything is written; so is an empty path (an unset
+    variable's, most likely: it would mean the current folder) or no path at all."""
+    if not isinstance(dest, str | os.PathLike):
+        raise InvalidValueError(
+            f"a download's destination is a folder path (str or Path), got {dest!r}"
+        )
+    if os.fspath(dest) == "":
+        raise InvalidValueError(
+            "a download's destination is empty (an unset variable?); give a folder, or '.' "
+            "for the current one"
+        )
     root = Path(dest).resolve()
     for path in (root, *root.parents):
         if path.exists():
