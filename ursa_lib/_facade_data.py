@@ -7,6 +7,7 @@ uses the interface's handles (stores, catalog) and its write guard.
 from __future__ import annotations
 
 import os
+import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,7 +243,13 @@ class DataVerbs:
 
         if isinstance(target, QueryResult):
             return target
-        text = str(target)
+        if not isinstance(target, str):
+            raise InvalidValueError(
+                "show and plot take one recording: a query result, a recording hash (or its "
+                f"first 8+ characters) or a rec_id; got {type(target).__name__} "
+                f"{reprlib.repr(target)}"
+            )
+        text = target
         catalog = self.catalog()
         hashes = sorted({r.recording_hash for r in catalog.rows(Recording, {"rec_id": text})})
         # Else a hash, or its first 8+ characters as `ursa query` prints them (12).

@@ -90,6 +90,17 @@ def test_a_gap_is_drawn_as_a_gap_and_the_axis_ends_with_the_recording(
     assert far.axes[0].get_xlim() == (0.0, 25.0)
 
 
+@pytest.mark.parametrize("target", [None, 5, ["rec"], b"rec"])
+def test_show_refuses_what_is_not_one_recording(
+    processed: Callable[..., Processed], target: Any
+) -> None:
+    recording = processed(segments=1, segment_s=4, audio=False, video=False, events=False)
+    with pytest.raises(InvalidValueError, match="show and plot take one recording"):
+        recording.ui.show(target)
+    with pytest.raises(InvalidValueError, match="show and plot take one recording"):
+        recording.ui.plot(target, (0.0, 1.0))
+
+
 def test_show_takes_a_rec_id_a_hash_or_the_start_of_one(
     processed: Callable[..., Processed],
 ) -> None:
