@@ -37,12 +37,17 @@ def test_a_download_dry_run_says_what_it_would_do_and_writes_nothing(tmp_path: P
     assert not dest.exists()
 
 
-def test_piped_table_rows_stay_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("columns", [None, "0", "-5", "wide"])
+def test_piped_table_rows_stay_whole_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: str | None
+) -> None:
     rec_id = "rec_20261118T090000_a_long_rig_name"
     write_recording(tmp_path / "rig", RecordingSpec(rec_id=rec_id, start_time_ns=10**18))
     root = tmp_path / "ursa"
     DataInterface(LocalProfile(root=root)).enable_writes().ingest(tmp_path / "rig" / rec_id)
     monkeypatch.delenv("COLUMNS", raising=False)
+    if columns is not None:  # no usable width: as if unset, never an empty table
+        monkeypatch.setenv("COLUMNS", columns)
     result = CliRunner().invoke(app, ["query", "--status", "raw", "--root", str(root)])
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if rec_id in line]

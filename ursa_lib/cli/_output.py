@@ -43,9 +43,17 @@ def _console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
     console = Console(stderr=stderr)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
+    if not console.is_terminal and not _columns_set():
         console = Console(stderr=stderr, width=PIPED_WIDTH)
+    elif console.width < 1:  # COLUMNS=0 (or junk): rich would print nothing at all
+        console = Console(stderr=stderr, width=PIPED_WIDTH if not console.is_terminal else 80)
     return console
+
+
+def _columns_set() -> bool:
+    """Whether ``COLUMNS`` holds a usable width (a whole number of 1 or more)."""
+    value = os.environ.get("COLUMNS", "")
+    return value.isdigit() and int(value) > 0
 
 
 def say(text: str) -> None:
