@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib import DataInterface, LocalProfile
+from ursa_lib import DataInterface, InvalidValueError, LocalProfile
 from ursa_lib.testing import RecordingSpec, write_recording, write_session
 from ursa_lib.testing import run_cli as ursa
 
@@ -73,6 +73,12 @@ def test_skip_trusts_size_and_time_and_sha256_reads_the_bytes(
 
     lab.download(results, dest, existing="skip", verify="sha256")
     assert lab.verify(dest).ok
+
+
+def test_verify_of_a_folder_no_download_wrote_says_so(lab: DataInterface, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidValueError, match="holds no download"):
+        lab.verify(tmp_path / "empty")
 
 
 def test_verify_names_every_file_that_differs(lab: DataInterface, tmp_path: Path) -> None:

@@ -265,6 +265,11 @@ def _verify(dest: Path, *, catalog: Catalog, raw: _RawBucket, assets: Store | No
         for naming in {naming for naming, _ in found}
     }
     recorded = recorded_origins(root)
+    if not present and not recorded:
+        raise InvalidValueError(
+            f"{dest} holds no download: no file, and no record of one (.ursa/); give the "
+            "folder a download wrote"
+        )
     expected: dict[Path, tuple[int, str, str]] = {}
     delivering: set[Path] = set()  # the folders of the modalities here that expect a file
     for naming, mod in found:
