@@ -7,6 +7,7 @@ uses the interface's handles (stores, catalog) and its write guard.
 from __future__ import annotations
 
 import os
+import re
 import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -253,7 +254,12 @@ class DataVerbs:
         catalog = self.catalog()
         hashes = sorted({r.recording_hash for r in catalog.rows(Recording, {"rec_id": text})})
         # Else a hash, or its first 8+ characters as `ursa query` prints them (12).
-        found = list(query(catalog, recording_hash=hashes or [text.lower()], status="all"))
+        looks_like_hash = re.fullmatch(r"[0-9a-fA-F]{8,64}", text) is not None
+        found = (
+            list(query(catalog, recording_hash=hashes or [text], status="all"))
+            if hashes or looks_like_hash
+            else []
+        )
         if not found:
             raise NothingMatchedError(
                 f"no recording matches {text!r}: give a rec_id, a recording hash or its first "

@@ -53,7 +53,13 @@ def test_filters_combine(lab: Lab) -> None:
     assert names(q(status="all", recording_hash=h_b[:12])) == [("rec_b", ["camera", "eeg"])]
     both = q(status="all", recording_hash=[h_b[:8], lab.hashes["rec_c"]])
     assert [r.rec_id for r in both] == ["rec_b", "rec_c"]
-    assert q(status="all", recording_hash=h_b[:7]) == []  # too short: taken whole
+    # Upper case as someone copied it; too short or not hex is refused, not empty.
+    assert names(q(status="all", recording_hash=h_b[:12].upper())) == names(
+        q(status="all", recording_hash=h_b[:12])
+    )
+    for wrong in (h_b[:7], "rec_b", h_b + "0"):
+        with pytest.raises(InvalidValueError, match="is not a recording hash: give its 64"):
+            q(status="all", recording_hash=wrong)
     assert names(q(status="all", limit=2)) == names(q(status="all"))[:2]
     # A recording with nothing left after filtering is not returned.
     assert q(status="all", modalities="camera", participants="p2") == []

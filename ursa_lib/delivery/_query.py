@@ -32,7 +32,15 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .._errors import InvalidValueError
 from .._text import human_duration
@@ -134,6 +142,22 @@ class QuerySpec(BaseModel):
                 if isinstance(data.get(name), str):
                     data[name] = (data[name],)
         return data
+
+    @field_validator("recording_hash")
+    @classmethod
+    def _hashes(cls, values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """Hashes (or their first 8+ characters), lower-case as stored: ``D1BC012F``
+        finds what ``d1bc012f`` does; anything shorter or not hex is refused."""
+        if values is None:
+            return None
+        hashes = tuple(v.lower() for v in values)
+        for value in hashes:
+            if not _HASH_OR_PREFIX.fullmatch(value):
+                raise InvalidValueError(
+                    f"recording_hash {value!r} is not a recording hash: give its 64 hex "
+                    "characters, or the first 8 or more (ursa query prints 12)"
+                )
+        return hashes
 
     @model_validator(mode="after")
     def _coherent(self) -> QuerySpec:
@@ -362,6 +386,7 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
     )
 
 
+_HASH_OR_PREFIX = re.compile(r"[0-9a-f]{8,64}")
 _HASH_PREFIX = re.compile(r"[0-9a-f]{8,63}")
 """The start of a recording hash, as ``ursa query`` prints it (12 characters)."""
 
