@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -213,7 +214,8 @@ def test_a_failure_while_moving_clips_in_puts_back_what_they_replaced(
         with pytest.raises(OSError, match="device busy"):
             recording.ui.download(recording.result, dest, time_range=(2.0, 5.0), existing=existing)
         assert _tree(dest) == before
-        assert sorted(p.name for p in dest.rglob(".*")) == [".ursa"]
+        hidden = sorted(p.relative_to(dest).as_posix() for p in dest.rglob(".*"))
+        assert hidden == [".ursa", ".ursa/.clips.jsonl.lock"]  # no clip left aside
     monkeypatch.undo()
 
     from ursa_lib.delivery import _related
@@ -478,3 +480,50 @@ def test_an_interrupted_zarr_clip_leaves_no_hidden_folder_behind(
         timer.cancel()
     time.sleep(0.5)  # what zarr had in flight would have landed by now
     assert not dest.exists() or _tree(dest) == {}
+
+
+def test_window_downloads_into_one_folder_at_once_keep_each_others_clips(
+    processed: Callable[..., Processed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = processed(segments=1, segment_s=6, video=False, seed=7)
+    second = processed(segments=1, segment_s=6, video=False, seed=8)
+    # Both read the record before either writes it: the race, made certain.
+    read = _clip.read_clip_records
+    both_read = threading.Barrier(2, timeout=10)
+
+    planned: set[str] = set()
+
+    def read_then_wait(root: Path) -> dict[str, Any]:
+        records = read(root)
+        name = threading.current_thread().name
+        if name.startswith("window-") and name not in planned:  # its first read: the plan
+            planned.add(name)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait()
+        return records
+
+    monkeypatch.setattr(_clip, "read_clip_records", read_then_wait)
+    dest, failures = tmp_path / "shared", []
+
+    def download(recording: Processed) -> None:
+        try:
+            recording.ui.download(recording.result, dest, time_range=(1.0, 4.0))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=download, args=(r,), name=f"window-{i}")
+        for i, r in enumerate((first, second))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    monkeypatch.undo()
+    records = _clip.read_clip_records(dest.resolve())
+    assert {r["recording_hash"] for r in records.values()} == {
+        first.recording_hash, second.recording_hash,
+    }  # fmt: skip
+    assert len(records) == 6  # eeg, audio and events of each
+    assert first.ui.verify(dest).ok

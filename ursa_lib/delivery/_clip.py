@@ -469,6 +469,19 @@ def _created_by_us(root: Path, folders: list[Path]) -> list[Path]:
     return sorted(p for p in missing if not any(q in missing for q in p.parents))
 
 
+def _update_records(root: Path, drop: set[str], add: dict[str, dict[str, Any]]) -> None:
+    """Take the clips ``drop`` out of the record of ``root``'s clips and put ``add`` in,
+    re-read under its lock: the clips another window download into the same folder
+    recorded meanwhile are kept."""
+    from ._related import _write_jsonl, updating
+
+    path = root / CLIPS_RECORD
+    with updating(path):
+        records = {rel: r for rel, r in read_clip_records(root).items() if rel not in drop}
+        records.update(add)
+        _write_jsonl(path, records)
+
+
 def _restore_record(path: Path, records: dict[str, dict[str, Any]] | None) -> None:
     """Write ``records`` back as the clips' record, or with None remove a record this
     call made (and its folder, if empty)."""
@@ -478,7 +491,7 @@ def _restore_record(path: Path, records: dict[str, dict[str, Any]] | None) -> No
         _write_jsonl(path, records)
         return
     path.unlink(missing_ok=True)
-    path.with_name(f".{path.name}.tmp").unlink(missing_ok=True)
+    path.with_name(f".{path.name}.lock").unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         path.parent.rmdir()
 
@@ -525,7 +538,6 @@ def download_window(
     from ..catalog import IngestionStatus
     from ._download import _Reporter
     from ._plan import Existing, Layout, _base, _one_of, download_root
-    from ._related import _write_jsonl
 
     report = _Reporter(progress)
     report.emit("start")
@@ -594,17 +606,16 @@ def download_window(
         if todo:
             # The old records go first: a clip replaced is never recorded as what it was.
             stale = {c.rel for c in todo} & records.keys()
-            kept = {rel: r for rel, r in records.items() if rel not in stale}
             if stale:
-                _write_jsonl(record_path, kept)
+                _update_records(root, stale, {})
             for clip in todo:
                 assert clip.stage is not None
                 # From here the stage is _move_in's: on failure it keeps it if it holds
                 # a replaced clip it could not put back.
                 stage, clip.stage = clip.stage, None
                 moved_in.append(_move_in(stage))
-            kept.update({c.rel: c.record for c in todo if c.record is not None})
-            _write_jsonl(record_path, kept)
+            ours = {c.rel: c.record for c in todo if c.record is not None}
+            _update_records(root, stale, ours)
     except BaseException:
         for swap in reversed(moved_in):
             swap.undo()

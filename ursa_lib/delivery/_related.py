@@ -27,10 +27,13 @@ rows with their URIs pointed at those buckets. `query`, `materialize` and
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,23 +61,35 @@ RELATED_DIR = ".ursa"
 _TABLES: tuple[type[Row], ...] = (Participant, Recording, Modality, Event, PipelineAsset, Embedding)
 
 
+@contextlib.contextmanager
+def updating(path: Path) -> Iterator[None]:
+    """Hold the lock of the JSON-lines file ``path`` (its hidden ``.<name>.lock``
+    sibling), so that downloads into one folder at once, in other processes too,
+    read, change and write it one at a time and none loses another's lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield  # the lock goes with the file's closing
+
+
 def _merge_jsonl(path: Path, lines: Iterable[tuple[str, dict[str, Any]]]) -> None:
     """Merge ``(key, record)`` into the JSON-lines file ``path``, atomically."""
-    merged: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            merged[record["_key"]] = record
-    for key, record in lines:
-        merged[key] = {"_key": key, **record}
-    _write_jsonl(path, merged)
+    with updating(path):
+        merged: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                record = json.loads(line)
+                merged[record["_key"]] = record
+        for key, record in lines:
+            merged[key] = {"_key": key, **record}
+        _write_jsonl(path, merged)
 
 
 def _write_jsonl(path: Path, records: dict[str, dict[str, Any]]) -> None:
     """Write ``records`` (by key, each holding its ``_key``) as the JSON-lines file
     ``path``, in key order: into a temporary sibling, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(
         "".join(json.dumps(r, sort_keys=True) + "\n" for _, r in sorted(records.items()))
     )
