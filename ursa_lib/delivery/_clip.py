@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,26 +236,26 @@ def _counting(store: Any) -> Any:
         written = 0
         busy = 0
         stopped = False
-        lock = threading.Lock()  # a write starts, or the store stops: never both at once
+        idle = threading.Condition()  # a write starts, or the store stops: never both at once
 
         async def set(self, key: str, value: Any) -> None:
-            with self.lock:
+            with self.idle:
                 if self.stopped:
                     return  # the clip is being taken out: write nothing more
                 self.busy += 1
             try:
                 await self._store.set(key, value)
             finally:
-                self.busy -= 1
+                with self.idle:
+                    self.busy -= 1
+                    self.idle.notify_all()
             self.written += len(value)
 
         def stop(self) -> None:
             """Write nothing more, and wait (a while) for the writes in flight."""
-            with self.lock:
+            with self.idle:
                 self.stopped = True
-            deadline = time.monotonic() + _STOP_WAIT_S
-            while self.busy and time.monotonic() < deadline:
-                time.sleep(0.01)
+                self.idle.wait_for(lambda: self.busy == 0, timeout=_STOP_WAIT_S)
 
     return _Counting(store)
 
