@@ -79,6 +79,7 @@ def test_progress_off_a_terminal_is_plain_lines(lab: Path, tmp_path: Path) -> No
     lines = [x for x in done.stderr.splitlines() if x.startswith("download: ")]
     assert len(lines) >= 2
     assert "7.8 KiB / 7.8 KiB (100%), 8/8 files" in lines[-1]
+    assert "100%" not in lines[-2]  # the last state said once, not again on exit
     assert "/s, " in lines[-1]
     assert "\x1b[" not in done.stderr  # no terminal control codes in a log
 

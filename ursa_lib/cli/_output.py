@@ -217,6 +217,7 @@ class Transfer:
         self._bar: Any = None
         self._task: Any = None
         self._state: tuple[int, int | None, int, int | None] = (0, None, 0, None)
+        self._printed: tuple[int, int | None, int, int | None] | None = None
         self._kept = 0
         self._err = None if STATE.quiet else _console(stderr=True)
 
@@ -277,6 +278,9 @@ class Transfer:
                 self._line()
 
     def _line(self) -> None:
+        if self._state == self._printed:
+            return  # said already (a short interval printed the last update)
+        self._printed = self._state
         done, total, files_done, files_total = self._state
         elapsed = time.monotonic() - self._started
         share = f" ({done / total:.0%})" if total else ""
