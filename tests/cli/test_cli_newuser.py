@@ -174,6 +174,7 @@ def test_a_silent_endpoint_is_one_line_too(tmp_path: Path) -> None:
         ["backfill"],
         ["query", "--limit", "0"],
         ["query", "--meta", "novalue"],
+        ["query", "--meta", "rig=a", "--meta", "rig=b"],
         ["query", "--start-ns", "5"],
         ["download"],
         ["download", "dl", "--concurrency", "0"],

@@ -42,6 +42,7 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
     assert shown["eeg"]["sampling_rate"] == 256.0
     assert shown["eeg"]["channels"][:2] == ["EEG01", "EEG02"]
     assert shown["camera"]["domain"] == [[0.0, 30.0]]
+    assert shown["events"]["domain"] == [[0.0, 30.0]]  # what a read covers: all of it
     png = tmp_path / "w.png"
     code, out = ursa(
         "plot", "rec_c", "--from", "5", "--to", "15", "-o", str(png), "--root", str(root)
@@ -127,17 +128,19 @@ def test_a_window_download_reports_what_it_kept_and_plans_nothing(
     code, out = window("10", "15", "--json")
     assert code == 0, out
     first = json.loads(out)
-    assert first["written"] == first["files"] > 0
+    assert first["written"] == first["clips"] == 5  # eeg, audio, events, the video and its index
+    on_disk = [p for p in (tmp_path / "d").rglob("*") if p.is_file() and ".ursa" not in p.parts]
+    assert first["files"] == len(on_disk) > first["clips"]  # a clipped Zarr is many files
     # A clip of another window is replaced, and counted written.
     code, out = window("20", "25", "--existing", "skip", "--json")
     assert code == 0, out
-    assert json.loads(out)["written"] == first["files"]
+    assert json.loads(out)["written"] == first["clips"]
     (eeg,) = (tmp_path / "d").glob("*/eeg/eeg.zarr")
     attrs = json.loads((eeg / "zarr.json").read_text())["attributes"]
     assert attrs["intervals"][0]["start_s"] == 20.0
     code, out = window("20", "25", "--existing", "skip", "--json")
     assert code == 0, out
-    assert json.loads(out)["skipped"] == first["files"]
+    assert json.loads(out)["skipped"] == first["clips"]
     assert json.loads(out)["written"] == 0
 
     # A dry run of a window is refused in one line; it never plans the whole assets.
@@ -145,8 +148,9 @@ def test_a_window_download_reports_what_it_kept_and_plans_nothing(
         "download", str(tmp_path / "dry"), "--from", "10", "--to", "15", "--dry-run",
         "--root", str(root),
     )  # fmt: skip
-    assert code == 1
+    assert code == 2  # a usage error, named as typed
     assert "cannot be planned ahead" in out
+    assert "drop --dry-run, or --from/--to" in out
     assert "eeg.zarr" not in out
     assert len(out.strip().splitlines()) == 1
     assert not (tmp_path / "dry").exists()

@@ -27,6 +27,8 @@ ISO_10, ISO_11 = "2025-11-18T10:00:00Z", "2025-11-18T11:00:00Z"
         (["--from", "0", "--to", "1e400"], "got --from 0 --to inf"),
         (["--from", "10"], "give both --from and --to, or neither"),
         (["--source", "raw", "--from", "10", "--to", "15"], "drop --source raw, or --from/--to"),
+        (["--status", "raw", "--from", "10", "--to", "15"], "drop --status raw, or --from/--to"),
+        (["--dry-run", "--from", "10", "--to", "15"], "drop --dry-run, or --from/--to"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else "",
 )

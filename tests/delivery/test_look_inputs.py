@@ -39,9 +39,24 @@ def test_the_audio_panel_is_a_peak_envelope_and_a_missing_frame_is_named(
     assert top == pytest.approx(np.abs(samples).max())
     # One vertex pair per run of samples (with steps), far fewer than 64,000 samples.
     assert len(band.get_paths()[0].vertices) <= 4 * ENVELOPE_BINS + 8 < len(samples)
+    # The frame is the one on screen at the window's start, though it began before.
     video_s = result.modalities["camera"].domain_intervals[-1].end
     late = ui.plot(result, (video_s - 0.01, video_s))
-    assert any("no camera frame" in t.get_text() for a in late.axes for t in a.texts)
+    titles = [a.get_title() for a in late.axes]
+    assert f"camera at {video_s - 0.01:.3f} s" in titles
+    (image,) = [img for a in late.axes for img in a.get_images()]
+    shown = ui.read(result, (video_s - 0.01, video_s), ["camera"]).camera.at(video_s - 0.01)
+    assert np.array_equal(np.asarray(image.get_array()), shown)
+
+
+def test_a_window_after_the_video_ends_says_it_has_no_frame(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = processed(segments=2, segment_s=5, video_segments=1, events=False)
+    figure = recording.ui.plot(recording.result, (7.0, 8.0))
+    assert any(
+        "no camera frame in this window" in t.get_text() for a in figure.axes for t in a.texts
+    )
 
 
 def test_a_window_without_length_is_refused(processed: Callable[..., Processed]) -> None:

@@ -132,6 +132,18 @@ def download(
             "drop --source raw, or --from/--to",
             param_hint="'--source'",
         )
+    if window is not None and status is Status.raw:
+        raise typer.BadParameter(
+            "--from/--to clip processed assets, and --status raw selects raw modalities "
+            "only: drop --status raw, or --from/--to",
+            param_hint="'--status'",
+        )
+    if window is not None and dry_run:
+        raise typer.BadParameter(
+            "a --from/--to download cannot be planned ahead (a clip's files and sizes are "
+            "known only once it is cut): drop --dry-run, or --from/--to",
+            param_hint="'--dry-run'",
+        )
     loaded = open_profile(profile, root, roles=("raw_ro", "assets_ro"), needs_catalog=True)
     ursa = DataInterface(loaded, max_concurrent_files=concurrency)
     results = ursa.query(spec)
@@ -187,18 +199,30 @@ def download(
             progress=update,
             time_range=window,
         )
-    _summary(dest, paths, skipped, len(results), time.perf_counter() - started, as_json)
+    seconds = time.perf_counter() - started
+    _summary(dest, paths, skipped, len(results), seconds, as_json, clipped=window is not None)
 
 
 def _summary(
-    dest: Path, paths: list[Path], skipped: int, recordings: int, seconds: float, as_json: bool
+    dest: Path,
+    paths: list[Path],
+    skipped: int,
+    recordings: int,
+    seconds: float,
+    as_json: bool,
+    *,
+    clipped: bool = False,
 ) -> None:
-    size = sum(_size(p) for p in paths)
+    """What a download wrote. A time-window download returns its clips (a clipped Zarr
+    or Lance table is a folder): they are counted as clips, and their files as files."""
+    files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    size = sum(f.stat().st_size for f in files)
     if as_json:
+        counts = {"clips": len(paths), "files": len(files)} if clipped else {"files": len(paths)}
         emit_json(
             {
                 "dest": str(dest),
-                "files": len(paths),
+                **counts,
                 "bytes": size,
                 "written": len(paths) - skipped,
                 "skipped": skipped,
@@ -207,14 +231,8 @@ def _summary(
             }
         )
         return
+    what = f"{len(paths)} clips, {len(files)} files" if clipped else f"{len(paths)} files"
     say(
-        f"{len(paths)} files ({human_bytes(size)}, {size:,} bytes) in {dest}: "
+        f"{what} ({human_bytes(size)}, {size:,} bytes) in {dest}: "
         f"{len(paths) - skipped} written, {skipped} already there, {human_duration(seconds)}"
     )
-
-
-def _size(path: Path) -> int:
-    """Bytes of a file, or of every file in a folder (a clipped Zarr or Lance table)."""
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size

@@ -183,6 +183,7 @@ StartOption = Annotated[
         "--start-ns",
         "--since",
         parser=_start_ns,
+        metavar="TIME",
         help="Time window start: epoch ns or an ISO-8601 time (UTC unless it says).",
     ),
 ]
@@ -192,6 +193,7 @@ EndOption = Annotated[
         "--end-ns",
         "--until",
         parser=_end_ns,
+        metavar="TIME",
         help="Time window end: epoch ns or an ISO-8601 time.",
     ),
 ]
@@ -224,6 +226,11 @@ def filters(
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise typer.BadParameter(f"--meta takes KEY=VALUE, got {item!r}")
+            if key in metadata:  # every filter must match: one key cannot equal two values
+                raise typer.BadParameter(
+                    f"--meta {key}= is given twice; a recording's {key} equals one value, "
+                    "so give it once (run one query per value)"
+                )
             try:
                 metadata[key] = json.loads(value)
             except json.JSONDecodeError:

@@ -21,7 +21,7 @@ from .._text import human_duration
 from ..catalog import IngestionStatus
 from ._assets import AssetSource, Window
 from ._processed import NotProcessedError, read_recording
-from ._query import QueryResult
+from ._query import QueryResult, covered_spans
 
 __all__ = ["ModalitySummary", "RecordingSummary", "plot_window", "summarize"]
 
@@ -103,7 +103,10 @@ def summarize(result: QueryResult) -> RecordingSummary:
                 format=str(row.format) if row.format is not None else None,
                 channels=tuple(str(n) for n in names) if isinstance(names, list) else (),
                 sampling_rate=row.sampling_rate,
-                domain=tuple((i.start, i.end) for i in row.domain_intervals),
+                # The spans a read covers: for events, the whole recording.
+                domain=tuple(covered_spans(result.recording, row))
+                if row.ingestion_status is IngestionStatus.PROCESSED
+                else tuple((i.start, i.end) for i in row.domain_intervals),
                 storage_uri=row.storage_uri,
             )
         )
@@ -189,11 +192,15 @@ def plot_window(
     if videos:
         axis = axes[len(sampled)]
         frames = getattr(data, videos[0])
-        if len(frames):
+        recorded = any(a <= start < b for a, b in result.modalities[videos[0]].domain_spans)
+        if recorded:  # the frame on screen at the window's start, whenever it began
+            axis.imshow(frames.at(start))
+            axis.set_title(f"{videos[0]} at {start:.3f} s", fontsize=9)
+        elif len(frames):  # the video starts inside the window: its first frame
             axis.imshow(frames[0])
             axis.set_title(f"{videos[0]} at {frames.times[0]:.3f} s", fontsize=9)
         else:
-            axis.text(0.5, 0.5, f"no {videos[0]} frame starts in this window", ha="center")
+            axis.text(0.5, 0.5, f"no {videos[0]} frame in this window", ha="center")
         axis.set_axis_off()
     axes[min(len(sampled), rows) - 1].set_xlabel("seconds from the session start")
     figure.suptitle(f"{result.rec_id} ({result.recording_hash[:12]}) [{start:g}, {end:g}) s")
