@@ -23,7 +23,7 @@ from ursa_lib.delivery import NotProcessedError
 from ursa_lib.delivery._look import ENVELOPE_BINS
 
 from .conftest import Processed
-from .test_windows import edf_with_gap
+from .test_windows import gapped_eeg
 
 
 def test_the_audio_panel_is_a_peak_envelope_and_a_missing_frame_is_named(
@@ -87,10 +87,7 @@ def test_a_recording_with_nothing_processed_is_refused_not_drawn_empty(
 def test_a_gap_is_drawn_as_a_gap_and_the_axis_ends_with_the_recording(
     processed: Callable[..., Processed],
 ) -> None:
-    recording = processed(
-        segments=1, segment_s=25, eeg=False, audio=False, video=False, events=False,
-        prepare=lambda s: ((s / "eeg_0").mkdir(), edf_with_gap(s)),
-    )  # fmt: skip
+    recording = gapped_eeg(processed)
     figure = recording.ui.plot(recording.result, (5.0, 20.0), channels=2)
     (axis,) = figure.axes
     lines = axis.get_lines()

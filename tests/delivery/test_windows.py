@@ -225,13 +225,18 @@ def edf_with_gap(session: Path) -> None:
         )
 
 
-def test_edf_segments_with_a_gap_read_as_the_reference_reader(
-    processed: Callable[..., Processed],
-) -> None:
-    recording = processed(
+def gapped_eeg(processed: Callable[..., Processed]) -> Processed:
+    """A processed recording of `edf_with_gap`'s EEG alone."""
+    return processed(
         segments=1, segment_s=25, eeg=False, audio=False, video=False, events=False,
         prepare=lambda s: ((s / "eeg_0").mkdir(), edf_with_gap(s)),
     )  # fmt: skip
+
+
+def test_edf_segments_with_a_gap_read_as_the_reference_reader(
+    processed: Callable[..., Processed],
+) -> None:
+    recording = gapped_eeg(processed)
     result = recording.result
     assert [(i.start, i.end) for i in result.modalities["eeg"].domain_intervals] == [
         (0.0, 10.0),

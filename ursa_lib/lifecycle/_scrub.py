@@ -124,8 +124,18 @@ class _Walk:
     superseded: dict[str, int] = field(default_factory=dict)
     """Key → size of each object of an older, recorded asset version."""
 
-    def add(self, kind: FindingKind, uri: str, detail: str, rec: str | None = None) -> None:
-        self.findings.append(Finding(kind=kind, uri=uri, detail=detail, recording_hash=rec))
+    def add(
+        self,
+        kind: FindingKind,
+        uri: str,
+        detail: str,
+        rec: str | None = None,
+        *,
+        repaired: bool = False,
+    ) -> None:
+        self.findings.append(
+            Finding(kind=kind, uri=uri, detail=detail, recording_hash=rec, repaired=repaired)
+        )
 
     def listing(self, store: Store, root: str) -> list[ObjectInfo]:
         objects = list(store.list(root))
@@ -246,15 +256,7 @@ def _uncatalogued(walk: _Walk, session: SessionPrefix, augmented: bool, repair: 
         except UrsaError as exc:
             walk.add("uncatalogued_session", uri, f"backfill refused: {exc}")
             return
-        walk.findings.append(
-            Finding(
-                kind="uncatalogued_session",
-                uri=uri,
-                detail="backfilled",
-                recording_hash=done.recording_hash,
-                repaired=True,
-            )
-        )
+        walk.add("uncatalogued_session", uri, "backfilled", done.recording_hash, repaired=True)
         return
     hint = "backfill it (ursa backfill)" if augmented else "its manifest is not augmented"
     walk.add("uncatalogued_session", uri, f"no recording row; {hint}")
@@ -387,15 +389,8 @@ def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair
             walk.catalog.mark_failed(
                 row.recording_hash, row.modality, reason="scrub: left ingesting by a dead process"
             )
-            walk.findings.append(
-                Finding(
-                    kind="stuck_ingesting",
-                    uri=uri,
-                    detail="marked failed; processing takes it over",
-                    recording_hash=row.recording_hash,
-                    repaired=True,
-                )
-            )
+            detail = "marked failed; processing takes it over"
+            walk.add("stuck_ingesting", uri, detail, row.recording_hash, repaired=True)
         else:
             walk.add("stuck_ingesting", uri, "ingesting with a dead lease", row.recording_hash)
 
