@@ -43,7 +43,12 @@ def test_download_names_from_and_to(tmp_path: Path, window: list[str], said: str
 @pytest.mark.parametrize(
     ("flags", "said", "absent"),
     [
-        (["--since", ISO_11, "--until", ISO_10], "--since/--until must end after", "--start-ns"),
+        (
+            ["--since", ISO_11, "--until", ISO_10],
+            "--since/--until must end after it starts; got --since 2025-11-18 11:00:00 UTC "
+            "and --until 2025-11-18 10:00:00 UTC",
+            "--start-ns",
+        ),
         (["--start-ns", ISO_11, "--end-ns", ISO_10], "--start-ns/--end-ns must end", "--since"),
         (["--since", ISO_11, "--end-ns", ISO_10], "--since/--end-ns must end", "--until"),
         (

@@ -243,6 +243,14 @@ def filters(
         if value is not None
     ]
     flags = "/".join(typed) or f"{flag_used(*_START_FLAGS)}/{flag_used(*_END_FLAGS)}"
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        from ._output import human_time
+
+        raise typer.BadParameter(
+            f"{flags} must end after it starts; got {flag_used(*_START_FLAGS)} "
+            f"{human_time(start_ns)} and {flag_used(*_END_FLAGS)} {human_time(end_ns)}: give "
+            "the start first"
+        )
     if start_ns is not None or end_ns is not None:
         given["time_range"] = (start_ns, end_ns)  # one alone: since, or until
     if limit is not None:
