@@ -149,6 +149,12 @@ def test_a_deleted_recording_is_not_ingested_again_unless_allowed(lab: Lab, tmp_
     assert lab.rows(lab.processed) == 0
     lab.ursa.backfill("rec_gone", allow_deleted=True)
     assert sorted(r.rec_id for r in lab.ursa.query(status="all")) == ["rec_gone", "rec_kept"]
+    # Back on purpose, it is live: ingesting it again is the usual no-op, not a refusal.
+    again = lab.ursa.ingest(rig / "rec_gone")
+    assert (again.files_uploaded, again.recording_hash) == (0, lab.processed)
+    assert lab.ursa.ingest(rig / "rec_gone", dry_run=True).recording_hash == lab.processed
+    sessions, _ = scan_landing([rig])
+    assert landing_deleted(sessions, lab.ursa.catalog()) == []
 
 
 def test_a_recording_is_named_by_the_hash_prefix_that_query_shows(lab: Lab) -> None:

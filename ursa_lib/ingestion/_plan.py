@@ -95,12 +95,13 @@ def refuse_copy(catalog: Catalog, manifest: Manifest, stored_at: str | None = No
 
 def refuse_deleted(catalog: Catalog, manifest: Manifest, *, allow: bool = False) -> None:
     """Refuse a session whose recording a delete took away (`DeletedRecordingError`),
-    unless ``allow``: the ``deletions`` table, the delete's audit, names its hash."""
+    unless ``allow``: the ``deletions`` table, the delete's audit, names its hash, and
+    the catalog does not hold it (a recording ingested again on purpose is live)."""
     from ._reconcile import deletions_of
 
     assert manifest.recording_hash is not None
-    if allow:
-        return
+    if allow or catalog.get_recording(manifest.recording_hash) is not None:
+        return  # allowed, or brought back on purpose since (and catalogued again)
     last = deletions_of(catalog, [manifest.recording_hash]).get(manifest.recording_hash)
     if last is None:
         return

@@ -79,13 +79,20 @@ def uncatalogued_landing(
 def landing_deleted(
     sessions: Sequence[LandingSession], catalog: _RecordingReader
 ) -> list[tuple[LandingSession, Deletion]]:
-    """The landing sessions whose recording was deleted, each with the latest audit of
-    its delete: ingest refuses them (`DeletedRecordingError`) unless allowed.
+    """The landing sessions whose recording was deleted, and not ingested again on
+    purpose since, each with the latest audit of its delete: ingest refuses them
+    (`DeletedRecordingError`) unless allowed.
 
-    One indexed read of the deletions table; none for no sessions.
+    One indexed read of the deletions table (and of the recordings table if any was
+    deleted); none for no sessions.
     """
     latest = deletions_of(catalog, {s.recording_hash for s in sessions})
-    return [(s, latest[s.recording_hash]) for s in sessions if s.recording_hash in latest]
+    live = _catalogued_as([s for s in sessions if s.recording_hash in latest], catalog)
+    return [
+        (s, latest[s.recording_hash])
+        for s in sessions
+        if s.recording_hash in latest and s.recording_hash not in live
+    ]
 
 
 def deletions_of(catalog: _RecordingReader, hashes: Iterable[str]) -> dict[str, Deletion]:
