@@ -4,6 +4,7 @@ run again — locally and on a real S3 server."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from ursa_lib import (
     DataInterface,
     DeletedRecordingError,
     LocalProfile,
+    NothingMatchedError,
     S3Profile,
     WritesNotEnabledError,
+    augment,
     landing_deleted,
     scan_landing,
     uncatalogued_landing,
@@ -155,6 +158,44 @@ def test_a_deleted_recording_is_not_ingested_again_unless_allowed(lab: Lab, tmp_
     assert lab.ursa.ingest(rig / "rec_gone", dry_run=True).recording_hash == lab.processed
     sessions, _ = scan_landing([rig])
     assert landing_deleted(sessions, lab.ursa.catalog()) == []
+
+
+def test_a_session_with_no_stream_folder_is_deleted_whole(lab: Lab, tmp_path: Path) -> None:
+    # Files at the session's top level make no modality row: the raw prefix is found
+    # from the recording itself, and goes, raw first, its manifest first of all.
+    flat = tmp_path / "rig" / "rec_flat"
+    flat.mkdir(parents=True)
+    (flat / "a.bin").write_bytes(b"data1")
+    (flat / "b.bin").write_bytes(b"data2")
+    manifest = {"rec_id": "rec_flat", "start_time": T0, "duration": 1, "participant_id": "p3"}
+    (flat / "manifest.json").write_text(json.dumps(manifest))
+    augment(flat)
+    h = lab.ursa.ingest(flat).recording_hash
+    raw = lab.ursa.store("raw_rw")
+    assert sorted(o.key for o in raw.list("recordings/rec_flat/")) == [
+        "recordings/rec_flat/a.bin", "recordings/rec_flat/b.bin",
+        "recordings/rec_flat/manifest.json",
+    ]  # fmt: skip
+    gone: list[str] = []
+    delete = raw.delete
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(raw), "delete", lambda self, key: (gone.append(key), delete(key))[1])
+        (one,) = lab.ursa.delete(recording="rec_flat", reason="consent withdrawn").deletions
+    assert one.objects == 3
+    assert list(raw.list("recordings/rec_flat/")) == []
+    assert gone[0] == "recordings/rec_flat/manifest.json"
+    assert one.prefixes[0].endswith("recordings/rec_flat/")  # raw before processed
+    assert lab.ursa.catalog().get_recording(h) is None
+    assert lab.keys(lab.other) != []
+
+
+def test_an_unknown_participant_or_recording_deletes_nothing_and_says_so(lab: Lab) -> None:
+    with pytest.raises(NothingMatchedError, match="no participant 'p0O1' in the catalog"):
+        lab.ursa.delete(participant="p0O1", reason="consent withdrawn")
+    with pytest.raises(NothingMatchedError, match="no recording 'rec_nope' in the catalog"):
+        lab.ursa.delete(recording="rec_nope", reason="consent withdrawn")
+    assert lab.ursa.catalog().rows(Deletion) == []
+    assert lab.rows(lab.processed) > 0
 
 
 def test_a_recording_is_named_by_the_hash_prefix_that_query_shows(lab: Lab) -> None:

@@ -28,7 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._errors import InvalidKeyError, InvalidValueError
+from .._errors import (
+    InvalidKeyError,
+    InvalidValueError,
+    ManifestError,
+    NothingMatchedError,
+    ObjectNotFoundError,
+)
 from .._layout import MANIFEST_NAME, PROCESSED_ROOT, SessionPrefix
 from ..catalog import (
     Deletion,
@@ -112,7 +118,15 @@ def delete_recordings(
     step = on_step or (lambda _: None)
     plans = _plans(raw, assets, catalog, reason.strip(), profile, recording, participant)
     if not plans and participant is None:
-        raise InvalidValueError(f"no recording {recording!r} in the catalog, nor a delete of it")
+        raise NothingMatchedError(
+            f"no recording {recording!r} in the catalog, nor a delete of it; give a rec_id, a "
+            "hash or its first 8+ characters (ursa query --status all lists them)"
+        )
+    if not plans and catalog.get_participant(str(participant)) is None:
+        raise NothingMatchedError(
+            f"no participant {participant!r} in the catalog, nor a delete of their "
+            "recordings; nothing was deleted: check the id (ursa query --status all)"
+        )
     done = []
     for plan in plans:
         rows = _row_count(catalog, plan.audit.recording_hash)
@@ -181,7 +195,7 @@ def _plans(
     for rec in sorted(found, key=lambda r: (r.start_time, r.recording_hash)):
         if rec.recording_hash in resumed:
             continue
-        prefixes = _prefixes(raw, assets, catalog, rec.recording_hash)
+        prefixes = _prefixes(raw, assets, catalog, rec)
         objects, size = _measure(raw, assets, prefixes)
         audit = Deletion(
             deletion_id=f"{rec.recording_hash}-{now}",
@@ -204,19 +218,32 @@ _HASH_PREFIX = re.compile(r"[0-9a-f]{8,64}")
 """A recording hash or its first characters (8 or more): ``ursa query`` shows 12."""
 
 
-def _prefixes(raw: Store, assets: Store, catalog: Catalog, recording_hash: str) -> list[str]:
-    """The raw session prefixes and the processed prefix of one recording, as URIs."""
-    out = set()
-    for row in catalog.rows(Modality, {"recording_hash": recording_hash}):
+def _prefixes(raw: Store, assets: Store, catalog: Catalog, rec: Recording) -> list[str]:
+    """The raw session prefixes and the processed prefix of one recording, as URIs, the
+    raw ones first. A session prefix is found from the modality rows, and from the
+    recording itself: its ``rec_id`` (or ``rec_id~hash12``) prefix whose stored
+    manifest is this recording's, so that a session whose files lie in no stream
+    folder (no modality row) is deleted too."""
+    from ..ingestion import load_stored_manifest
+
+    raws = set()
+    for row in catalog.rows(Modality, {"recording_hash": rec.recording_hash}):
         if not row.raw_storage_uri.startswith(raw.base_uri):
             continue
         try:
             session = SessionPrefix.parse(row.raw_storage_uri[len(raw.base_uri) :])
         except InvalidKeyError:
             continue
-        out.add(f"{raw.base_uri}{session.key}/")
-    out.add(f"{assets.base_uri}{PROCESSED_ROOT}{recording_hash}/")
-    return sorted(out)
+        raws.add(f"{raw.base_uri}{session.key}/")
+    for session in SessionPrefix.candidates(rec.rec_id, rec.recording_hash):
+        try:
+            stored = load_stored_manifest(raw, session).recording_hash
+        except (ObjectNotFoundError, ManifestError):
+            continue
+        # An alternate prefix names its hash; the primary may hold another recording.
+        if stored == rec.recording_hash or (stored is None and session.hash12 is not None):
+            raws.add(f"{raw.base_uri}{session.key}/")
+    return [*sorted(raws), f"{assets.base_uri}{PROCESSED_ROOT}{rec.recording_hash}/"]
 
 
 def _split(raw: Store, assets: Store, uri: str) -> tuple[Store, str]:
