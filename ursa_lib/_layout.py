@@ -45,6 +45,9 @@ RECORDINGS_ROOT = "recordings/"
 PROCESSED_ROOT = "processed/"
 """Where every processed asset lives in the assets bucket."""
 MANIFEST_NAME = "manifest.json"
+ACTIVE_MARKER = ".recording"
+"""A rig that is recording says so with this file, in the session folder or in its
+landing directory: nothing of the session is augmented or ingested meanwhile."""
 """The manifest's file name, in a session directory and under a session prefix."""
 ALT_HASH_LENGTH = 12
 """Characters of the recording hash in an alternate session prefix."""

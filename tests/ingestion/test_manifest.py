@@ -133,6 +133,31 @@ def test_files_added_after_augment_are_refused(session: Path) -> None:
         load_manifest(session / "manifest.json")
 
 
+def test_a_session_still_being_recorded_is_neither_augmented_nor_ingested(
+    session: Path, tmp_path: Path
+) -> None:
+    augment(session)
+    (session / ".recording").touch()  # the rig is recording into it again
+    with pytest.raises(ManifestError, match=r"still being recorded \(\.recording is there\)"):
+        augment(session)
+    with pytest.raises(ManifestError, match="still being recorded"):
+        load_manifest(session / "manifest.json")  # what ingest reads first
+    assert "files" in json.loads((session / "manifest.json").read_text())  # untouched
+    root = str(tmp_path / "ursa")
+    refused = CliRunner().invoke(app, ["ingest", str(session), "--root", root])
+    assert refused.exit_code == 1
+    assert f"the rig is still recording ({session / '.recording'} is there)" in refused.output
+    # The marker in the landing folder (the rig records another session there).
+    (session / ".recording").unlink()
+    (session.parent / ".recording").touch()
+    refused = CliRunner().invoke(app, ["ingest", str(session), "--root", root])
+    assert refused.exit_code == 1
+    assert f"the rig is still recording ({session.parent / '.recording'}" in refused.output
+    assert not (tmp_path / "ursa" / "raw").exists() or not any(
+        (tmp_path / "ursa" / "raw").rglob("*.bin")
+    )
+
+
 def test_symlink_escaping_the_session_is_refused(session: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.bin"
     outside.write_bytes(b"secret")

@@ -46,6 +46,7 @@ def ingest(
     from ..catalog import Catalog
     from ..ingestion._ingest import ingest as run_ingest
     from ..store import open_store
+    from ._errors import CliError
 
     if dry_run:
         from .._interface import DataInterface
@@ -63,6 +64,16 @@ def ingest(
         )
         return
 
+    from ..ingestion import ACTIVE_MARKER, rig_active
+
+    if rig_active(session):
+        marker = next(
+            m for m in (session / ACTIVE_MARKER, session.parent / ACTIVE_MARKER) if m.exists()
+        )
+        raise CliError(
+            f"the rig is still recording ({marker} is there): ingest {session} once it has "
+            "stopped and removed the marker"
+        )
     loaded = open_profile(profile, root, roles=("raw_rw", "assets_rw"))
     raw = open_store(loaded, "raw_rw")
     catalog = Catalog.open(loaded, writable=True)
@@ -83,6 +94,12 @@ def ingest(
             max_concurrent_files=concurrency,
             progress=update,
             allow_deleted=allow_deleted,
+            is_active=lambda: rig_active(session),  # it starts recording again: pause
+        )
+    if result.paused:
+        raise CliError(
+            f"paused: the rig started recording again ({ACTIVE_MARKER}); nothing was "
+            f"registered. Re-run `ursa ingest {session}` once it stops: stored files are skipped"
         )
     uri = f"{raw.base_uri}{result.prefix}/"
     if as_json:

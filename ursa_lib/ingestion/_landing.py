@@ -24,11 +24,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._layout import ACTIVE_MARKER
 from ._manifest import MANIFEST_NAME
 
 __all__ = ["ACTIVE_MARKER", "LandingSession", "rig_active", "scan_landing"]
-
-ACTIVE_MARKER = ".recording"
 
 
 @dataclass(frozen=True, slots=True)

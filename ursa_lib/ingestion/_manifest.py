@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from .._errors import ManifestError
-from .._layout import MANIFEST_NAME
+from .._layout import ACTIVE_MARKER, MANIFEST_NAME
 from .._text import listed
 from .._types import EpochNs, Identifier, Metadata
 
@@ -146,7 +146,13 @@ def _hash_file(path: Path) -> tuple[int, str]:
 
 
 def _session_files(session: Path) -> list[tuple[str, Path]]:
-    """Every file to list, as (rel_path, path); refuses what cannot be listed."""
+    """Every file to list, as (rel_path, path); refuses what cannot be listed, and a
+    session its rig is still recording (its ``.recording`` marker is there)."""
+    if (session / ACTIVE_MARKER).exists():
+        raise ManifestError(
+            f"{session} is still being recorded ({ACTIVE_MARKER} is there): augment and "
+            "ingest it once the rig has stopped and removed the marker"
+        )
     root = session.resolve()
     found: list[tuple[str, Path]] = []
     seen: dict[str, str] = {}
