@@ -94,6 +94,19 @@ def test_differing_sha256_metadata_is_refused(stored: tuple[Path, LocalProfile])
     assert (session / "events_0" / "seg_00000.bin").exists()
 
 
+def test_stored_bytes_that_rotted_keep_the_rigs_copy(stored: tuple[Path, LocalProfile]) -> None:
+    # Same size, sha256 metadata intact, bytes flipped: only reading them back tells.
+    session, profile = stored
+    raw = open_store(profile, "raw_rw")
+    key = f"recordings/{REC}/eeg_0/seg_00002.bin"
+    good = raw.get(key)
+    metadata = raw.head(key).metadata
+    raw.put(key, bytes([good[0] ^ 0xFF]) + good[1:], metadata=metadata)
+    with pytest.raises(RigCleanRefused, match=r"eeg_0/seg_00002\.bin \(the stored bytes no longer"):
+        clean(session, profile)
+    assert (session / "eeg_0" / "seg_00002.bin").read_bytes() == good
+
+
 def test_a_recording_rig_or_an_unregistered_session_is_refused(tmp_path: Path) -> None:
     profile = LocalProfile(root=tmp_path / "ursa")
     session = rig_session(tmp_path / "rig")

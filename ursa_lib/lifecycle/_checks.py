@@ -8,6 +8,7 @@ CLI, a notebook, an asset check) decides what a failure means.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -18,9 +19,17 @@ from ..ingestion import Manifest
 
 if TYPE_CHECKING:
     from ..catalog import Modality, Recording
-    from ..store import ObjectInfo
+    from ..store import ObjectInfo, Store
 
-__all__ = ["Lister", "RowReader", "RowsReport", "SessionReport", "SizeMismatch", "verify_session"]
+__all__ = [
+    "Lister",
+    "RowReader",
+    "RowsReport",
+    "SessionReport",
+    "SizeMismatch",
+    "stored_sha256",
+    "verify_session",
+]
 
 
 class Lister(Protocol):
@@ -160,3 +169,13 @@ def _rows(catalog: RowReader, manifest: Manifest) -> RowsReport:
         modalities_expected=tuple(expected),
         modalities_found=tuple(sorted(m.modality for m in found)),
     )
+
+
+def stored_sha256(store: Store, key: str) -> str:
+    """The sha256 of the bytes ``store`` holds at ``key``, read back in chunks: what
+    its bytes are now, not what its metadata says they were."""
+    digest = hashlib.sha256()
+    with store.open(key) as reader:
+        for chunk in reader.iter_chunks():
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -6,7 +6,8 @@ this order, and refuses naming everything that is missing otherwise:
 1. the rig is not recording into it (no ``.recording`` marker);
 2. its manifest is augmented and matches the disk (`load_manifest`);
 3. the raw bucket holds every listed file under the session's prefix with the
-   listed size *and* ``sha256`` metadata equal to the manifest's;
+   listed size, ``sha256`` metadata equal to the manifest's, *and* bytes that
+   hash to it (each object is read back: the rig's copy may be the last good one);
 4. the recording row exists in the catalog.
 
 A dry run does every check and deletes nothing. Deleting removes the listed
@@ -26,6 +27,7 @@ from .._errors import ObjectNotFoundError, UrsaError
 from .._layout import MANIFEST_NAME, SessionPrefix
 from .._text import listed
 from ..ingestion import load_manifest, load_stored_manifest, rig_active
+from ._checks import stored_sha256
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -88,6 +90,11 @@ def clean_session(
             problems.append(f"{entry.rel_path} ({info.size} bytes stored, {entry.size} listed)")
         elif (raw.head(key).metadata or {}).get("sha256") != entry.sha256:
             problems.append(f"{entry.rel_path} (stored sha256 metadata differs)")
+        elif stored_sha256(raw, key) != entry.sha256:  # its bytes, not what they were said
+            problems.append(
+                f"{entry.rel_path} (the stored bytes no longer hash to its sha256: re-send it "
+                "with ursa ingest --overwrite)"
+            )
     if catalog.get_recording(manifest.recording_hash) is None:
         problems.append(f"the catalog has no recording row {manifest.recording_hash}")
     if problems:

@@ -32,7 +32,6 @@ uncatalogued session whose stored manifest is complete, and marks stuck
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 import time
@@ -46,7 +45,7 @@ from .._layout import PROCESSED_ROOT, RECORDINGS_ROOT, AssetKey, SessionPrefix
 from ..catalog import IngestionStatus
 from ..ingestion import load_stored_manifest
 from ..store import ObjectInfo
-from ._checks import verify_session
+from ._checks import stored_sha256, verify_session
 
 if TYPE_CHECKING:
     from ..catalog import Catalog, Modality, PipelineAsset
@@ -282,11 +281,7 @@ def _bit_rot(
     for info in sorted(chosen, key=lambda i: i.key):
         walk.requests += 2
         expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
-        digest = hashlib.sha256()
-        with walk.raw.open(info.key) as reader:
-            for chunk in reader.iter_chunks():
-                digest.update(chunk)
-        if expected is not None and digest.hexdigest() != expected:
+        if expected is not None and stored_sha256(walk.raw, info.key) != expected:
             walk.add("bit_rot", walk.raw.base_uri + info.key, "bytes no longer match sha256")
     return len(chosen)
 
