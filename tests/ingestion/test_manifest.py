@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ursa_lib import ManifestError, augment, load_manifest, recording_hash
+from ursa_lib import InvalidValueError, ManifestError, augment, load_manifest, recording_hash
 from ursa_lib.cli import app
 from ursa_lib.testing import RIG_PART, write_rig_session
 
@@ -156,6 +156,30 @@ def test_a_session_still_being_recorded_is_neither_augmented_nor_ingested(
     assert not (tmp_path / "ursa" / "raw").exists() or not any(
         (tmp_path / "ursa" / "raw").rglob("*.bin")
     )
+
+
+def test_augment_keeps_the_manifests_mode(session: Path) -> None:
+    (session / "manifest.json").chmod(0o644)  # readable by the service that ingests
+    augment(session)
+    assert (session / "manifest.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_manifest_that_cannot_be_read_is_a_manifest_error(session: Path, tmp_path: Path) -> None:
+    latin = tmp_path / "latin"
+    latin.mkdir()
+    (latin / "manifest.json").write_bytes(b'{"rec_id": "caf\xe9"}')
+    with pytest.raises(ManifestError, match="is not UTF-8 text"):
+        load_manifest(latin / "manifest.json")
+    folder = tmp_path / "folder"
+    (folder / "manifest.json").mkdir(parents=True)
+    with pytest.raises(ManifestError, match=r"cannot be read \(Is a directory\)"):
+        augment(folder)
+    afile = tmp_path / "afile"
+    afile.write_text("not a session")
+    with pytest.raises(ManifestError, match=r"cannot be read \(Not a directory\)"):
+        augment(afile)
+    with pytest.raises(InvalidValueError, match="workers is how many files"):
+        augment(session, workers=-1)
 
 
 def test_symlink_escaping_the_session_is_refused(session: Path, tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from pydantic import (
     field_validator,
 )
 
-from .._errors import ManifestError
+from .._errors import InvalidValueError, ManifestError
 from .._layout import ACTIVE_MARKER, MANIFEST_NAME
 from .._text import listed
 from .._types import EpochNs, Identifier, Metadata
@@ -206,6 +206,15 @@ def _read(manifest_path: Path) -> dict[str, Any]:
         raise ManifestError(
             f"{manifest_path} does not exist; the rig writes it at the session's root"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"{manifest_path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
+    except OSError as exc:  # a folder, a file it cannot read, or a session that is a file
+        raise ManifestError(
+            f"{manifest_path} cannot be read ({exc.strerror}); the session is a folder with "
+            "its manifest.json file at its root"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -247,8 +256,17 @@ def _closest(loc: tuple[int | str, ...]) -> str:
 
 
 def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as ``path``, replaced whole; the file keeps its mode (mkstemp's 0600
+    would lock out a service user that reads the rig's manifests)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2, ensure_ascii=False)
             out.write("\n")
@@ -273,6 +291,12 @@ def augment(session_dir: Path, *, workers: int | None = None) -> Manifest:
     data.pop("recording_hash", None)
     parse_manifest(manifest_path, data)  # the rig's part must be valid before we hash anything
     files = _session_files(session)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise InvalidValueError(
+            f"augment's workers is how many files to hash at once, 1 or more; got {workers!r}"
+        )
     with ThreadPoolExecutor(workers or os.cpu_count() or 1, "ursa-hash") as pool:
         digests = list(pool.map(lambda item: _hash_file(item[1]), files))
     entries = [
