@@ -16,6 +16,8 @@ import pytest
 from ursa_lib import (
     CopiedSessionError,
     IngestProgress,
+    InvalidKeyError,
+    InvalidValueError,
     LocalProfile,
     ManifestError,
     SourceChangedError,
@@ -62,6 +64,28 @@ def test_a_copied_session_is_refused_by_name_before_any_upload(
         assert "Nothing was uploaded" in message
     assert sorted(i.key for i in raw.list("recordings/")) == before
     assert [r.rec_id for r in catalog.list_recordings()] == [first.manifest.rec_id]  # type: ignore[union-attr]
+
+
+def test_what_ingest_would_find_half_way_is_refused_before_any_upload(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    manifest = session / "manifest.json"
+    for dry_run in (True, False):
+        with pytest.raises(InvalidValueError, match="participant id 'p 1' may hold only"):
+            ingest(manifest, participant_id="p 1", raw=raw, catalog=catalog, dry_run=dry_run)
+    with pytest.raises(InvalidValueError, match="whole number of 1 or more, got '3'"):
+        ingest(manifest, raw=raw, catalog=catalog, max_concurrent_files="3")  # type: ignore[arg-type]
+    # A file whose object key would pass 1024 bytes (five nested 200-character folders).
+    deep = session / "eeg_0" / "/".join(["d" * 200] * 5)
+    deep.mkdir(parents=True)
+    (deep / "seg.bin").write_bytes(b"deep")
+    augment(session)
+    for dry_run in (True, False):
+        with pytest.raises(InvalidKeyError, match="rename or move it in the session"):
+            ingest(manifest, raw=raw, catalog=catalog, dry_run=dry_run)
+    assert list(raw.list("recordings/")) == []  # no prefix claimed, nothing sent
+    assert catalog.list_recordings() == []
 
 
 def test_a_copy_already_in_the_raw_bucket_is_not_backfilled(

@@ -18,7 +18,7 @@ from ._manifest import (
     ManifestError,
     recording_hash,
 )
-from ._plan import refuse_copy, refuse_deleted
+from ._plan import check_participant, refuse_copy, refuse_deleted
 from ._stored import load_stored_manifest
 
 __all__ = ["ingest_from_store"]
@@ -98,6 +98,7 @@ def ingest_from_store(
         )
     assert manifest.files is not None
     assert manifest.recording_hash is not None
+    check_participant(participant)
     refuse_copy(catalog, manifest, stored_at=f"{raw.base_uri}{prefix}/")
     refuse_deleted(catalog, manifest, allow=allow_deleted)
     modalities, recording = register_session(catalog, raw, manifest, session, participant)

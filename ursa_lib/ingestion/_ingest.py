@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Literal
 
 from .._errors import (
-    InvalidValueError,
     MissingParticipantError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -63,7 +62,7 @@ from ._manifest import (
     Manifest,
     load_manifest,
 )
-from ._plan import IngestPlan, plan_ingest, refuse_copy, refuse_deleted
+from ._plan import IngestPlan, check_inputs, plan_ingest, refuse_copy, refuse_deleted
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -231,8 +230,7 @@ def ingest(
         raise MissingParticipantError(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
-    if max_concurrent_files < 1:
-        raise InvalidValueError("max_concurrent_files must be at least 1")
+    check_inputs(manifest, participant, max_concurrent_files)
     refuse_copy(catalog, manifest)
     refuse_deleted(catalog, manifest, allow=allow_deleted)
 

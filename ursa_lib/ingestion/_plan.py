@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 from .._errors import (
     CopiedSessionError,
     DeletedRecordingError,
+    InvalidKeyError,
+    InvalidValueError,
     MissingParticipantError,
     ObjectNotFoundError,
 )
@@ -29,7 +31,15 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..store import Store
 
-__all__ = ["IngestPlan", "PlannedUpload", "plan_ingest", "refuse_copy", "refuse_deleted"]
+__all__ = [
+    "IngestPlan",
+    "PlannedUpload",
+    "check_inputs",
+    "check_participant",
+    "plan_ingest",
+    "refuse_copy",
+    "refuse_deleted",
+]
 
 UploadAction = Literal["upload", "skip", "replace"]
 
@@ -93,6 +103,51 @@ def refuse_copy(catalog: Catalog, manifest: Manifest, stored_at: str | None = No
     raise CopiedSessionError(f"{copy}; it is a copy: {remedy}")
 
 
+def check_participant(participant: str) -> None:
+    """Refuse a participant id the catalog cannot hold, before anything is written."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from .._types import Identifier
+
+    try:
+        TypeAdapter(Identifier).validate_python(participant)
+    except ValidationError:
+        raise InvalidValueError(
+            f"participant id {participant!r} may hold only letters, digits, '_', '-' and '.' "
+            "(1 to 128 of them); fix participant_id (CLI: --participant). Nothing was written"
+        ) from None
+
+
+def check_inputs(manifest: Manifest, participant: str, max_concurrent_files: int = 1) -> None:
+    """Refuse, before any byte moves or prefix is claimed, what ingest would only find
+    half-way: a participant id the catalog cannot hold, a file whose object key the
+    store cannot take (at the longer, alternate prefix), a concurrency that is not a
+    whole number of 1 or more."""
+    from ..store import validate_key
+
+    check_participant(participant)
+    if (
+        isinstance(max_concurrent_files, bool)
+        or not isinstance(max_concurrent_files, int)
+        or max_concurrent_files < 1
+    ):
+        raise InvalidValueError(
+            f"max_concurrent_files must be a whole number of 1 or more, got "
+            f"{max_concurrent_files!r}"
+        )
+    assert manifest.files is not None
+    assert manifest.recording_hash is not None
+    longest = SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash)[1]
+    for entry in manifest.files:
+        try:
+            validate_key(longest.file_key(entry.rel_path))
+        except InvalidKeyError as exc:
+            raise InvalidKeyError(
+                f"{entry.rel_path}: {exc}; rename or move it in the session, augment again, "
+                "then ingest. Nothing was uploaded"
+            ) from None
+
+
 def refuse_deleted(catalog: Catalog, manifest: Manifest, *, allow: bool = False) -> None:
     """Refuse a session whose recording a delete took away (`DeletedRecordingError`),
     unless ``allow``: the ``deletions`` table, the delete's audit, names its hash, and
@@ -130,10 +185,12 @@ def plan_ingest(
     manifest = load_manifest(manifest_path, session_dir)
     assert manifest.files is not None
     assert manifest.recording_hash is not None
-    if (participant_id or manifest.participant_id) is None:
+    participant = participant_id or manifest.participant_id
+    if participant is None:
         raise MissingParticipantError(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
+    check_inputs(manifest, participant)
     refuse_copy(catalog, manifest)
     refuse_deleted(catalog, manifest, allow=allow_deleted)
     requests = 0
