@@ -4,13 +4,14 @@ what it claims — on a local profile and on a real S3 server."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ursa_lib import DataInterface, LocalProfile, S3Profile
-from ursa_lib.catalog import IngestionStatus
+from ursa_lib import DataInterface, LocalProfile, S3Profile, augment
+from ursa_lib.catalog import IngestionStatus, Recording
 from ursa_lib.lifecycle import ScrubReport
 from ursa_lib.processing import ConverterRegistry, process_recording
 from ursa_lib.processing._timeseries import EdfConverter
@@ -104,6 +105,26 @@ def test_objects_no_row_accounts_for_are_found(archive: Archive) -> None:
     }
     old_version = next(f for f in report.findings if "edf-0" in f.uri)
     assert "ursa.timeseries.edf-0" in old_version.detail
+
+
+def test_a_session_is_catalogued_by_its_recording_row(archive: Archive, tmp_path: Path) -> None:
+    # Files outside any stream folder make no modality row: still catalogued.
+    flat = tmp_path / "rig" / "rec_flat"
+    flat.mkdir(parents=True)
+    (flat / "a.bin").write_bytes(b"data1")
+    manifest = {"rec_id": "rec_flat", "start_time": T0, "duration": 1, "participant_id": "p9"}
+    (flat / "manifest.json").write_text(json.dumps(manifest))
+    augment(flat)
+    archive.ursa.ingest(flat)
+    assert archive.ursa.scrub().clean
+    # A registration killed before the recording row: modality rows, no recording.
+    archive.ursa.catalog(writable=True).delete_where(Recording, {"recording_hash": archive.hash})
+    report = archive.ursa.scrub()
+    assert ("uncatalogued_session", "recordings/rec_scrub") in found(report)
+    repaired = archive.ursa.scrub(repair=True)
+    assert [f.repaired for f in repaired.findings if f.kind == "uncatalogued_session"] == [True]
+    assert archive.ursa.catalog().get_recording(archive.hash) is not None
+    assert archive.ursa.scrub().clean
 
 
 class EdfV2(EdfConverter):

@@ -32,6 +32,7 @@ uncatalogued session whose stored manifest is complete, and marks stuck
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -48,7 +49,7 @@ from ..store import ObjectInfo
 from ._checks import stored_sha256, verify_session
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog, Modality, PipelineAsset
+    from ..catalog import Catalog, Modality, PipelineAsset, Recording
     from ..delivery import AssetSource
     from ..store import Store
 
@@ -171,7 +172,7 @@ def scrub(
             walk.add("unaccounted_object", raw.base_uri + info.key, "not under a session prefix")
     recordings = catalog.list_recordings()
     modalities = catalog.list_modalities()
-    homes = _homes(raw, modalities)
+    homes = _homes(raw, recordings, modalities, set(by_session))
     catalogued = {session for session in homes.values()}
     _check_sessions(walk, by_session, catalogued, repair)
     for session in sorted(catalogued - set(by_session), key=lambda s: s.key):
@@ -194,16 +195,36 @@ def scrub(
     )
 
 
-def _homes(raw: Store, modalities: list[Modality]) -> dict[str, SessionPrefix]:
-    """Each catalogued recording's session prefix, from its modality rows."""
+def _homes(
+    raw: Store,
+    recordings: list[Recording],
+    modalities: list[Modality],
+    stored: set[SessionPrefix],
+) -> dict[str, SessionPrefix]:
+    """Each catalogued recording's session prefix. A recording counts only with its
+    recording row (a registration killed before it leaves modality rows, and its
+    session is uncatalogued); its prefix comes from its modality rows, or, for a
+    session whose files lie in no stream folder (no modality row), from its own
+    ``rec_id`` and hash: the stored prefix whose manifest is this recording's."""
+    rows = {r.recording_hash: r for r in recordings}
     homes = {}
     for row in modalities:
-        if row.raw_storage_uri.startswith(raw.base_uri):
+        if row.recording_hash in rows and row.raw_storage_uri.startswith(raw.base_uri):
             key = row.raw_storage_uri[len(raw.base_uri) :]
             try:
                 homes[row.recording_hash] = SessionPrefix.parse(key)
             except InvalidKeyError:
                 continue
+    for h, rec in rows.items():
+        if h in homes:
+            continue
+        for session in SessionPrefix.candidates(rec.rec_id, h):
+            if session not in stored:
+                continue
+            with contextlib.suppress(ObjectNotFoundError, ManifestError):
+                if load_stored_manifest(raw, session).recording_hash == h:
+                    homes[h] = session
+                    break
     return homes
 
 
