@@ -158,6 +158,16 @@ def test_a_session_still_being_recorded_is_neither_augmented_nor_ingested(
     )
 
 
+def test_augment_refuses_a_file_name_that_ingest_would_refuse(session: Path) -> None:
+    (session / "eeg_0" / "a\nb.bin").write_bytes(b"x")
+    with pytest.raises(ManifestError, match=r"file 'eeg_0/a\\nb.bin' contains a control"):
+        augment(session)
+    (session / "eeg_0" / "a\nb.bin").unlink()
+    (session / "eeg_0" / os.fsdecode(b"bad\xff.bin")).write_bytes(b"x")
+    with pytest.raises(ManifestError, match="a file name that is not UTF-8; rename it"):
+        augment(session)
+
+
 def test_augment_keeps_the_manifests_mode(session: Path) -> None:
     (session / "manifest.json").chmod(0o644)  # readable by the service that ingests
     augment(session)

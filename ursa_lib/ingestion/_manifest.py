@@ -170,6 +170,16 @@ def _session_files(session: Path) -> list[tuple[str, Path]]:
             rel = path.relative_to(session).as_posix()
             if rel == MANIFEST_NAME or name.startswith(_TMP_PREFIX):
                 continue
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ManifestError(
+                    f"{rel.encode('utf-8', 'surrogateescape')!r}: a file name that is not "
+                    "UTF-8; rename it (object keys are UTF-8)"
+                ) from None
+            problem = _check_rel_path(rel)
+            if problem is not None:  # what ingest would refuse: refused now, by name
+                raise ManifestError(f"file {rel!r} {problem}; rename it in the session")
             _check_regular(path, root, rel)
             nfc = unicodedata.normalize("NFC", rel)
             if nfc in seen:
