@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from ursa_lib import augment
+from ursa_lib.cli._errors import CommandFailed, handled
 from ursa_lib.cli._output import human_bytes, human_duration, human_time
 from ursa_lib.testing import run_cli as ursa
+from ursa_lib.testing import write_rig_session
 
 
 def test_version_and_completion() -> None:
@@ -194,3 +197,21 @@ def test_a_terminal_gets_a_live_bar(lab: Path, tmp_path: Path) -> None:
     assert "8/8 files" in shown  # the bar's file column
     assert "download: " not in shown  # no plain progress lines on a terminal
     assert "8 written" in stdout
+
+
+def test_an_interrupt_is_one_line_saying_how_to_go_on(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(CommandFailed) as failed, handled():
+        raise KeyboardInterrupt
+    assert failed.value.code == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: interrupted; nothing half-written was kept")
+
+
+def test_a_bad_participant_id_names_the_option(tmp_path: Path) -> None:
+    session = write_rig_session(tmp_path / "rig")
+    augment(session)
+    refused = ursa("ingest", str(session), "--participant", "p 1", "--root", str(tmp_path / "u"))
+    assert refused.exit_code != 0
+    assert "fix --participant. Nothing was written" in refused.stderr
+    assert not (tmp_path / "u" / "raw").exists() or not any((tmp_path / "u" / "raw").rglob("*.*"))

@@ -134,6 +134,8 @@ def cli_words(message: str) -> str:
     """Library advice in Python syntax (``existing='skip'``) as CLI flags (``--existing skip``)."""
     message = _PY_KWARG.sub(lambda m: f"--{m.group(1)} {m.group(3)}", message)
     message = message.replace("time_range", STATE.time_range_flags)
+    message = message.replace("pass participant_id", "pass --participant")
+    message = message.replace("fix participant_id (CLI: --participant)", "fix --participant")
     return message.replace("overwrite=True", "--existing overwrite")
 
 
@@ -228,6 +230,13 @@ def handled() -> Iterator[None]:
         yield
     except (typer.Exit, BrokenPipeError):
         raise  # an exit code already chosen; a closed pipe (`| head`) is typer's to quiet
+    except KeyboardInterrupt as exc:
+        raise _fail(
+            int(ExitCode.INTERRUPTED),
+            "interrupted; nothing half-written was kept: run the same command again to go "
+            "on (what is already stored is skipped; a download needs --existing skip)",
+            exc,
+        ) from None
     except typer.TyperException as exc:
         # Usage errors (exit code 2) become one line; help requests pass through.
         if getattr(exc, "exit_code", 1) != ExitCode.USAGE or "NoArgsIsHelp" in type(exc).__name__:
