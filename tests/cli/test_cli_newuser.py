@@ -86,7 +86,8 @@ def test_nothing_matched_other_filters(lab: Path) -> None:
     one_error(ursa("query", "--modality", "eeg_0", *root), 3, "no modality 'eeg_0' (--modality)")
     one_error(ursa("query", "--participant", "nobody", *root), 3, "'nobody' (--participant)")
     together = ursa("query", "--participant", "p1", "--meta", "task=x", *root)
-    one_error(together, 3, "nothing matched these filters together", "4 modalities")
+    line = one_error(together, 3, "nothing matched these filters together", "4 modalities")
+    assert "(drop a filter)" in line  # --status all was given: not suggested again
 
 
 def test_an_unknown_profile(tmp_path: Path) -> None:

@@ -72,16 +72,27 @@ def nothing_matched(ursa: DataInterface, spec: QuerySpec) -> CliError:
             "what it holds)",
             ExitCode.NOTHING_MATCHED,
         )
-    total = int(ursa.status().get("modalities", 0))
-    if total == 0:
+    counts = ursa.status()
+    total, recordings = int(counts.get("modalities", 0)), int(counts.get("recordings", 0))
+    if total == 0 and recordings == 0:
         return CliError(
             f"nothing matched: the catalog of profile {ursa.profile.name!r} is empty; "
             "ingest a session first (ursa ingest DIR)",
             ExitCode.NOTHING_MATCHED,
         )
+    if total == 0:
+        return CliError(
+            f"nothing matched: the catalog holds {recordings} recording(s) but no modality: "
+            "their files lie in no stream folder (<stream>_<n>/), and queries find "
+            "recordings by their modalities",
+            ExitCode.NOTHING_MATCHED,
+        )
+    where = (
+        "drop a filter" if spec.status == "all" else "ursa query --status all lists them all"
+    )
     return CliError(
         f"nothing matched these filters together; the catalog holds {total} modalities "
-        "(ursa query --status all lists them all)",
+        f"({where})",
         ExitCode.NOTHING_MATCHED,
     )
 
