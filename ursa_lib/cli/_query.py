@@ -87,12 +87,9 @@ def nothing_matched(ursa: DataInterface, spec: QuerySpec) -> CliError:
             "recordings by their modalities",
             ExitCode.NOTHING_MATCHED,
         )
-    where = (
-        "drop a filter" if spec.status == "all" else "ursa query --status all lists them all"
-    )
+    where = "drop a filter" if spec.status == "all" else "ursa query --status all lists them all"
     return CliError(
-        f"nothing matched these filters together; the catalog holds {total} modalities "
-        f"({where})",
+        f"nothing matched these filters together; the catalog holds {total} modalities ({where})",
         ExitCode.NOTHING_MATCHED,
     )
 
