@@ -6,6 +6,8 @@
   first time; an interface reads an array's metadata once.
 * Video: one frame of a long video costs its header and its own packets, far
   below the file's size (`RangedFile.bytes_read`).
+* Lance (events, frame index): an interface opens each table once; later
+  windows query the table it keeps.
 """
 
 from __future__ import annotations
@@ -151,3 +153,35 @@ def test_one_frame_of_a_long_video_reads_a_small_part_of_it(
             if i == 10 * 25 + 13:
                 assert np.array_equal(picture, frame.to_ndarray(format="rgb24"))
                 break
+
+
+def test_an_interface_opens_each_lance_table_once(
+    processed: Callable[..., Processed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lancedb
+
+    recording = processed(segments=2, segment_s=5)
+    result = recording.result  # (the catalog is a Lance database too)
+    opened: list[str] = []
+    connect = lancedb.connect
+
+    def counting(uri: str, **kwargs: Any) -> Any:
+        opened.append(uri)
+        return connect(uri, **kwargs)
+
+    monkeypatch.setattr(lancedb, "connect", counting)
+    first = recording.ui.read(result, (0.0, 4.0))
+    assert sorted(uri.rsplit("/", 2)[-2] for uri in opened) == ["camera", "events"]
+    opened.clear()
+    second = recording.ui.read(result, (4.0, 8.0))
+    assert opened == []  # the tables opened for the first window serve the second
+    # ... and answer for the second window, not the first.
+    assert len(first.camera) == len(second.camera) > 0
+    assert second.camera.times.min() >= 4.0
+    events = np.concatenate([first.events.timestamps, second.events.timestamps])
+    assert (first.events.timestamps < 4.0).all()
+    assert (second.events.timestamps >= 4.0).all()
+    everything = recording.ui.read(result, (0.0, 8.0)).events.timestamps
+    assert len(first.events.timestamps) > 0
+    assert len(second.events.timestamps) > 0
+    assert np.array_equal(events, everything)

@@ -15,7 +15,7 @@ from ..store import LocalBackend, Store
 
 __all__ = [
     "AssetSource",
-    "OpenedArrays",
+    "Opened",
     "Window",
     "WindowOutsideDomainError",
     "positive_seconds",
@@ -136,31 +136,33 @@ def union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return merged
 
 
-class OpenedArrays:
-    """The last ``keep`` zarr arrays a reader opened, by path, shared by threads.
+class Opened:
+    """The last ``keep`` zarr arrays and Lance tables a reader opened, by key,
+    shared by threads.
 
-    Reading a window of an array opened before costs only its chunks, not its
-    metadata again. Assets are never rewritten in place (a new version gets a new
-    folder), so an opened array's metadata cannot go stale.
+    Reading a window of an asset opened before costs only its chunks or data
+    pages, not its metadata (or a Lance connection and manifest) again. Assets
+    are never rewritten in place (a new version gets a new folder), so an opened
+    asset's metadata cannot go stale.
     """
 
     def __init__(self, keep: int = 16) -> None:
         self._keep = keep
-        self._arrays: OrderedDict[str, Any] = OrderedDict()
+        self._opened: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, path: str, open_array: Callable[[], Any]) -> Any:
+    def get(self, key: str, open_asset: Callable[[], Any]) -> Any:
         with self._lock:
-            array = self._arrays.get(path)
-            if array is not None:
-                self._arrays.move_to_end(path)
-                return array
-        array = open_array()  # outside the lock: it makes a request
+            asset = self._opened.get(key)
+            if asset is not None:
+                self._opened.move_to_end(key)
+                return asset
+        asset = open_asset()  # outside the lock: it makes requests
         with self._lock:
-            self._arrays[path] = array
-            while len(self._arrays) > self._keep:
-                self._arrays.popitem(last=False)
-        return array
+            self._opened[key] = asset
+            while len(self._opened) > self._keep:
+                self._opened.popitem(last=False)
+        return asset
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +175,8 @@ class AssetSource:
     zarr: Any = field(default=None, repr=False, compare=False)
     """A zarr store that sampled reads go through instead of the bucket's own
     (`stream_windows` sets one that keeps the chunks it read last)."""
-    arrays: OpenedArrays = field(default_factory=OpenedArrays, repr=False, compare=False)
-    """The arrays opened through this source (see `OpenedArrays`)."""
+    opened: Opened = field(default_factory=Opened, repr=False, compare=False)
+    """The arrays and tables opened through this source (see `Opened`)."""
 
     def key_of(self, uri: str) -> str:
         if not uri.startswith(self.store.base_uri):
@@ -190,7 +192,10 @@ class AssetSource:
         return self.store.base_uri + parent
 
     def open_lance(self, key: str) -> Any:
-        """The LanceDB table stored at ``key`` (``…/events.lance``)."""
+        """The LanceDB table stored at ``key`` (``…/events.lance``), opened once."""
+        return self.opened.get("lance:" + key, lambda: self._open_lance(key))
+
+    def _open_lance(self, key: str) -> Any:
         import lancedb
 
         name = key.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .._errors import ObjectNotFoundError
 from ..store import zarr_store
-from ._assets import AssetSource, OpenedArrays, Window
+from ._assets import AssetSource, Opened, Window
 
 __all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
@@ -102,7 +102,7 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
             self._kept: OrderedDict[str, Any] = OrderedDict()
             self.decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
             """Whole decoded chunks, for `read_sampled` (windows sharing a chunk)."""
-            self.arrays = OpenedArrays()
+            self.opened = Opened()
             """The arrays `read_sampled` opened through this store."""
 
         async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
@@ -248,7 +248,7 @@ def read_sampled(
             ) from exc
 
     # The stream's store keeps the arrays opened through it; otherwise the source does.
-    opened: OpenedArrays = getattr(source.zarr, "arrays", source.arrays)
+    opened: Opened = getattr(source.zarr, "opened", source.opened)
     array = opened.get(path, open_array)
     layout = SampledLayout.from_attrs(dict(array.attrs))
     if strict:
