@@ -22,9 +22,18 @@ from ._models import (
 )
 from ._rows import diff_rows
 from ._schema import arrow_schema, from_records, to_table
-from ._sql import Where, sql_array_has, sql_in, sql_literal, sql_metadata_equals
+from ._sql import (
+    HASH_PREFIX,
+    Where,
+    sql_array_has,
+    sql_hash_prefix,
+    sql_in,
+    sql_literal,
+    sql_metadata_equals,
+)
 
 __all__ = [
+    "HASH_PREFIX",
     "ROW_TYPES",
     "BenchmarkResult",
     "BenchmarkSuite",
@@ -48,6 +57,7 @@ __all__ = [
     "from_records",
     "register_storage_format",
     "sql_array_has",
+    "sql_hash_prefix",
     "sql_in",
     "sql_literal",
     "sql_metadata_equals",

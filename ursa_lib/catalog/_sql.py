@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
@@ -17,10 +18,12 @@ from ._models import Row
 from ._schema import LABELS_COLUMN, metadata_label
 
 __all__ = [
+    "HASH_PREFIX",
     "Where",
     "in_clauses",
     "key_sql",
     "sql_array_has",
+    "sql_hash_prefix",
     "sql_in",
     "sql_literal",
     "sql_metadata_equals",
@@ -28,6 +31,22 @@ __all__ = [
 ]
 
 Where = str | Mapping[str, Any] | None
+
+HASH_PREFIX = re.compile(r"[0-9a-f]{8,63}")
+"""The start of a recording hash, as ``ursa query`` prints it (12 characters):
+8 to 63 lower-case hex characters."""
+
+
+def sql_hash_prefix(prefix: str) -> str:
+    """Recordings whose hash starts with ``prefix`` (a `HASH_PREFIX`, else refused)."""
+    if not HASH_PREFIX.fullmatch(prefix):
+        raise InvalidValueError(
+            f"{prefix!r} is not the start of a recording hash: give 8 to 63 of its "
+            "hex characters, as `ursa query` shows them"
+        )
+    return f"recording_hash LIKE '{prefix}%'"  # hex only: no quoting needed
+
+
 """A LanceDB SQL filter, or ``{column: value}`` equalities joined by AND. The key
 ``metadata`` takes a dict of top-level metadata equalities."""
 

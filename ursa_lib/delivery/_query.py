@@ -47,11 +47,13 @@ from .._text import human_duration
 from .._time import epoch_ns
 from .._types import Metadata
 from ..catalog import (
+    HASH_PREFIX,
     Catalog,
     IngestionStatus,
     Modality,
     Recording,
     sql_array_has,
+    sql_hash_prefix,
     sql_in,
     sql_literal,
     sql_metadata_equals,
@@ -387,16 +389,14 @@ def query(catalog: Catalog, spec: QuerySpec | None = None, **filters: Any) -> Qu
 
 
 _HASH_OR_PREFIX = re.compile(r"[0-9a-f]{8,64}")
-_HASH_PREFIX = re.compile(r"[0-9a-f]{8,63}")
-"""The start of a recording hash, as ``ursa query`` prints it (12 characters)."""
 
 
 def _hash_clause(values: tuple[str, ...]) -> str:
     """Recordings whose hash is one of ``values``, or starts with one that is the first
     8 to 63 (lower-case hex) characters of a hash."""
-    prefixes = [v for v in values if _HASH_PREFIX.fullmatch(v)]
+    prefixes = [v for v in values if HASH_PREFIX.fullmatch(v)]
     whole = [v for v in values if v not in prefixes]
-    clauses = [f"recording_hash LIKE '{v}%'" for v in prefixes]  # hex only: no quoting needed
+    clauses = [sql_hash_prefix(v) for v in prefixes]
     if whole:
         clauses.insert(0, sql_in("recording_hash", whole))
     return "(" + " OR ".join(clauses) + ")"

@@ -22,7 +22,6 @@ plans and counts, and changes nothing.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from .._errors import (
 )
 from .._layout import MANIFEST_NAME, PROCESSED_ROOT, SessionPrefix
 from ..catalog import (
+    HASH_PREFIX,
     Deletion,
     DeletionStatus,
     Embedding,
@@ -45,6 +45,7 @@ from ..catalog import (
     Participant,
     PipelineAsset,
     Recording,
+    sql_hash_prefix,
 )
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def _plans(
     recording: str | None,
     participant: str | None,
 ) -> list[_Plan]:
-    prefix = recording.lower() if recording and _HASH_PREFIX.fullmatch(recording.lower()) else None
+    prefix = recording.lower() if recording and HASH_PREFIX.fullmatch(recording.lower()) else None
     started = [
         d
         for d in catalog.rows(Deletion, {"status": DeletionStatus.STARTED.value})
@@ -178,7 +179,7 @@ def _plans(
             Recording, {"rec_id": recording}
         )
         if not found and prefix is not None:  # the first characters, as `ursa query` shows
-            found = [r for r in catalog.list_recordings() if r.recording_hash.startswith(prefix)]
+            found = catalog.list_recordings(sql_hash_prefix(prefix))
             if len(found) > 1:
                 hashes = ", ".join(sorted(r.recording_hash[:16] for r in found))
                 raise InvalidValueError(
@@ -212,10 +213,6 @@ def _plans(
         )
         plans.append(_Plan(audit, resumed=False))
     return plans
-
-
-_HASH_PREFIX = re.compile(r"[0-9a-f]{8,64}")
-"""A recording hash or its first characters (8 or more): ``ursa query`` shows 12."""
 
 
 def _prefixes(raw: Store, assets: Store, catalog: Catalog, rec: Recording) -> list[str]:
