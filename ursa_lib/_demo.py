@@ -79,6 +79,7 @@ def run_demo(profile: LocalProfile, *, segments: int = 3) -> DemoSummary:
     """Land, ingest, process, query, read and download one realistic session of
     ``segments`` 10 s segments per stream; every step is checked (see the module)."""
     from ._interface import DataInterface
+    from .delivery import files_of
     from .testing import RecordingSpec, write_recording
 
     now = time.time_ns()
@@ -103,7 +104,7 @@ def run_demo(profile: LocalProfile, *, segments: int = 3) -> DemoSummary:
         raise ChecksumMismatchError(
             f"the demo's download in {dest} does not verify: {report}", uri=str(dest)
         )
-    written = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    written = files_of(paths)
     return DemoSummary(
         rec_id=rec_id,
         recording_hash=ingested.recording_hash,

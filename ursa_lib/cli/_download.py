@@ -215,7 +215,9 @@ def _summary(
 ) -> None:
     """What a download wrote. A time-window download returns its clips (a clipped Zarr
     or Lance table is a folder): they are counted as clips, and their files as files."""
-    files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    from ..delivery._download import files_of
+
+    files = files_of(paths)
     size = sum(f.stat().st_size for f in files)
     if as_json:
         counts = {"clips": len(paths), "files": len(files)} if clipped else {"files": len(paths)}

@@ -15,6 +15,7 @@ from ._download import (
     SourceKind,
     Verify,
     download,
+    files_of,
     plan_download,
 )
 from ._processed import (
@@ -50,6 +51,7 @@ __all__ = [
     "Window",
     "WindowOutsideDomainError",
     "download",
+    "files_of",
     "materialize",
     "misaligned",
     "plan_download",

@@ -95,6 +95,7 @@ __all__ = [
     "SourceKind",
     "Verify",
     "download",
+    "files_of",
     "materialize",
     "plan_download",
 ]
@@ -187,6 +188,13 @@ class _Reporter:
                     exc,
                     extra={**extra, "callback_error": repr(exc)},
                 )
+
+
+def files_of(paths: Iterable[Path]) -> list[Path]:
+    """Every file that the paths ``download`` returned hold: a path itself, or the
+    files under it (a time-window download returns clips, and a clipped Zarr or
+    Lance table is a folder)."""
+    return [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*"))) if f.is_file()]
 
 
 @typing.overload
