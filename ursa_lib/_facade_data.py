@@ -112,18 +112,24 @@ class DataVerbs:
             if recording_hash is not None
             else sorted(r.recording_hash for r in catalog.rows(Recording, {"rec_id": rec_id}))
         )
-        return [
-            process_recording(
-                h,
-                raw=self.store("raw_ro"),
-                assets=self.store("assets_rw"),
-                catalog=catalog,
-                modalities=modalities,
-                kinds=kinds,
-                workdir=Path(workdir) if workdir is not None else None,
-            )
-            for h in hashes
-        ]
+        try:
+            return [
+                process_recording(
+                    h,
+                    raw=self.store("raw_ro"),
+                    assets=self.store("assets_rw"),
+                    catalog=catalog,
+                    modalities=modalities,
+                    kinds=kinds,
+                    workdir=Path(workdir) if workdir is not None else None,
+                )
+                for h in hashes
+            ]
+        finally:
+            # A damaged asset is remade in its own folder: what this interface
+            # opened of it (a Lance table's old manifest) must be opened afresh.
+            if self._asset_source is not None:
+                self._asset_source.opened.clear()
 
     def check_processed(self, recording_hash: str, modality: str) -> ProcessedReport:
         """Open one processed asset and compare it with what publication recorded."""

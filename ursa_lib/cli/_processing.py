@@ -39,7 +39,8 @@ def process(
     root: RootOption = None,
 ) -> None:
     """Turn a recording's raw segments into processed assets (Zarr, MP4 + index, Lance,
-    Parquet). Running it again changes nothing; a failed stream is reported, the
+    Parquet). Running it again changes nothing, but makes a damaged asset (an
+    object gone, or of another size) again; a failed stream is reported, the
     others are processed."""
     from .._interface import DataInterface
 

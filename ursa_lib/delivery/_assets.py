@@ -8,10 +8,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .._errors import InvalidValueError, ObjectNotFoundError, UrsaError
 from ..store import LocalBackend, Store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "AssetSource",
@@ -125,6 +128,16 @@ class Window:
             )
 
 
+def _query(table: Any, where: str | None, columns: list[str] | None) -> pa.Table:
+    query = table.search()
+    if where:
+        query = query.where(where)
+    if columns is not None:
+        query = query.select(columns)
+    rows: pa.Table = query.limit(None).to_arrow()
+    return rows
+
+
 def union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """``intervals`` merged where they overlap or touch, in order."""
     merged: list[tuple[float, float]] = []
@@ -164,6 +177,19 @@ class Opened:
                 self._opened.popitem(last=False)
         return asset
 
+    def kept(self, key: str) -> bool:
+        with self._lock:
+            return key in self._opened
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._opened.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget every opened asset (after processing remade one in place)."""
+        with self._lock:
+            self._opened.clear()
+
 
 @dataclass(frozen=True, slots=True)
 class AssetSource:
@@ -191,9 +217,29 @@ class AssetSource:
             return str(backend.root / parent)
         return self.store.base_uri + parent
 
-    def open_lance(self, key: str) -> Any:
-        """The LanceDB table stored at ``key`` (``…/events.lance``), opened once."""
+    def open_lance(self, key: str, *, fresh: bool = False) -> Any:
+        """The LanceDB table stored at ``key`` (``…/events.lance``), opened once;
+        ``fresh=True`` opens it again (a check of what is stored now)."""
+        if fresh:
+            self.opened.forget("lance:" + key)
         return self.opened.get("lance:" + key, lambda: self._open_lance(key))
+
+    def lance_rows(
+        self, key: str, where: str | None = None, columns: list[str] | None = None
+    ) -> pa.Table:
+        """The rows of the Lance table at ``key`` that match ``where`` (pushed down).
+
+        A table kept open is one version of it. Should its files be gone since (a
+        damaged asset that processing remade in its folder, from another process),
+        the query fails: the table is then opened afresh and queried once more.
+        """
+        kept = self.opened.kept("lance:" + key)
+        try:
+            return _query(self.open_lance(key), where, columns)
+        except (OSError, RuntimeError, ValueError):
+            if not kept:
+                raise
+        return _query(self.open_lance(key, fresh=True), where, columns)
 
     def _open_lance(self, key: str) -> Any:
         import lancedb

@@ -274,11 +274,7 @@ def _clip_events(
 
     # No domain check: events span only from their first to their last event,
     # and a window without events is a clip of no events, not an error.
-    query = source.open_lance(key).search()
-    where = window.where("time")
-    if where:
-        query = query.where(where)
-    rows = query.limit(None).to_arrow().sort_by("time")
+    rows = source.lance_rows(key, window.where("time")).sort_by("time")
     table = lancedb.connect(str(stage)).create_table(name.removesuffix(".lance"), data=rows)
     if rows.num_rows:
         table.create_index("time", config=BTree())
@@ -299,7 +295,7 @@ def _clip_mp4(
     import pyarrow as pa
 
     window.check_overlaps(domain, what)
-    index = source.open_lance(key + ".lance").search().limit(None).to_arrow().sort_by("pts")
+    index = source.lance_rows(key + ".lance").sort_by("pts")
     times = np.asarray(index.column("time_s").to_numpy())
     pts = np.asarray(index.column("pts").to_numpy(), dtype=np.int64)
     keys = np.asarray(index.column("keyframe").to_numpy(), dtype=bool)

@@ -32,12 +32,7 @@ def read_events(
 
     if strict:
         window.check_overlaps(domain, what)
-    table = source.open_lance(key)
-    query = table.search()
-    where = window.where("time")
-    if where:
-        query = query.where(where)
-    rows = query.limit(None).to_arrow().sort_by("time")
+    rows = source.lance_rows(key, window.where("time")).sort_by("time")
     lo = domain[0][0] if domain else 0.0
     hi = domain[-1][1] if domain else 0.0
     start = lo if window.start is None else window.start

@@ -235,8 +235,7 @@ class VideoFrames:
             where = f"frame = {int(self.frame_numbers[0]) - 1}"
         else:
             where = f"time_s <= {float(t)!r}"
-        index = self._source.open_lance(self._key + ".lance")
-        rows = index.search().where(where).select(["pts", "time_s"]).limit(None).to_arrow()
+        rows = self._source.lance_rows(self._key + ".lance", where, ["pts", "time_s"])
         if not rows.num_rows:
             raise WindowOutsideDomainError(f"no frame of the video starts at or before {t:g} s")
         shown = int(rows.column("pts")[int(np.argmax(rows.column("time_s").to_numpy()))].as_py())
@@ -281,9 +280,5 @@ def read_video(
     """The frames of the MP4 at ``key`` whose time falls in ``window`` (index pushed down)."""
     if strict:
         window.check_overlaps(domain, what)
-    table = source.open_lance(key + ".lance")
-    query = table.search()
-    where = window.where("time_s")
-    if where:
-        query = query.where(where)
-    return VideoFrames(source, key, query.limit(None).to_arrow(), window)
+    rows = source.lance_rows(key + ".lance", window.where("time_s"))
+    return VideoFrames(source, key, rows, window)

@@ -54,9 +54,9 @@ def _count(source: AssetSource, row: Modality) -> tuple[int, Any]:
         )
         return int(array.shape[0]), dict(array.attrs)
     if fmt == "mp4":
-        return int(source.open_lance(key + ".lance").count_rows()), None
+        return int(source.open_lance(key + ".lance", fresh=True).count_rows()), None
     if fmt == "lance":
-        return int(source.open_lance(key).count_rows()), None
+        return int(source.open_lance(key, fresh=True).count_rows()), None
     if fmt == "parquet":
         import pyarrow.parquet as pq
 

@@ -6,7 +6,12 @@ For each modality of a recording, in this order:
    file extensions) and its converter resolved. An undescribed stream whose
    format cannot be inferred is reported and left ``raw``.
 2. If the modality is already processed by this converter version from the
-   same inputs (its ``pipeline_assets`` row says so), nothing happens.
+   same inputs (its ``pipeline_assets`` row says so), nothing happens, unless
+   its asset is damaged: an object that publication recorded is gone or has
+   another size (one listing of the asset's folder). A damaged asset is made
+   again, in its own folder (readers of it already fail), and the objects the
+   old publication listed that the new one does not are removed after the
+   flip; its outcome is ``processed`` with the damage as its reason.
 3. The row takes a lease: ``raw``/``failed`` → ``ingesting``. A row left
    ``ingesting`` by a process that died (same host, pid gone), by this same
    process (a retried step), or whose lease is older than ``stale_after_s``
@@ -38,7 +43,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -193,7 +198,9 @@ class _Job:
             return self.fail(described, None, f"{self.worker_dir}/: {exc}", stale_after_s)
         digest = self.input_digest(converter, described)
         current = self.current()
-        if self._already_published(current, converter, digest):
+        published = self._published(current, converter, digest)
+        damage = self._damage(published) if published is not None else []
+        if published is not None and not damage:
             return ModalityOutcome(
                 modality=name,
                 outcome="unchanged",
@@ -202,6 +209,16 @@ class _Job:
                 converter_version=converter.version,
                 storage_uri=current.storage_uri,
             )
+        if damage:
+            log.warning(
+                "modality %s of %s: its asset is damaged (%s); making it again",
+                name,
+                current.recording_hash,
+                damage[0] + (f" and {len(damage) - 1} more" if len(damage) > 1 else ""),
+            )
+        # A damaged asset is remade in its own folder: a failed attempt must not
+        # remove what the catalog still lists there.
+        keep = {key for key, _ in _recorded(published)} if damage else set()
         if not self._take_lease(current, stale_after_s):
             return ModalityOutcome(
                 modality=name,
@@ -230,31 +247,59 @@ class _Job:
         except ObjectStoreTransientError:
             raise
         except UrsaError as exc:
-            self._discard(uploaded)
+            self._discard([key for key in uploaded if key not in keep])
             return self.fail(described, converter, str(exc), stale_after_s, leased=True)
         except Exception as exc:
             # Not a refusal the converter made: a bug, or a library's own error on a
             # file. It goes on whole, but first the row leaves `ingesting` (failed,
             # with the error), so that no lease of this process holds it for hours
             # against a retry on another machine.
-            self._discard(uploaded)
+            self._discard([key for key in uploaded if key not in keep])
             reason = (
                 f"{converter.name} {converter.version} raised {type(exc).__name__}: {exc} "
                 "(a converter bug, or a file its library cannot read; see the traceback)"
             )
             self.fail(described, converter, reason, stale_after_s, leased=True)
             raise
-        return self._publish(described, converter, digest, asset, output, objects, started)
+        outcome = self._publish(described, converter, digest, asset, output, objects, started)
+        if damage:
+            written = {str(o["key"]) for o in objects}
+            self._discard([key for key in sorted(keep) if key not in written])
+            outcome = replace(outcome, reason=f"its asset was damaged ({'; '.join(damage)})")
+        return outcome
 
-    def _already_published(self, current: Modality, converter: Converter, digest: str) -> bool:
+    def _published(
+        self, current: Modality, converter: Converter, digest: str
+    ) -> PipelineAsset | None:
+        """The publication of this converter version from these inputs that the row
+        points at, or None."""
         if current.ingestion_status is not IngestionStatus.PROCESSED:
-            return False
+            return None
         stored = self.catalog.get_pipeline_asset(_asset_id(current, converter))
-        return (
-            stored is not None
-            and stored.metadata.get("input_digest") == digest
-            and stored.storage_uri == current.storage_uri
-        )
+        if (
+            stored is None
+            or stored.metadata.get("input_digest") != digest
+            or stored.storage_uri != current.storage_uri
+        ):
+            return None
+        return stored
+
+    def _damage(self, published: PipelineAsset) -> list[str]:
+        """What is wrong with the objects ``published`` recorded, from one listing of
+        its folder: each one gone, or stored with another size."""
+        recorded = _recorded(published)
+        uri = published.storage_uri or ""
+        if not recorded or not uri.startswith(self.assets.base_uri):
+            return []
+        folder = AssetKey.parse(uri.removeprefix(self.assets.base_uri)).parent
+        stored = {info.key: info.size for info in self.assets.list(folder)}
+        damage = []
+        for key, size in recorded:
+            if key not in stored:
+                damage.append(f"{key.removeprefix(folder)} is gone")
+            elif stored[key] != size:
+                damage.append(f"{key.removeprefix(folder)} is {stored[key]} bytes, not {size}")
+        return damage
 
     def _take_lease(self, current: Modality, stale_after_s: float) -> bool:
         status = current.ingestion_status
@@ -410,6 +455,17 @@ class _Job:
             converter=converter.name if converter else None,
             converter_version=converter.version if converter else None,
         )
+
+
+def _recorded(published: PipelineAsset | None) -> list[tuple[str, int]]:
+    """(key, size) of each object a publication recorded."""
+    listed = published.metadata.get("objects") if published is not None else None
+    entries = listed if isinstance(listed, list) else []
+    return [
+        (str(e["key"]), int(e["size"]))
+        for e in entries
+        if isinstance(e, dict) and "key" in e and "size" in e
+    ]
 
 
 def _files(path: Path) -> list[Path]:
