@@ -76,6 +76,29 @@ def test_process_takes_the_hash_prefix_that_query_shows(root: Path) -> None:
     assert len(out.strip().splitlines()) == 1
 
 
+def test_scrub_names_the_process_command_that_remakes_a_damaged_asset(root: Path) -> None:
+    assert ursa("process", "rec_c", "--root", str(root))[0] == 0
+    ui = DataInterface(LocalProfile(root=root))
+    (found,) = ui.query()
+    short = found.recording_hash[:12]
+    assets = LocalProfile(root=root).root / "assets"
+    chunk = next(p for p in sorted(assets.rglob("eeg.zarr/data/c/*/*")) if p.is_file())
+    chunk.unlink()
+    code, out = ursa("scrub", "--root", str(root))
+    assert code == 1
+    assert out.strip().splitlines()[-1] == (
+        f"next: ursa process {short} (makes a damaged processed asset again)"
+    )
+    code, out = ursa("process", short, "--root", str(root), "--json")
+    assert code == 0, out
+    eeg = next(o for o in json.loads(out) if o["modality"] == "eeg")
+    assert eeg["outcome"] == "processed"
+    assert "is gone" in eeg["reason"]
+    code, out = ursa("scrub", "--root", str(root))
+    assert code == 0, out
+    assert "next:" not in out
+
+
 def test_query_takes_iso_8601_times(root: Path) -> None:
     start = "2026-11-18T11:06:50Z"  # T0 + 10 s: inside the 30 s session
     assert ursa("process", "rec_c", "--root", str(root))[0] == 0  # time filters need it

@@ -90,6 +90,21 @@ def scrub(
             f"re-hashed, {report.requests:,} requests in {human_duration(report.seconds)}: "
             + ("clean" if report.clean else f"{len(report.findings)} findings")
         )
+        damaged = sorted(
+            {
+                f.recording_hash[:12]
+                for f in open_findings
+                if f.recording_hash
+                and "/processed/" in f.uri
+                and f.kind in ("missing_object", "wrong_size", "unreadable_asset")
+            }
+        )
+        if damaged:
+            say(
+                "next: "
+                + " · ".join(f"ursa process {h}" for h in damaged)
+                + " (makes a damaged processed asset again)"
+            )
     if open_findings:
         raise typer.Exit(ExitCode.FAILURE)
 
