@@ -110,8 +110,13 @@ class ManifestError(UrsaError, ValueError):
 class SourceChangedError(UrsaError, ValueError):
     """A file's bytes did not match what was expected while it was uploaded.
 
-    The upload was abandoned; nothing was stored.
+    The upload was abandoned; nothing was stored. ``path`` names the file, when
+    the source was one.
     """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class CopiedSessionError(UrsaError, ValueError):

@@ -174,12 +174,37 @@ def test_a_file_changed_since_augment_is_not_stored_or_registered(
     local: tuple[Store, Catalog, Path],
 ) -> None:
     raw, catalog, session = local
+    prefix = "recordings/rec_20261121T101500_rig3/"
     seg = session / "eeg_0" / "seg_00001.bin"
     seg.write_bytes(b"Z" * seg.stat().st_size)  # same size, other bytes
-    with pytest.raises(SourceChangedError, match="seg_00001"):
+    with pytest.raises(SourceChangedError, match="seg_00001") as caught:
         ingest(session / "manifest.json", raw=raw, catalog=catalog, max_concurrent_files=1)
-    assert not raw.exists("recordings/rec_20261121T101500_rig3/eeg_0/seg_00001.bin")
     assert catalog.count(Recording) == 0
+    # The manifest can never be registered: what it claimed is gone, not left for
+    # scrub to report as an uncatalogued session that no backfill can finish.
+    assert [i.key for i in raw.list(prefix)] == []
+    message = str(caught.value)
+    assert "no longer matches the session's manifest (it changed after augment)" in message
+    assert f"were removed; run `ursa manifest augment {session}`, then ingest again" in message
+    # Augmented again, the session goes to its own prefix, not to an alternate one.
+    augment(session)
+    again = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert again.prefix == prefix.rstrip("/")
+    assert raw.get(prefix + "eeg_0/seg_00001.bin") == seg.read_bytes()
+
+
+def test_a_changed_file_of_an_archived_session_leaves_the_archive_alone(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    first = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    stored = {i.key: raw.get(i.key) for i in raw.list(first.prefix + "/")}
+    seg = session / "eeg_0" / "seg_00001.bin"
+    seg.write_bytes(b"Z" * seg.stat().st_size)
+    with pytest.raises(SourceChangedError, match="the archived recording keeps its bytes"):
+        ingest(session / "manifest.json", raw=raw, catalog=catalog, overwrite=True)
+    assert {i.key: raw.get(i.key) for i in raw.list(first.prefix + "/")} == stored
+    assert catalog.get_recording(first.recording_hash) == first.recording
 
 
 def test_pause_stops_within_a_chunk_and_registers_nothing(tmp_path: Path) -> None:

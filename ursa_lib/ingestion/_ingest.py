@@ -17,7 +17,11 @@ Order of work, and why:
 4. The rest is uploaded, ``max_concurrent_files`` at a time, each object
    carrying its sha256 as user metadata, the bytes hashed as they are sent (a
    file that changed since augment fails with `SourceChangedError` and is not
-   stored).
+   stored). The manifest is then stale, and its hash will never be
+   registered: unless a recording row of that hash exists, what this
+   ingest's manifest claimed is removed (its files' objects, then the
+   manifest), so the session, augmented again, ingests into the same prefix
+   and no half-stored session is left for scrub to report.
 5. Only then are rows registered: participant, modalities, and the recording
    last, so a reader never sees a recording whose bytes or modalities are
    missing.
@@ -54,6 +58,7 @@ from .._errors import (
     ObjectExistsError,
     ObjectNotFoundError,
     PrimaryKeyConflict,
+    SourceChangedError,
 )
 from .._layout import SessionPrefix
 from ..catalog import Catalog, IngestionStatus, Modality, Participant, Recording
@@ -268,18 +273,52 @@ def ingest(
         )
         for entry in manifest.files
     ]
-    tally = transfer_files(
-        raw,
-        uploads,
-        stored=stored,
-        max_concurrent=max_concurrent_files,
-        is_active=is_active,
-        on_file=None if progress is None else _reporter(progress, manifest),
-    )
+    try:
+        tally = transfer_files(
+            raw,
+            uploads,
+            stored=stored,
+            max_concurrent=max_concurrent_files,
+            is_active=is_active,
+            on_file=None if progress is None else _reporter(progress, manifest),
+        )
+    except SourceChangedError as exc:
+        raise _stale_manifest(exc, raw, catalog, manifest, home, session) from exc
     if tally.paused or not register:
         return result(home.key, tally)
     modalities, recording = register_session(catalog, raw, manifest, home, participant)
     return result(home.key, tally, modalities, recording)
+
+
+def _stale_manifest(
+    exc: SourceChangedError,
+    raw: Store,
+    catalog: Catalog,
+    manifest: Manifest,
+    home: SessionPrefix,
+    session: Path,
+) -> SourceChangedError:
+    """The error to raise for a file that no longer matches the manifest, once
+    what the manifest claimed is removed (see the module docstring, step 4)."""
+    again = f"run `ursa manifest augment {session}`, then ingest again"
+    assert manifest.recording_hash is not None
+    if exc.path is None:  # not a file of the session: nothing to say about it
+        return exc
+    changed = f"{exc.path} no longer matches the session's manifest (it changed after augment)"
+    if catalog.get_recording(manifest.recording_hash) is not None:
+        return SourceChangedError(
+            f"{changed}; the archived recording keeps its bytes: {again}", path=exc.path
+        )
+    present = {info.key for info in raw.list(home.key + "/")}
+    keys = [home.file_key(entry.rel_path) for entry in manifest.files or ()]
+    removed = [key for key in keys if key in present]
+    for key in [*removed, home.manifest_key]:  # the manifest last: it names what to remove
+        raw.delete(key)
+    return SourceChangedError(
+        f"{changed}: the {len(removed)} files and the manifest stored for it under "
+        f"{home.key}/ were removed; {again}",
+        path=exc.path,
+    )
 
 
 def _stored_sizes(raw: Store, manifest: Manifest, home: SessionPrefix) -> dict[str, int]:

@@ -75,7 +75,9 @@ def file_chunks(path: Path, chunk: int, expected: os.stat_result) -> Iterator[by
 
 
 def _removed(path: Path) -> SourceChangedError:
-    return SourceChangedError(f"{path} was removed while being uploaded; nothing was stored")
+    return SourceChangedError(
+        f"{path} was removed while being uploaded; nothing was stored", path=str(path)
+    )
 
 
 def _same_file(path: Path, before: os.stat_result, now: os.stat_result) -> None:
@@ -87,7 +89,8 @@ def _same_file(path: Path, before: os.stat_result, now: os.stat_result) -> None:
         raise SourceChangedError(
             f"{path} changed while being uploaded (size {before.st_size} → {now.st_size}, "
             f"mtime {before.st_mtime_ns} → {now.st_mtime_ns} ns); nothing was stored — "
-            "let the writer finish, then re-augment and ingest again"
+            "let the writer finish, then re-augment and ingest again",
+            path=str(path),
         )
 
 
@@ -119,7 +122,8 @@ class Counted:
             if self._size is not None and self.total > self._size:
                 raise SourceChangedError(
                     f"{self._what} grew beyond the expected {self._size} bytes while being "
-                    "uploaded; nothing was stored"
+                    "uploaded; nothing was stored",
+                    path=str(self._what),
                 )
             if self._on_chunk is not None:
                 self._on_chunk(chunk)
@@ -127,10 +131,12 @@ class Counted:
         if self._size is not None and self.total != self._size:
             raise SourceChangedError(
                 f"{self._what} yielded {self.total} bytes, expected {self._size} "
-                "(it changed or was cut short); nothing was stored"
+                "(it changed or was cut short); nothing was stored",
+                path=str(self._what),
             )
         if digest is not None and digest.hexdigest() != self._verify:
             raise SourceChangedError(
-                f"{self._what} does not match its expected sha256 (it changed while being "
-                "read); nothing was stored"
+                f"{self._what} does not match its expected sha256 (it changed after its "
+                "hash was taken, or while being read); it was not stored",
+                path=str(self._what),
             )
