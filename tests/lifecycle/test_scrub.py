@@ -215,6 +215,33 @@ def test_an_uncatalogued_session_is_found_and_backfilled_by_repair(
     assert archive.ursa.scrub().clean
 
 
+def test_an_unfinished_ingest_is_named_as_one_and_not_backfilled(archive: Archive) -> None:
+    from ursa_lib import ingest
+
+    spec = RecordingSpec(rec_id="rec_cut", start_time_ns=T0, segments=2, segment_s=2, video=False)
+    write_recording(archive.rig, spec)
+    ingest(
+        archive.rig / "rec_cut" / "manifest.json",
+        raw=archive.raw,
+        catalog=archive.ursa.catalog(writable=True),
+        register=False,
+    )
+    archive.raw.delete("recordings/rec_cut/eeg_0/seg_00001.edf")  # killed before its last file
+    for report in (archive.ursa.scrub(), archive.ursa.scrub(repair=True)):
+        [finding] = [f for f in report.findings if "rec_cut" in f.uri]
+        assert (finding.kind, finding.repaired) == ("uncatalogued_session", False)
+        assert finding.detail == (
+            "no recording row; 1 of its manifest's files are not stored: an ingest that did "
+            "not finish; run it again from the rig (ursa ingest DIR)"
+        )
+    ingest(
+        archive.rig / "rec_cut" / "manifest.json",
+        raw=archive.raw,
+        catalog=archive.ursa.catalog(writable=True),
+    )
+    assert archive.ursa.scrub().clean
+
+
 def test_scrub_never_deletes_and_reading_needs_no_write_keys(archive: Archive) -> None:
     archive.raw.delete(f"{archive.prefix}/eeg_0/seg_00000.edf")
     archive.raw.put(f"{archive.prefix}/stray.bin", b"x")

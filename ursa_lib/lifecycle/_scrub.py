@@ -249,7 +249,12 @@ def _check_sessions(
             walk.add("missing_object", base + session.manifest_key, f"unreadable: {exc}")
             continue
         if session not in catalogued:
-            _uncatalogued(walk, session, manifest.augmented, repair)
+            missing = (
+                len(verify_session(_Listed(objects), session, manifest).missing)
+                if manifest.augmented
+                else 0
+            )
+            _uncatalogued(walk, session, manifest.augmented, repair, missing)
             continue
         if not manifest.augmented:
             continue  # a backfilled legacy session: its objects are its listing
@@ -264,8 +269,19 @@ def _check_sessions(
             walk.add("unaccounted_object", base + session.file_key(rel), "not in the manifest", h)
 
 
-def _uncatalogued(walk: _Walk, session: SessionPrefix, augmented: bool, repair: bool) -> None:
+def _uncatalogued(
+    walk: _Walk, session: SessionPrefix, augmented: bool, repair: bool, missing: int
+) -> None:
     uri = walk.raw.base_uri + session.key + "/"
+    if missing:
+        # An ingest that stopped before its last file: only the rig can finish it.
+        walk.add(
+            "uncatalogued_session",
+            uri,
+            f"no recording row; {missing} of its manifest's files are not stored: an ingest "
+            "that did not finish; run it again from the rig (ursa ingest DIR)",
+        )
+        return
     if repair and augmented:
         from ..ingestion import ingest_from_store
 
