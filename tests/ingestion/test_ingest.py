@@ -207,6 +207,38 @@ def test_a_changed_file_of_an_archived_session_leaves_the_archive_alone(
     assert catalog.get_recording(first.recording_hash) == first.recording
 
 
+def test_a_participant_or_metadata_edited_after_the_ingest_is_refused_before_any_write(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    first = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    stored = {i.key: raw.get(i.key) for i in raw.list(first.prefix + "/")}
+    manifest = json.loads((session / "manifest.json").read_text())
+    participant = first.recording.participant_ids if first.recording else []
+    # The recording hash is over the files alone: the edit leaves it as it was.
+    edited = {**manifest, "participant_id": "p999", "metadata": {"site": "b"}}
+    (session / "manifest.json").write_text(json.dumps(edited))
+    expected = (
+        f"session {manifest['rec_id']!r} is catalogued with other values (participant_ids "
+        f"{participant!r}, now ['p999']; metadata {manifest.get('metadata', {})!r}, now "
+        "{'site': 'b'}); ingest never changes a catalogued recording: put the catalogued "
+        "values back in the manifest (CLI: --participant). Nothing was written"
+    )
+    for dry_run in (False, True):
+        with pytest.raises(ManifestError) as caught:
+            ingest(session / "manifest.json", raw=raw, catalog=catalog, dry_run=dry_run)
+        assert str(caught.value) == expected
+    with pytest.raises(ManifestError, match=r"participant_ids \['"):
+        ingest_from_store(manifest["rec_id"], "p999", raw=raw, catalog=catalog)
+    assert [p.participant_id for p in catalog.list_participants()] == participant
+    assert {i.key: raw.get(i.key) for i in raw.list(first.prefix + "/")} == stored
+    assert catalog.get_recording(first.recording_hash) == first.recording
+    # The catalogued values back: the same ingest is a no-op again.
+    (session / "manifest.json").write_text(json.dumps(manifest))
+    again = ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert (again.files_uploaded, again.recording) == (0, first.recording)
+
+
 def test_pause_stops_within_a_chunk_and_registers_nothing(tmp_path: Path) -> None:
     profile = LocalProfile(root=tmp_path / "ursa")
     session = tmp_path / "rig" / "rec_big"

@@ -18,7 +18,7 @@ from ._manifest import (
     ManifestError,
     recording_hash,
 )
-from ._plan import check_participant, refuse_copy, refuse_deleted
+from ._plan import check_participant, refuse_conflicts
 from ._stored import load_stored_manifest
 
 __all__ = ["ingest_from_store"]
@@ -99,8 +99,13 @@ def ingest_from_store(
     assert manifest.files is not None
     assert manifest.recording_hash is not None
     check_participant(participant)
-    refuse_copy(catalog, manifest, stored_at=f"{raw.base_uri}{prefix}/")
-    refuse_deleted(catalog, manifest, allow=allow_deleted)
+    refuse_conflicts(
+        catalog,
+        manifest,
+        participant,
+        allow_deleted=allow_deleted,
+        stored_at=f"{raw.base_uri}{prefix}/",
+    )
     modalities, recording = register_session(catalog, raw, manifest, session, participant)
     return IngestResult(
         paused=False,

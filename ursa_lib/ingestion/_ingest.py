@@ -67,7 +67,7 @@ from ._manifest import (
     Manifest,
     load_manifest,
 )
-from ._plan import IngestPlan, check_inputs, plan_ingest, refuse_copy, refuse_deleted
+from ._plan import IngestPlan, check_inputs, plan_ingest, recording_row, refuse_conflicts
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -236,8 +236,7 @@ def ingest(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
     check_inputs(manifest, participant, max_concurrent_files)
-    refuse_copy(catalog, manifest)
-    refuse_deleted(catalog, manifest, allow=allow_deleted)
+    refuse_conflicts(catalog, manifest, participant, allow_deleted=allow_deleted)
 
     def result(
         prefix: str,
@@ -387,15 +386,5 @@ def register_session(
             rows.append(stored)  # already registered (maybe processed since): keep it
         else:
             rows.append(catalog.register_modality(row))
-    recording = catalog.register_recording(
-        Recording(
-            recording_hash=manifest.recording_hash,
-            rec_id=manifest.rec_id,
-            participant_ids=[participant],
-            start_time=manifest.start_time,
-            duration=manifest.duration,
-            device_info=manifest.device_info,
-            metadata=manifest.metadata,
-        )
-    )
+    recording = catalog.register_recording(recording_row(manifest, participant))
     return tuple(rows), recording

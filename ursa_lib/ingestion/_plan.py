@@ -20,6 +20,7 @@ from .._errors import (
     DeletedRecordingError,
     InvalidKeyError,
     InvalidValueError,
+    ManifestError,
     MissingParticipantError,
     ObjectNotFoundError,
 )
@@ -28,7 +29,7 @@ from ._manifest import Manifest, load_manifest
 from ._stored import load_stored_manifest
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from ..catalog import Catalog, Recording
     from ..store import Store
 
 __all__ = [
@@ -37,8 +38,8 @@ __all__ = [
     "check_inputs",
     "check_participant",
     "plan_ingest",
-    "refuse_copy",
-    "refuse_deleted",
+    "recording_row",
+    "refuse_conflicts",
 ]
 
 UploadAction = Literal["upload", "skip", "replace"]
@@ -169,6 +170,69 @@ def refuse_deleted(catalog: Catalog, manifest: Manifest, *, allow: bool = False)
     )
 
 
+def recording_row(manifest: Manifest, participant: str) -> Recording:
+    """The recording row that registering ``manifest`` writes."""
+    from ..catalog import Recording
+
+    assert manifest.recording_hash is not None
+    return Recording(
+        recording_hash=manifest.recording_hash,
+        rec_id=manifest.rec_id,
+        participant_ids=[participant],
+        start_time=manifest.start_time,
+        duration=manifest.duration,
+        device_info=manifest.device_info,
+        metadata=manifest.metadata,
+    )
+
+
+_FIELDS = ("participant_ids", "start_time", "duration", "device_info", "metadata")
+"""What a manifest says of its recording beside its files (its ``rec_id``: `refuse_copy`)."""
+
+
+def refuse_changed(catalog: Catalog, manifest: Manifest, participant: str) -> None:
+    """Refuse a session whose recording is catalogued with other values than its
+    manifest now gives (a participant or metadata edited after the ingest): the
+    recording hash is over the files alone, and registration never rewrites a row."""
+    assert manifest.recording_hash is not None
+    stored = catalog.get_recording(manifest.recording_hash)
+    if stored is None or stored.rec_id != manifest.rec_id:
+        return
+    wanted = recording_row(manifest, participant)
+    changed = [f for f in _FIELDS if getattr(stored, f) != getattr(wanted, f)]
+    if not changed:
+        return
+
+    def short(value: object) -> str:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    said = "; ".join(
+        f"{f} {short(getattr(stored, f))}, now {short(getattr(wanted, f))}" for f in changed
+    )
+    raise ManifestError(
+        f"session {manifest.rec_id!r} is catalogued with other values ({said}); ingest never "
+        "changes a catalogued recording: put the catalogued values back in the manifest "
+        "(CLI: --participant). Nothing was written"
+    )
+
+
+def refuse_conflicts(
+    catalog: Catalog,
+    manifest: Manifest,
+    participant: str,
+    *,
+    allow_deleted: bool = False,
+    stored_at: str | None = None,
+) -> None:
+    """What the catalog says against registering ``manifest``, before anything is
+    written: a copy of a catalogued session (`refuse_copy`), a recording a delete
+    took away (`refuse_deleted`), one catalogued with other values (`refuse_changed`)."""
+    refuse_copy(catalog, manifest, stored_at)
+    refuse_deleted(catalog, manifest, allow=allow_deleted)
+    refuse_changed(catalog, manifest, participant)
+
+
 def plan_ingest(
     manifest_path: Path,
     source_dir: Path | None = None,
@@ -191,8 +255,7 @@ def plan_ingest(
             "no participant: pass participant_id or set participant_id in the manifest"
         )
     check_inputs(manifest, participant)
-    refuse_copy(catalog, manifest)
-    refuse_deleted(catalog, manifest, allow=allow_deleted)
+    refuse_conflicts(catalog, manifest, participant, allow_deleted=allow_deleted)
     requests = 0
     home, claims = None, False
     for candidate in SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash):
