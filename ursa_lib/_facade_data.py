@@ -95,10 +95,13 @@ class DataVerbs:
         modalities: Iterable[str] | None = None,
         kinds: Iterable[str] | None = None,
         workdir: str | Path | None = None,
+        again: bool = False,
     ) -> list[ProcessingResult]:
         """Turn raw segments into processed assets (`ursa_lib.processing.process_recording`).
 
         Give a ``recording_hash``, or a ``rec_id`` (then every recording of that id).
+        A damaged asset (an object gone, or of another size) is made again;
+        ``again=True`` makes every chosen asset again, damaged or not.
         """
         self._require_writes("process")
         from .catalog import Recording
@@ -122,6 +125,7 @@ class DataVerbs:
                     modalities=modalities,
                     kinds=kinds,
                     workdir=Path(workdir) if workdir is not None else None,
+                    again=again,
                 )
                 for h in hashes
             ]

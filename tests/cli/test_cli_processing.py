@@ -97,6 +97,18 @@ def test_scrub_names_the_process_command_that_remakes_a_damaged_asset(root: Path
     code, out = ursa("scrub", "--root", str(root))
     assert code == 0, out
     assert "next:" not in out
+    # An asset that does not open for another reason takes --again.
+    metadata = next(p for p in sorted(assets.rglob("eeg.zarr/data/zarr.json")))
+    metadata.write_bytes(b"X" + metadata.read_bytes()[1:])
+    code, out = ursa("scrub", "--root", str(root))
+    assert code == 1
+    assert out.strip().splitlines()[-1] == (
+        f"next: ursa process {short} --again (makes a damaged processed asset again)"
+    )
+    code, out = ursa("process", short, "--again", "-m", "eeg", "--root", str(root), "--json")
+    assert code == 0, out
+    assert [(o["outcome"], o["reason"]) for o in json.loads(out)] == [("processed", "made again")]
+    assert ursa("scrub", "--root", str(root))[0] == 0
 
 
 def test_query_takes_iso_8601_times(root: Path) -> None:

@@ -14,6 +14,7 @@ the recording again") led nowhere.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,62 @@ def test_a_remake_that_fails_removes_nothing_the_catalog_lists(
     row = ui.catalog().get_modality(h, "eeg")
     assert row is not None
     assert row.ingestion_status.value == "processed"
+    assert publish.LEASE_KEY not in row.metadata  # released for the next run
     monkeypatch.undo()
     [outcome] = ui.process(h)[0].outcomes
     assert outcome.outcome == "processed"
     assert {i.key for i in assets.list(f"processed/{h}/")} == set(keys)
+
+
+def test_an_asset_being_made_again_elsewhere_is_busy_not_made_twice(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> None:
+    ui = make_interface("local")
+    h = ingested(ui, tmp_path, ns, audio=False, video=False, events=False)
+    ui.process(h)
+    keys = listed(ui, h)["eeg"]
+    ui.store("assets_rw").delete(one_key(keys, "/data/c/0/"))
+    catalog = ui.catalog(writable=True)
+    row = catalog.get_modality(h, "eeg")
+    assert row is not None
+    # Another machine's process is making it again, as of now.
+    lease = {"owner": "another-host:4242", "since_ns": time.time_ns()}
+    catalog.take_over(row, metadata={**row.metadata, publish.LEASE_KEY: lease})
+    [outcome] = ui.process(h)[0].outcomes
+    assert (outcome.outcome, outcome.reason) == (
+        "busy",
+        "another live process holds this modality's processing lease",
+    )
+    assert {i.key for i in ui.store("assets_rw").list(f"processed/{h}/")} < set(keys)
+    # Its lease gone stale (that machine died), the next run makes it.
+    held = catalog.get_modality(h, "eeg")
+    assert held is not None
+    stale = {"owner": "another-host:4242", "since_ns": time.time_ns() - 7 * 3600 * 10**9}
+    catalog.take_over(held, metadata={**held.metadata, publish.LEASE_KEY: stale})
+    [outcome] = ui.process(h)[0].outcomes
+    assert outcome.outcome == "processed"
+    done = catalog.get_modality(h, "eeg")
+    assert done is not None
+    assert publish.LEASE_KEY not in done.metadata
+    assert {i.key for i in ui.store("assets_rw").list(f"processed/{h}/")} == set(keys)
+
+
+def test_again_makes_an_asset_rotted_at_its_size_again(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> None:
+    ui = make_interface("local")
+    h = ingested(ui, tmp_path, ns, audio=False, video=False, events=False)
+    ui.process(h)
+    result = ui.query(recording_hash=h)[0]
+    before = ui.read(result, (0.0, 10.0)).eeg.signal.digital
+    assets = ui.store("assets_rw")
+    chunk = one_key(listed(ui, h)["eeg"], "/data/c/0/")
+    rotted = bytearray(assets.get(chunk))
+    rotted[-20:] = bytes(20)  # the same size: a listing cannot see it
+    assets.put(chunk, bytes(rotted))
+    [unchanged] = ui.process(h)[0].outcomes
+    assert unchanged.outcome == "unchanged"
+    [outcome] = ui.process(h, again=True)[0].outcomes
+    assert (outcome.outcome, outcome.reason) == ("processed", "made again")
+    assert np.array_equal(ui.read(result, (0.0, 10.0)).eeg.signal.digital, before)
+    assert {i.key for i in assets.list(f"processed/{h}/")} == set(listed(ui, h)["eeg"])

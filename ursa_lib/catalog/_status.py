@@ -1,10 +1,12 @@
 """The modality status machine: raw → ingesting → processed | failed.
 
 Two moves besides the table below, each with a verb of its own: a process may
-*take over* a row left ``ingesting`` (its lease dead) — guarded on the row's
-metadata, so of two processes taking over the same lease exactly one wins;
-and a processed row may be *re-pointed* at a newer asset (a new converter
-version) without leaving ``processed``, guarded on the asset it pointed at.
+*take over* a row left ``ingesting`` (its lease dead), or *hold* a processed
+row while it makes its asset again (a new converter version, a damaged
+asset), without leaving ``processed`` — guarded on the row's metadata, so of
+two processes taking over the same lease exactly one wins; and a processed
+row may be *re-pointed* at a newer asset without leaving ``processed``,
+guarded on the asset it pointed at.
 """
 
 from __future__ import annotations
@@ -91,19 +93,19 @@ class StatusMachine(RowVerbs):
         return self._transition(current, IngestionStatus.INGESTING, **changes)
 
     def take_over(self, current: Modality, *, metadata: Mapping[str, Any]) -> Modality:
-        """ingesting → ingesting under new ``metadata`` (a new lease), only if the stored
-        row still carries ``current``'s metadata: of two processes taking over the same
-        row, one wins and the other gets `InvalidTransitionError`."""
+        """ingesting → ingesting (or processed → processed: a hold while its asset is
+        made again) under new ``metadata`` (a new lease, or none), only if the stored
+        row still carries ``current``'s metadata: of two processes taking over the
+        same row, one wins and the other gets `InvalidTransitionError`."""
         self._require_write("taking over a modality")
-        if current.ingestion_status is not IngestionStatus.INGESTING:
+        status = current.ingestion_status
+        if status not in (IngestionStatus.INGESTING, IngestionStatus.PROCESSED):
             raise InvalidTransitionError(
                 f"modality {current.modality} of {current.recording_hash} is "
-                f"{current.ingestion_status.value}; only an ingesting row is taken over"
+                f"{status.value}; only an ingesting or processed row is taken over"
             )
         guard = f"target.metadata = {sql_literal(canonical_json(current.metadata))}"
-        return self._write_status(
-            current, IngestionStatus.INGESTING, guard, metadata=dict(metadata)
-        )
+        return self._write_status(current, status, guard, metadata=dict(metadata))
 
     def mark_processed(
         self,

@@ -90,19 +90,19 @@ def scrub(
             f"re-hashed, {report.requests:,} requests in {human_duration(report.seconds)}: "
             + ("clean" if report.clean else f"{len(report.findings)} findings")
         )
-        damaged = sorted(
-            {
-                f.recording_hash[:12]
-                for f in open_findings
-                if f.recording_hash
-                and "/processed/" in f.uri
-                and f.kind in ("missing_object", "wrong_size", "unreadable_asset")
-            }
-        )
-        if damaged:
+        # A processed asset with an object gone or resized is made again by
+        # `process`; one that does not open for another reason, with --again.
+        fixes: dict[str, str] = {}
+        for f in open_findings:
+            if f.recording_hash and "/processed/" in f.uri:
+                if f.kind in ("missing_object", "wrong_size"):
+                    fixes.setdefault(f.recording_hash[:12], "")
+                elif f.kind == "unreadable_asset":
+                    fixes[f.recording_hash[:12]] = " --again"
+        if fixes:
             say(
                 "next: "
-                + " · ".join(f"ursa process {h}" for h in damaged)
+                + " · ".join(f"ursa process {h}{flag}" for h, flag in sorted(fixes.items()))
                 + " (makes a damaged processed asset again)"
             )
     if open_findings:

@@ -34,26 +34,34 @@ def process(
     modality: Annotated[
         list[str] | None, typer.Option("--modality", "-m", help="Only these modalities.")
     ] = None,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Make the assets again even when none looks damaged (bytes rotted at "
+            "their size, an asset that does not open).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     profile: ProfileOption = None,
     root: RootOption = None,
 ) -> None:
     """Turn a recording's raw segments into processed assets (Zarr, MP4 + index, Lance,
     Parquet). Running it again changes nothing, but makes a damaged asset (an
-    object gone, or of another size) again; a failed stream is reported, the
-    others are processed."""
+    object gone, or of another size) again; --again makes them all again. A failed
+    stream is reported, the others are processed."""
     from .._interface import DataInterface
 
     loaded = open_profile(profile, root, roles=("raw_ro", "assets_rw"), needs_catalog=True)
     ursa = DataInterface(loaded).enable_writes()
     is_hash = len(target) == 64 and all(c in "0123456789abcdef" for c in target)
     results = (
-        ursa.process(target, modalities=modality)
+        ursa.process(target, modalities=modality, again=again)
         if is_hash
-        else ursa.process(rec_id=target, modalities=modality)
+        else ursa.process(rec_id=target, modalities=modality, again=again)
     )
     if not results and not is_hash:  # the hash's first characters, as `ursa query` shows
-        results = ursa.process(ursa.show(target).recording_hash, modalities=modality)
+        results = ursa.process(ursa.show(target).recording_hash, modalities=modality, again=again)
     if not results:
         raise CliError(
             f"no recording {target!r} in the catalog (ursa query --status all lists them)"

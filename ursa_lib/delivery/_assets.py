@@ -154,9 +154,11 @@ class Opened:
     shared by threads.
 
     Reading a window of an asset opened before costs only its chunks or data
-    pages, not its metadata (or a Lance connection and manifest) again. Assets
-    are never rewritten in place (a new version gets a new folder), so an opened
-    asset's metadata cannot go stale.
+    pages, not its metadata (or a Lance connection and manifest) again. A new
+    converter version gets a new folder, so what is kept does not go stale; a
+    damaged asset made again in its folder is the exception: a Zarr's metadata
+    comes back the same, and a kept Lance table whose files are gone is opened
+    afresh (`AssetSource.lance_rows`).
     """
 
     def __init__(self, keep: int = 16) -> None:

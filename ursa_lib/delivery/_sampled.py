@@ -91,8 +91,10 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
     Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
     array metadata: through this store each is fetched once, not once per window,
     and `read_sampled` keeps the last few chunks decoded beside it (``decoded``).
-    Assets are never rewritten in place (a new version gets a new folder), so a
-    kept object cannot go stale.
+    A new converter version gets a new folder, so a kept object does not go
+    stale; a damaged asset made again in its folder is a Zarr of the same bytes
+    (its conversion is deterministic), but a stream that spans the remake may
+    keep the damaged object it read before.
     """
     from zarr.storage import WrapperStore
 

@@ -20,8 +20,8 @@ Order of work, and why:
    stored). The manifest is then stale, and its hash will never be
    registered: unless a recording row of that hash exists, what this
    ingest's manifest claimed is removed (its files' objects, then the
-   manifest), so the session, augmented again, ingests into the same prefix
-   and no half-stored session is left for scrub to report.
+   manifest), so the session, augmented again, ingests afresh and leaves no
+   half-stored session for scrub to report.
 5. Only then are rows registered: participant, modalities, and the recording
    last, so a reader never sees a recording whose bytes or modalities are
    missing.

@@ -37,6 +37,7 @@ process's, so the retry takes it over.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -48,7 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._errors import ObjectStoreTransientError, UrsaError
+from .._errors import InvalidTransitionError, ObjectStoreTransientError, UrsaError
 from .._layout import AssetKey, SessionPrefix
 from ..catalog import Catalog, Event, IngestionStatus, Interval, Modality, PipelineAsset
 from ..ingestion import FileEntry, FileUpload, Manifest, load_stored_manifest, transfer_files
@@ -81,12 +82,16 @@ def process_recording(
     kinds: Iterable[str] | None = None,
     workdir: Path | None = None,
     stale_after_s: float = 6 * 3600,
+    again: bool = False,
 ) -> ProcessingResult:
     """Process the recording's modalities (all, those named, or those of ``kinds``).
 
     Promises: no reader ever sees a modality row that points at a partly
     written asset; running it again with the same converter versions changes
-    nothing; ``raw_storage_uri`` is never changed. See the module docstring.
+    nothing (but makes a damaged asset again); ``raw_storage_uri`` is never
+    changed. ``again=True`` makes every chosen asset again, damaged or not
+    (bytes rotted at their size, which a listing cannot see). See the module
+    docstring.
     """
     registry = registry or default_registry()
     wanted = set(modalities) if modalities is not None else None
@@ -115,7 +120,7 @@ def process_recording(
             described is None or str(described.kind) not in kind_filter
         ):
             continue
-        outcomes.append(job.run(described, registry, workdir, stale_after_s))
+        outcomes.append(job.run(described, registry, workdir, stale_after_s, again))
     return ProcessingResult(recording_hash, tuple(outcomes))
 
 
@@ -182,6 +187,7 @@ class _Job:
         registry: ConverterRegistry,
         workdir: Path | None,
         stale_after_s: float,
+        again: bool = False,
     ) -> ModalityOutcome:
         name = self.row.modality
         if described is None:
@@ -200,7 +206,8 @@ class _Job:
         current = self.current()
         published = self._published(current, converter, digest)
         damage = self._damage(published) if published is not None else []
-        if published is not None and not damage:
+        remake = published is not None and (bool(damage) or again)
+        if published is not None and not remake:
             return ModalityOutcome(
                 modality=name,
                 outcome="unchanged",
@@ -218,7 +225,7 @@ class _Job:
             )
         # A damaged asset is remade in its own folder: a failed attempt must not
         # remove what the catalog still lists there.
-        keep = {key for key, _ in _recorded(published)} if damage else set()
+        keep = {key for key, _ in _recorded(published)} if remake else set()
         if not self._take_lease(current, stale_after_s):
             return ModalityOutcome(
                 modality=name,
@@ -262,10 +269,11 @@ class _Job:
             self.fail(described, converter, reason, stale_after_s, leased=True)
             raise
         outcome = self._publish(described, converter, digest, asset, output, objects, started)
-        if damage:
+        if remake:
             written = {str(o["key"]) for o in objects}
             self._discard([key for key in sorted(keep) if key not in written])
-            outcome = replace(outcome, reason=f"its asset was damaged ({'; '.join(damage)})")
+            reason = f"its asset was damaged ({'; '.join(damage)})" if damage else "made again"
+            outcome = replace(outcome, reason=reason)
         return outcome
 
     def _published(
@@ -303,9 +311,19 @@ class _Job:
 
     def _take_lease(self, current: Modality, stale_after_s: float) -> bool:
         status = current.ingestion_status
-        if status is IngestionStatus.PROCESSED:
-            return True  # a new version: the row stays processed until it flips
         metadata = {**current.metadata, LEASE_KEY: lease_for()}
+        if status is IngestionStatus.PROCESSED:
+            # A new version, or a damaged asset made again: the row stays processed
+            # (readers keep the asset it points at) under this process's lease, so
+            # that two processes never make the same asset at once.
+            held = current.metadata.get(LEASE_KEY)
+            if isinstance(held, dict) and not lease_is_dead(held, stale_after_s):
+                return False
+            try:
+                self.catalog.take_over(current, metadata=metadata)
+            except InvalidTransitionError:
+                return False  # another process took it a moment before
+            return True
         if status is IngestionStatus.INGESTING:
             held = current.metadata.get(LEASE_KEY)
             if isinstance(held, dict) and not lease_is_dead(held, stale_after_s):
@@ -355,7 +373,11 @@ class _Job:
             key = asset.parent + path.relative_to(out).as_posix()
             uploads.append(FileUpload(path, key, path.stat().st_size, sha, key))
         uploaded.extend(u.key for u in uploads)
-        transfer_files(self.assets, uploads, max_concurrent=4)
+        # A Lance table's version manifests go last: made again in its folder (a
+        # damaged asset), the table never names data files that are not there yet.
+        last = [u for u in uploads if "/_versions/" in u.key]
+        transfer_files(self.assets, [u for u in uploads if u not in last], max_concurrent=4)
+        transfer_files(self.assets, last, max_concurrent=4)
         return [{"key": u.key, "size": u.size, "sha256": u.sha256} for u in uploads]
 
     def _discard(self, keys: list[str]) -> None:
@@ -443,6 +465,10 @@ class _Job:
             log.error(
                 "modality %s: a new asset failed, the old one stays: %s", current.modality, reason
             )
+            if leased and LEASE_KEY in current.metadata:  # let the next run try again
+                released = {k: v for k, v in current.metadata.items() if k != LEASE_KEY}
+                with contextlib.suppress(InvalidTransitionError):
+                    self.catalog.take_over(current, metadata=released)
         elif leased or self._take_lease(current, stale_after_s):
             self.catalog.mark_failed(current.recording_hash, current.modality, reason=reason)
         else:
