@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from ursa_lib import (
     InvalidValueError,
     LocalProfile,
     ManifestError,
+    ObjectNotFoundError,
     SourceChangedError,
     Store,
     augment,
@@ -193,6 +195,40 @@ def test_a_file_changed_since_augment_is_not_stored_or_registered(
     assert raw.get(prefix + "eeg_0/seg_00001.bin") == seg.read_bytes()
 
 
+def test_a_session_stored_whole_before_its_file_changed_is_kept(
+    local: tuple[Store, Catalog, Path],
+) -> None:
+    raw, catalog, session = local
+    stored = ingest(session / "manifest.json", raw=raw, catalog=catalog, register=False)
+    objects = {i.key: raw.get(i.key) for i in raw.list(stored.prefix + "/")}
+    seg = session / "eeg_0" / "seg_00001.bin"
+    seg.write_bytes(b"Z" * seg.stat().st_size)
+    with pytest.raises(SourceChangedError, match="so nothing was removed; `ursa backfill"):
+        ingest(session / "manifest.json", raw=raw, catalog=catalog, overwrite=True)
+    assert {i.key: raw.get(i.key) for i in raw.list(stored.prefix + "/")} == objects
+
+
+def test_objects_gone_between_upload_and_registration_register_nothing(
+    local: tuple[Store, Catalog, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ursa_lib.ingestion._ingest as ingest_module
+
+    raw, catalog, session = local
+    transfer = ingest_module.transfer_files
+
+    def then_removed(store: Store, uploads: list[Any], **kwargs: Any) -> Any:
+        tally = transfer(store, uploads, **kwargs)
+        # Another ingest of the session met a changed file and removed what it claimed.
+        store.delete(uploads[0].key)
+        return tally
+
+    monkeypatch.setattr(ingest_module, "transfer_files", then_removed)
+    with pytest.raises(ObjectNotFoundError, match="are no longer under") as caught:
+        ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert "Nothing was registered" in str(caught.value)
+    assert catalog.count(Recording) == 0
+
+
 def test_a_changed_file_of_an_archived_session_leaves_the_archive_alone(
     local: tuple[Store, Catalog, Path],
 ) -> None:
@@ -201,7 +237,7 @@ def test_a_changed_file_of_an_archived_session_leaves_the_archive_alone(
     stored = {i.key: raw.get(i.key) for i in raw.list(first.prefix + "/")}
     seg = session / "eeg_0" / "seg_00001.bin"
     seg.write_bytes(b"Z" * seg.stat().st_size)
-    with pytest.raises(SourceChangedError, match="the archived recording keeps its bytes"):
+    with pytest.raises(SourceChangedError, match="the archive keeps its verified bytes"):
         ingest(session / "manifest.json", raw=raw, catalog=catalog, overwrite=True)
     assert {i.key: raw.get(i.key) for i in raw.list(first.prefix + "/")} == stored
     assert catalog.get_recording(first.recording_hash) == first.recording

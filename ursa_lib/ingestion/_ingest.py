@@ -22,9 +22,11 @@ Order of work, and why:
    ingest's manifest claimed is removed (its files' objects, then the
    manifest), so the session, augmented again, ingests afresh and leaves no
    half-stored session for scrub to report.
-5. Only then are rows registered: participant, modalities, and the recording
-   last, so a reader never sees a recording whose bytes or modalities are
-   missing.
+5. Only then, once one more listing per worker directory (when anything was
+   uploaded) shows every file stored at its size (another ingest that met a
+   changed file may have removed them), are rows registered: participant,
+   modalities, and the recording last, so a reader never sees a recording
+   whose bytes or modalities are missing.
 
 Cooperative pause: ``is_active()`` is polled before the upload starts, between
 chunks of every file and as each file completes. Once it returns True, each
@@ -285,8 +287,35 @@ def ingest(
         raise _stale_manifest(exc, raw, catalog, manifest, home, session) from exc
     if tally.paused or not register:
         return result(home.key, tally)
+    if tally.uploaded:  # (all skipped: the first listing just showed every file stored)
+        _check_stored(raw, manifest, home)
     modalities, recording = register_session(catalog, raw, manifest, home, participant)
     return result(home.key, tally, modalities, recording)
+
+
+def _missing(raw: Store, manifest: Manifest, home: SessionPrefix) -> list[str]:
+    """The manifest's files that ``home`` does not hold at their size."""
+    stored = _stored_sizes(raw, manifest, home)
+    return [
+        entry.rel_path
+        for entry in manifest.files or ()
+        if stored.get(home.file_key(entry.rel_path)) != entry.size
+    ]
+
+
+def _check_stored(raw: Store, manifest: Manifest, home: SessionPrefix) -> None:
+    """Refuse to register a session whose objects went while it was uploaded: another
+    ingest of it, which met a file changed on the rig, removed what its stale
+    manifest claimed (`_stale_manifest`). One listing per worker directory."""
+    missing = _missing(raw, manifest, home)
+    if missing:
+        raise ObjectNotFoundError(
+            f"{len(missing)} files of this session (first {missing[0]}) are no longer under "
+            f"{home.key}/ after their upload: another ingest of it found a file changed on "
+            f"the rig and removed them. Nothing was registered; run `ursa manifest augment` "
+            "on the session, then ingest it again",
+            uri=f"{raw.base_uri}{home.key}/",
+        )
 
 
 def _stale_manifest(
@@ -306,7 +335,20 @@ def _stale_manifest(
     changed = f"{exc.path} no longer matches the session's manifest (it changed after augment)"
     if catalog.get_recording(manifest.recording_hash) is not None:
         return SourceChangedError(
-            f"{changed}; the archived recording keeps its bytes: {again}", path=exc.path
+            f"{exc.path} differs from what recording {manifest.recording_hash[:12]} archived "
+            "(it changed on the rig after augment); the archive keeps its verified bytes. If "
+            "the rig's copy is damaged, nothing needs doing; to archive the change as another "
+            "recording, augment the session again and ingest it",
+            path=exc.path,
+        )
+    if not _missing(raw, manifest, home):
+        # Another ingest of the session stored every file before it changed: the
+        # archive holds the session its manifest lists, and that ingest registers it.
+        return SourceChangedError(
+            f"{changed}; the archive already holds every file of the manifest (another "
+            f"ingest stored them before the change), so nothing was removed; `ursa backfill "
+            f"{manifest.rec_id}` registers it if that ingest does not",
+            path=exc.path,
         )
     present = {info.key for info in raw.list(home.key + "/")}
     keys = [home.file_key(entry.rel_path) for entry in manifest.files or ()]
