@@ -107,6 +107,22 @@ def test_stored_bytes_that_rotted_keep_the_rigs_copy(stored: tuple[Path, LocalPr
     assert (session / "eeg_0" / "seg_00002.bin").read_bytes() == good
 
 
+def test_a_rig_file_changed_at_its_size_after_augment_is_kept(
+    stored: tuple[Path, LocalProfile],
+) -> None:
+    # The archive holds what augment hashed; the rig's copy is now something else.
+    session, profile = stored
+    seg = session / "eeg_0" / "seg_00001.bin"
+    changed = b"Z" * seg.stat().st_size
+    seg.write_bytes(changed)
+    with pytest.raises(RigCleanRefused, match=r"eeg_0/seg_00001\.bin \(the rig's copy changed"):
+        clean(session, profile, dry_run=True)
+    with pytest.raises(RigCleanRefused):
+        clean(session, profile)
+    assert seg.read_bytes() == changed
+    assert (session / "manifest.json").exists()
+
+
 def test_a_recording_rig_or_an_unregistered_session_is_refused(tmp_path: Path) -> None:
     profile = LocalProfile(root=tmp_path / "ursa")
     session = rig_session(tmp_path / "rig")

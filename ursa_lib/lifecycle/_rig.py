@@ -4,7 +4,9 @@
 this order, and refuses naming everything that is missing otherwise:
 
 1. the rig is not recording into it (no ``.recording`` marker);
-2. its manifest is augmented and matches the disk (`load_manifest`);
+2. its manifest is augmented and matches the disk (`load_manifest`), and
+   every file on the rig still hashes to the manifest's sha256 (one changed
+   at its size after augment is not what the archive holds);
 3. the raw bucket holds every listed file under the session's prefix with the
    listed size, ``sha256`` metadata equal to the manifest's, *and* bytes that
    hash to it (each object is read back: the rig's copy may be the last good one);
@@ -18,6 +20,7 @@ half way can simply be run again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +65,11 @@ def _stored_home(raw: Store, rec_id: str, recording_hash: str) -> SessionPrefix 
     return None
 
 
+def _local_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def clean_session(
     session_dir: Path, *, raw: Store, catalog: Catalog, dry_run: bool = False
 ) -> RigCleanResult:
@@ -94,6 +102,12 @@ def clean_session(
             problems.append(
                 f"{entry.rel_path} (the stored bytes no longer hash to its sha256: re-send it "
                 "with ursa ingest --overwrite)"
+            )
+        elif _local_sha256(session_dir / entry.rel_path) != entry.sha256:
+            problems.append(
+                f"{entry.rel_path} (the rig's copy changed after augment: the archive holds "
+                "the bytes augment hashed, not these; to keep them, augment and ingest the "
+                "session again)"
             )
     if catalog.get_recording(manifest.recording_hash) is None:
         problems.append(f"the catalog has no recording row {manifest.recording_hash}")
