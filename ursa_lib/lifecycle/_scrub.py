@@ -279,7 +279,8 @@ def _uncatalogued(
             "uncatalogued_session",
             uri,
             f"no recording row; {missing} of its manifest's files are not stored: an ingest "
-            "that did not finish; run it again from the rig (ursa ingest DIR)",
+            "that did not finish; run it again from the rig (ursa ingest DIR; augment the "
+            "session again first if it changed: the ingest then takes this prefix over)",
         )
         return
     if repair and augmented:
