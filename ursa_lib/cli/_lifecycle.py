@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .._layout import PROCESSED_ROOT
 from .._text import counted
 from ._errors import CliError, ExitCode
 from ._options import JsonOption, ProfileOption, RootOption
@@ -94,7 +95,7 @@ def scrub(
         # `process`; one that does not open for another reason, with --again.
         fixes: dict[str, str] = {}
         for f in open_findings:
-            if f.recording_hash and "/processed/" in f.uri:
+            if f.recording_hash and f"/{PROCESSED_ROOT}" in f.uri:
                 if f.kind in ("missing_object", "wrong_size"):
                     fixes.setdefault(f.recording_hash[:12], "")
                 elif f.kind == "unreadable_asset":
