@@ -195,3 +195,25 @@ def test_again_makes_an_asset_rotted_at_its_size_again(
     assert (outcome.outcome, outcome.reason) == ("processed", "made again")
     assert np.array_equal(ui.read(result, (0.0, 10.0)).eeg.signal.digital, before)
     assert {i.key for i in assets.list(f"processed/{h}/")} == set(listed(ui, h)["eeg"])
+
+
+def test_a_download_again_into_the_same_folder_verifies_after_a_remake(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> None:
+    ui = make_interface("local")
+    h = ingested(ui, tmp_path, ns, eeg=False, audio=False, video=False)
+    ui.process(h)
+    result = ui.query(recording_hash=h)[0]
+    dest = tmp_path / "download"
+    ui.download(result, dest)
+    before = {p for p in dest.rglob("*") if p.is_file() and ".ursa" not in p.parts}
+    ui.store("assets_rw").delete(one_key(listed(ui, h)["events"], "events.lance/data/"))
+    ui.process(h)  # made again: Lance names its files afresh
+    assert not ui.verify(dest).ok  # the old download no longer matches the catalog
+    ui.download(ui.query(recording_hash=h)[0], dest, existing="skip")
+    report = ui.verify(dest)
+    assert report.ok, [(str(p.path), p.problem) for p in report.problems]
+    after = {p for p in dest.rglob("*") if p.is_file() and ".ursa" not in p.parts}
+    gone = before - after
+    assert gone  # the files of the asset as it was made before
+    assert all("events.lance" in p.parts for p in gone)

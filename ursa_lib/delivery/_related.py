@@ -13,7 +13,11 @@ hidden ``.ursa/`` folder at the root of the destination:
   truth raw files are verified against.
 
 Several downloads into one folder merge (a row or file by its key, the latest
-wins); a file once recorded stays recorded. Hidden files are not data:
+wins); a file once recorded stays recorded, but one: a processed asset's file
+that an earlier download wrote inside an asset folder this download writes
+again, and that the asset's current publication no longer lists (a Lance
+table made again names its files afresh; a new converter version), is
+removed with its record, so that the folder verifies. Hidden files are not data:
 `verify_download` checks no file of ``.ursa/``, and reads ``objects.jsonl`` to
 name the recorded files that are gone and to tell how a modality whose files
 are all gone was delivered.
@@ -131,6 +135,9 @@ def write_related(
             meta / "rows" / f"{model.__table__}.jsonl",
             (("/".join(map(str, row.key())), row.model_dump(mode="json")) for row in items),
         )
+    files = list(files)
+    written = [(key, dest) for _, key, dest, _, _ in files]
+    _prune_replaced(root, meta / "objects.jsonl", written)
     _merge_jsonl(
         meta / "objects.jsonl",
         (
@@ -155,6 +162,42 @@ def write_related(
             meta / "manifest_sources.jsonl", [(key, {"base_uri": store.base_uri, "key": key})]
         )
     return meta
+
+
+def _asset_folder(key: str, dest: Path) -> Path | None:
+    """Where the processed asset that ``key`` (written to ``dest``) belongs to was
+    written: ``…/eeg.zarr`` for ``processed/<hash>/eeg/<version>/eeg.zarr/…``."""
+    parts = key.removeprefix(PROCESSED_ROOT).split("/")
+    if not key.startswith(PROCESSED_ROOT) or len(parts) <= 4:
+        return None  # not processed, or a one-file asset (an MP4)
+    inner = len(parts) - 4  # the parts below the asset's own folder
+    return dest.parents[inner - 1]
+
+
+def _prune_replaced(root: Path, path: Path, written: list[tuple[str, Path]]) -> None:
+    """Remove the files recorded in ``path`` that lie in an asset folder written
+    again now and that this download did not write (see the module docstring)."""
+    folders = {folder for key, dest in written if (folder := _asset_folder(key, dest))}
+    if not folders or not path.exists():
+        return
+    now = {dest.relative_to(root).as_posix() for _, dest in written}
+    with updating(path):
+        records: dict[str, dict[str, Any]] = {}
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            records[record["_key"]] = record
+        stale = [
+            key
+            for key, record in records.items()
+            if key not in now
+            and str(record.get("key", "")).startswith(PROCESSED_ROOT)
+            and any((root / key).is_relative_to(folder) for folder in folders)
+        ]
+        for key in stale:
+            (root / key).unlink(missing_ok=True)
+            del records[key]
+        if stale:
+            _write_jsonl(path, records)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
