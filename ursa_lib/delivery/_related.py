@@ -79,14 +79,21 @@ def updating(path: Path) -> Iterator[None]:
 def _merge_jsonl(path: Path, lines: Iterable[tuple[str, dict[str, Any]]]) -> None:
     """Merge ``(key, record)`` into the JSON-lines file ``path``, atomically."""
     with updating(path):
-        merged: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                record = json.loads(line)
-                merged[record["_key"]] = record
+        merged = _records(path)
         for key, record in lines:
             merged[key] = {"_key": key, **record}
         _write_jsonl(path, merged)
+
+
+def _records(path: Path) -> dict[str, dict[str, Any]]:
+    """The records of the JSON-lines file ``path`` by their ``_key`` (none if absent);
+    read under `updating`."""
+    records: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            records[record["_key"]] = record
+    return records
 
 
 def _write_jsonl(path: Path, records: dict[str, dict[str, Any]]) -> None:
@@ -182,10 +189,7 @@ def _prune_replaced(root: Path, path: Path, written: list[tuple[str, Path]]) -> 
         return
     now = {dest.relative_to(root).as_posix() for _, dest in written}
     with updating(path):
-        records: dict[str, dict[str, Any]] = {}
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            records[record["_key"]] = record
+        records = _records(path)
         stale = [
             key
             for key, record in records.items()
