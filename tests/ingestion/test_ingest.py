@@ -275,63 +275,6 @@ def test_a_participant_or_metadata_edited_after_the_ingest_is_refused_before_any
     assert (again.files_uploaded, again.recording) == (0, first.recording)
 
 
-def killed_half_way(raw: Store, catalog: Catalog, session: Path) -> str:
-    """An ingest of ``session`` killed after some files: stored, one file missing,
-    nothing registered. Returns its prefix."""
-    stored = ingest(session / "manifest.json", raw=raw, catalog=catalog, register=False)
-    raw.delete(f"{stored.prefix}/eeg_0/seg_00002.bin")
-    return stored.prefix
-
-
-def test_a_session_changed_after_a_killed_ingest_takes_its_prefix_over(
-    local: tuple[Store, Catalog, Path],
-) -> None:
-    raw, catalog, session = local
-    prefix = killed_half_way(raw, catalog, session)
-    (session / "eeg_0" / "seg_00002.bin").unlink()  # the session changes on the rig
-    (session / "eeg_0" / "seg_00001.bin").write_bytes(b"new" * 100)
-    augment(session)
-    plan = ingest(session / "manifest.json", raw=raw, catalog=catalog, dry_run=True)
-    assert (plan.prefix, plan.claims_prefix) == (prefix, True)
-    assert plan.takes_over is not None
-    assert {f.action for f in plan.files} == {"upload"}
-    done = ingest(session / "manifest.json", raw=raw, catalog=catalog)
-    assert done.prefix == prefix  # not its alternate: the killed ingest left nothing behind
-    keys = sorted(i.key.removeprefix(prefix + "/") for i in raw.list(prefix + "/"))
-    assert keys == sorted(["manifest.json", *(f.rel_path for f in done.manifest.files or ())])
-    assert "eeg_0/seg_00002.bin" not in keys
-    assert raw.get(f"{prefix}/eeg_0/seg_00001.bin") == b"new" * 100
-    assert catalog.count(Recording) == 1
-
-
-def test_only_an_unfinished_ingest_of_the_same_session_is_taken_over(
-    local: tuple[Store, Catalog, Path],
-) -> None:
-    raw, catalog, session = local
-    # Complete but not registered (a backfill may come): kept.
-    whole = ingest(session / "manifest.json", raw=raw, catalog=catalog, register=False)
-    (session / "eeg_0" / "seg_00001.bin").write_bytes(b"new" * 100)
-    augment(session)
-    again = ingest(session / "manifest.json", raw=raw, catalog=catalog)
-    assert again.prefix == f"{whole.prefix}~{again.recording_hash[:12]}"
-    assert raw.exists(f"{whole.prefix}/eeg_0/seg_00001.bin")
-    # Unfinished, but by another session that re-used the rec_id (another start): kept.
-    first, second = (write_rig_session(session.parent / "reuse", name=name) for name in ("a", "b"))
-    for folder, start in ((first, 1), (second, 2)):
-        rig = json.loads((folder / "manifest.json").read_text())
-        (folder / "manifest.json").write_text(
-            json.dumps({**rig, "rec_id": "rec_reuse", "start_time": start})
-        )
-    (second / "eeg_0" / "seg_00000.bin").write_bytes(b"other" * 100)
-    augment(first)
-    augment(second)
-    prefix = killed_half_way(raw, catalog, first)
-    plan = ingest(second / "manifest.json", raw=raw, catalog=catalog, dry_run=True)
-    assert plan.takes_over is None
-    assert plan.prefix == f"{prefix}~{plan.recording_hash[:12]}"
-    assert raw.exists(f"{prefix}/eeg_0/seg_00001.bin")
-
-
 def test_pause_stops_within_a_chunk_and_registers_nothing(tmp_path: Path) -> None:
     profile = LocalProfile(root=tmp_path / "ursa")
     session = tmp_path / "rig" / "rec_big"

@@ -232,8 +232,7 @@ def test_an_unfinished_ingest_is_named_as_one_and_not_backfilled(archive: Archiv
         assert (finding.kind, finding.repaired) == ("uncatalogued_session", False)
         assert finding.detail == (
             "no recording row; 1 of its manifest's files are not stored: an ingest that did "
-            "not finish; run it again from the rig (ursa ingest DIR; augment the session again "
-            "first if it changed: the ingest then takes this prefix over)"
+            "not finish; run it again from the rig (ursa ingest DIR)"
         )
     ingest(
         archive.rig / "rec_cut" / "manifest.json",

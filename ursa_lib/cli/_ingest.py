@@ -56,13 +56,8 @@ def ingest(
             session, participant, dry_run=True, overwrite=overwrite, allow_deleted=allow_deleted
         )
         raw_uri = loaded.bucket_uri("raw")
-        over = (
-            f", first removing the unfinished ingest of {plan.takes_over[:12]} stored there"
-            if plan.takes_over
-            else ""
-        )
         show_plan(
-            f"ingest (recording {plan.recording_hash} at {plan.prefix}/{over})",
+            f"ingest (recording {plan.recording_hash} at {plan.prefix}/)",
             [(f.rel_path, f"{raw_uri}{f.key}", f.size, f.action) for f in plan.files],
             plan.requests,
             as_json,

@@ -9,10 +9,7 @@ Order of work, and why:
    It claims the prefix for this content: if that prefix already holds a
    manifest with another ``recording_hash`` (the rig re-used a ``rec_id`` for
    different bytes), this session goes to its alternate prefix instead, so
-   nothing of the older session is ever overwritten, unless it is an
-   unfinished ingest of this same session, augmented before it changed
-   (`unfinished`): its stored files are removed, then this manifest claims
-   the prefix.
+   nothing of the older session is ever overwritten.
 3. One listing per worker directory tells which files are already there with
    their size; those are skipped (``overwrite=True`` re-sends everything). Under
    a prefix claimed by this content, an object of the listed size is this file:
@@ -59,7 +56,6 @@ from pathlib import Path
 from typing import Literal
 
 from .._errors import (
-    ManifestError,
     MissingParticipantError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -73,17 +69,7 @@ from ._manifest import (
     Manifest,
     load_manifest,
 )
-from ._plan import (
-    IngestPlan,
-    check_inputs,
-    missing_files,
-    plan_ingest,
-    recording_row,
-    refuse_conflicts,
-    stored_sizes,
-    unfinished,
-    worker_dirs,
-)
+from ._plan import IngestPlan, check_inputs, plan_ingest, recording_row, refuse_conflicts
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -141,9 +127,12 @@ def modality_names(worker_dirs: list[str]) -> dict[str, tuple[str, str]]:
     return {d: (d, collapsed[d][1] if len(collapsed[d]) > 1 else "") for d in worker_dirs}
 
 
-def _claim_prefix(
-    raw: Store, catalog: Catalog, manifest: Manifest, manifest_bytes: bytes
-) -> SessionPrefix:
+def _worker_dirs(manifest: Manifest) -> list[str]:
+    """The session's top-level directories, one per worker stream."""
+    return sorted({f.rel_path.split("/", 1)[0] for f in manifest.files or () if "/" in f.rel_path})
+
+
+def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> SessionPrefix:
     """The prefix this content owns (see the module docstring, step 2)."""
     assert manifest.recording_hash is not None
     candidates = SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash)
@@ -158,19 +147,6 @@ def _claim_prefix(
             except ObjectExistsError:
                 stored = load_stored_manifest(raw, session)  # another ingest claimed it first
         if stored.recording_hash == manifest.recording_hash:
-            return session
-        if unfinished(raw, catalog, stored, manifest, session):
-            # This session's own earlier ingest, killed before the session changed:
-            # its objects go first (none of them may pass for a file of this
-            # manifest by its size), then this manifest claims the prefix.
-            present = stored_sizes(raw, stored, session)
-            for entry in stored.files or ():
-                if session.file_key(entry.rel_path) in present:
-                    raw.delete(session.file_key(entry.rel_path))
-            raw.put(session.manifest_key, manifest_bytes)
-            log.info(
-                "%s: took over the unfinished ingest of %s", session.key, stored.recording_hash
-            )
             return session
     raise ObjectExistsError(
         f"both {candidates[0].key}/ and its alternate prefix hold other sessions; "
@@ -286,8 +262,8 @@ def ingest(
 
     if is_active is not None and is_active():
         return result("", TransferTally(paused=True))
-    home = _claim_prefix(raw, catalog, manifest, manifest_path.read_bytes())
-    stored = {} if overwrite else stored_sizes(raw, manifest, home)
+    home = _claim_prefix(raw, manifest, manifest_path.read_bytes())
+    stored = {} if overwrite else _stored_sizes(raw, manifest, home)
     uploads = [
         FileUpload(
             path=session / entry.rel_path,
@@ -317,11 +293,21 @@ def ingest(
     return result(home.key, tally, modalities, recording)
 
 
+def _missing(raw: Store, manifest: Manifest, home: SessionPrefix) -> list[str]:
+    """The manifest's files that ``home`` does not hold at their size."""
+    stored = _stored_sizes(raw, manifest, home)
+    return [
+        entry.rel_path
+        for entry in manifest.files or ()
+        if stored.get(home.file_key(entry.rel_path)) != entry.size
+    ]
+
+
 def _check_stored(raw: Store, manifest: Manifest, home: SessionPrefix) -> None:
     """Refuse to register a session whose objects went while it was uploaded: another
     ingest of it, which met a file changed on the rig, removed what its stale
     manifest claimed (`_stale_manifest`). One listing per worker directory."""
-    missing = missing_files(raw, manifest, home)
+    missing = _missing(raw, manifest, home)
     if missing:
         raise ObjectNotFoundError(
             f"{len(missing)} files of this session (first {missing[0]}) are no longer under "
@@ -355,7 +341,7 @@ def _stale_manifest(
             "recording, augment the session again and ingest it",
             path=exc.path,
         )
-    if not missing_files(raw, manifest, home):
+    if not _missing(raw, manifest, home):
         # Another ingest of the session stored every file before it changed: the
         # archive holds the session its manifest lists, and that ingest registers it.
         return SourceChangedError(
@@ -364,10 +350,6 @@ def _stale_manifest(
             f"{manifest.rec_id}` registers it if that ingest does not",
             path=exc.path,
         )
-    with contextlib.suppress(ObjectNotFoundError, ManifestError):
-        if load_stored_manifest(raw, home).recording_hash != manifest.recording_hash:
-            # The session, augmented again, took the prefix over meanwhile: it is its.
-            return SourceChangedError(f"{changed}; {again}", path=exc.path)
     present = {info.key for info in raw.list(home.key + "/")}
     keys = [home.file_key(entry.rel_path) for entry in manifest.files or ()]
     removed = [key for key in keys if key in present]
@@ -378,6 +360,22 @@ def _stale_manifest(
         f"{home.key}/ were removed; {again}",
         path=exc.path,
     )
+
+
+def _stored_sizes(raw: Store, manifest: Manifest, home: SessionPrefix) -> dict[str, int]:
+    """Sizes of the session's objects already stored: one listing per worker
+    directory; files at the session's top level (rare) are checked one by one
+    rather than listing everything again."""
+    stored: dict[str, int] = {}
+    for worker in _worker_dirs(manifest):
+        for info in raw.list(home.file_key(worker)):
+            stored[info.key] = info.size
+    for entry in manifest.files or ():
+        if "/" not in entry.rel_path:
+            key = home.file_key(entry.rel_path)
+            with contextlib.suppress(ObjectNotFoundError):
+                stored[key] = raw.head(key).size
+    return stored
 
 
 def _reporter(
@@ -417,7 +415,7 @@ def register_session(
                 Participant(participant_id=participant, enrolled_at=time.time_ns())
             )
     rows = []
-    for worker, (name, worker_id) in sorted(modality_names(worker_dirs(manifest)).items()):
+    for worker, (name, worker_id) in sorted(modality_names(_worker_dirs(manifest)).items()):
         row = Modality(
             recording_hash=manifest.recording_hash,
             modality=name,

@@ -37,13 +37,9 @@ __all__ = [
     "PlannedUpload",
     "check_inputs",
     "check_participant",
-    "missing_files",
     "plan_ingest",
     "recording_row",
     "refuse_conflicts",
-    "stored_sizes",
-    "unfinished",
-    "worker_dirs",
 ]
 
 UploadAction = Literal["upload", "skip", "replace"]
@@ -74,9 +70,6 @@ class IngestPlan:
     """Store requests the ingest would make: the reads above, one PUT per file
     uploaded or replaced (large files: one per multipart part, plus two), and
     the manifest's PUT when it claims the prefix."""
-    takes_over: str | None = None
-    """The recording hash of an unfinished ingest of this same session, augmented
-    before it changed, whose stored files the ingest removes first (`unfinished`)."""
 
     @property
     def bytes_to_upload(self) -> int:
@@ -240,56 +233,6 @@ def refuse_conflicts(
     refuse_changed(catalog, manifest, participant)
 
 
-def worker_dirs(manifest: Manifest) -> list[str]:
-    """The session's top-level directories, one per worker stream."""
-    return sorted({f.rel_path.split("/", 1)[0] for f in manifest.files or () if "/" in f.rel_path})
-
-
-def stored_sizes(raw: Store, manifest: Manifest, home: SessionPrefix) -> dict[str, int]:
-    """Sizes of the session's objects already stored: one listing per worker
-    directory; files at the session's top level (rare) are checked one by one
-    rather than listing everything again."""
-    stored: dict[str, int] = {}
-    for worker in worker_dirs(manifest):
-        for info in raw.list(home.file_key(worker)):
-            stored[info.key] = info.size
-    for entry in manifest.files or ():
-        if "/" not in entry.rel_path:
-            key = home.file_key(entry.rel_path)
-            with contextlib.suppress(ObjectNotFoundError):
-                stored[key] = raw.head(key).size
-    return stored
-
-
-def missing_files(raw: Store, manifest: Manifest, home: SessionPrefix) -> list[str]:
-    """The manifest's files that ``home`` does not hold at their size."""
-    stored = stored_sizes(raw, manifest, home)
-    return [
-        entry.rel_path
-        for entry in manifest.files or ()
-        if stored.get(home.file_key(entry.rel_path)) != entry.size
-    ]
-
-
-def unfinished(
-    raw: Store, catalog: Catalog, stored: Manifest, manifest: Manifest, home: SessionPrefix
-) -> bool:
-    """Whether ``home``, holding the ``stored`` manifest of another recording hash,
-    holds an unfinished ingest of this same rig session augmented before
-    (same ``rec_id`` and start), which ``manifest`` may take over: never
-    registered, and missing files (a killed ingest, then the session changed
-    and was augmented again). Anything else keeps its prefix (`SessionPrefix`)."""
-    if (
-        stored.recording_hash == manifest.recording_hash
-        or stored.recording_hash is None
-        or stored.files is None
-        or (stored.rec_id, stored.start_time) != (manifest.rec_id, manifest.start_time)
-        or catalog.get_recording(stored.recording_hash) is not None
-    ):
-        return False
-    return bool(missing_files(raw, stored, home))
-
-
 def plan_ingest(
     manifest_path: Path,
     source_dir: Path | None = None,
@@ -314,7 +257,7 @@ def plan_ingest(
     check_inputs(manifest, participant)
     refuse_conflicts(catalog, manifest, participant, allow_deleted=allow_deleted)
     requests = 0
-    home, claims, takes_over = None, False, None
+    home, claims = None, False
     for candidate in SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash):
         requests += 1
         try:
@@ -324,9 +267,6 @@ def plan_ingest(
             break
         if stored.recording_hash == manifest.recording_hash:
             home = candidate
-            break
-        if unfinished(raw, catalog, stored, manifest, candidate):
-            home, claims, takes_over = candidate, True, stored.recording_hash
             break
     if home is None:
         # Both prefixes hold other sessions: the ingest itself would refuse, and says why.
@@ -367,5 +307,4 @@ def plan_ingest(
         files=tuple(files),
         registers=catalog.get_recording(manifest.recording_hash) is None,
         requests=requests + claims,
-        takes_over=takes_over,
     )

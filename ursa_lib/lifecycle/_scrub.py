@@ -279,8 +279,7 @@ def _uncatalogued(
             "uncatalogued_session",
             uri,
             f"no recording row; {missing} of its manifest's files are not stored: an ingest "
-            "that did not finish; run it again from the rig (ursa ingest DIR; augment the "
-            "session again first if it changed: the ingest then takes this prefix over)",
+            "that did not finish; run it again from the rig (ursa ingest DIR)",
         )
         return
     if repair and augmented:
