@@ -229,6 +229,27 @@ def test_objects_gone_between_upload_and_registration_register_nothing(
     assert catalog.count(Recording) == 0
 
 
+def test_a_manifest_replaced_during_the_upload_registers_nothing(
+    local: tuple[Store, Catalog, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ursa_lib.ingestion._ingest as ingest_module
+
+    raw, catalog, session = local
+    transfer = ingest_module.transfer_files
+
+    def then_replaced(store: Store, uploads: list[Any], **kwargs: Any) -> Any:
+        tally = transfer(store, uploads, **kwargs)
+        key = uploads[0].key.rsplit("/", 2)[0] + "/manifest.json"
+        other = json.loads(store.get(key))
+        store.put(key, json.dumps({**other, "recording_hash": "0" * 64}).encode())
+        return tally
+
+    monkeypatch.setattr(ingest_module, "transfer_files", then_replaced)
+    with pytest.raises(ObjectNotFoundError, match="no longer holds this session's manifest"):
+        ingest(session / "manifest.json", raw=raw, catalog=catalog)
+    assert catalog.count(Recording) == 0
+
+
 def test_a_changed_file_of_an_archived_session_leaves_the_archive_alone(
     local: tuple[Store, Catalog, Path],
 ) -> None:

@@ -115,7 +115,7 @@ def test_a_rig_file_changed_at_its_size_after_augment_is_kept(
     seg = session / "eeg_0" / "seg_00001.bin"
     changed = b"Z" * seg.stat().st_size
     seg.write_bytes(changed)
-    with pytest.raises(RigCleanRefused, match=r"eeg_0/seg_00001\.bin \(the rig's copy changed"):
+    with pytest.raises(RigCleanRefused, match=r"the rig's copy of eeg_0/seg_00001\.bin changed"):
         clean(session, profile, dry_run=True)
     with pytest.raises(RigCleanRefused):
         clean(session, profile)

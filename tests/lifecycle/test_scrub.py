@@ -232,7 +232,9 @@ def test_an_unfinished_ingest_is_named_as_one_and_not_backfilled(archive: Archiv
         assert (finding.kind, finding.repaired) == ("uncatalogued_session", False)
         assert finding.detail == (
             "no recording row; 1 of its manifest's files are not stored: an ingest that did "
-            "not finish; run it again from the rig (ursa ingest DIR)"
+            "not finish; run it again from the rig (ursa ingest DIR). If the session changed "
+            "since, its new ingest takes another prefix: delete this one's objects from the "
+            "raw bucket"
         )
     ingest(
         archive.rig / "rec_cut" / "manifest.json",

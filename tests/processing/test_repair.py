@@ -217,3 +217,32 @@ def test_a_download_again_into_the_same_folder_verifies_after_a_remake(
     gone = before - after
     assert gone  # the files of the asset as it was made before
     assert all("events.lance" in p.parts for p in gone)
+
+
+def test_a_killed_remake_leaves_nothing_the_next_remake_keeps(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> None:
+    ui = make_interface("local")
+    h = ingested(ui, tmp_path, ns, eeg=False, audio=False, video=False)
+    ui.process(h)
+    keys = listed(ui, h)["events"]
+    folder = one_key(keys, "events.lance/data/").split("events.lance/")[0]
+    assets = ui.store("assets_rw")
+    # A remake killed before its flip: a data file no publication lists, and its
+    # dead lease on the row (another host's, older than the staleness bound).
+    assets.put(folder + "events.lance/data/killed.lance", b"x" * 100)
+    catalog = ui.catalog(writable=True)
+    row = catalog.get_modality(h, "events")
+    assert row is not None
+    dead = {"owner": "another-host:4242", "since_ns": time.time_ns() - 7 * 3600 * 10**9}
+    catalog.take_over(row, metadata={**row.metadata, publish.LEASE_KEY: dead})
+    [outcome] = ui.process(h)[0].outcomes
+    assert outcome.outcome == "unchanged"
+    released = catalog.get_modality(h, "events")
+    assert released is not None
+    assert publish.LEASE_KEY not in released.metadata  # no host waits on a dead lease
+    assert [f.kind for f in findings_of(ui, h)] == ["unaccounted_object"]
+    [outcome] = ui.process(h, again=True)[0].outcomes
+    assert outcome.outcome == "processed"
+    assert findings_of(ui, h) == []
+    assert {i.key for i in assets.list(f"processed/{h}/")} == set(listed(ui, h)["events"])

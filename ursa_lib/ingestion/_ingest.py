@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Literal
 
 from .._errors import (
+    ManifestError,
     MissingParticipantError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -306,8 +307,20 @@ def _missing(raw: Store, manifest: Manifest, home: SessionPrefix) -> list[str]:
 def _check_stored(raw: Store, manifest: Manifest, home: SessionPrefix) -> None:
     """Refuse to register a session whose objects went while it was uploaded: another
     ingest of it, which met a file changed on the rig, removed what its stale
-    manifest claimed (`_stale_manifest`). One listing per worker directory."""
+    manifest claimed (`_stale_manifest`). One listing per worker directory, and
+    the prefix's manifest read again: it must still be this content's."""
+    try:
+        claimed = load_stored_manifest(raw, home).recording_hash == manifest.recording_hash
+    except (ObjectNotFoundError, ManifestError):
+        claimed = False
     missing = _missing(raw, manifest, home)
+    if not claimed:
+        raise ObjectNotFoundError(
+            f"{home.key}/ no longer holds this session's manifest after its upload: another "
+            "ingest of it removed or replaced it. Nothing was registered; run `ursa manifest "
+            "augment` on the session, then ingest it again",
+            uri=f"{raw.base_uri}{home.manifest_key}",
+        )
     if missing:
         raise ObjectNotFoundError(
             f"{len(missing)} files of this session (first {missing[0]}) are no longer under "

@@ -88,7 +88,8 @@ def clean_session(
             "ingest it first"
         )
     stored = {i.key: i for i in raw.list(home.key)}
-    problems = []
+    problems: list[str] = []
+    changed: list[str] = []  # on the rig, since augment
     for entry in manifest.files:
         key = home.file_key(entry.rel_path)
         info = stored.get(key)
@@ -104,17 +105,20 @@ def clean_session(
                 "with ursa ingest --overwrite)"
             )
         elif _local_sha256(session_dir / entry.rel_path) != entry.sha256:
-            problems.append(
-                f"{entry.rel_path} (the rig's copy changed after augment: the archive holds "
-                "the bytes augment hashed, not these; to keep them, augment and ingest the "
-                "session again)"
-            )
+            changed.append(entry.rel_path)
     if catalog.get_recording(manifest.recording_hash) is None:
         problems.append(f"the catalog has no recording row {manifest.recording_hash}")
     if problems:
         raise RigCleanRefused(
             f"refusing to delete {session_dir}: {raw.base_uri}{home.key}/ does not hold it "
             f"all: {listed(problems)}; re-run ingest, then clean again"
+        )
+    if changed:
+        raise RigCleanRefused(
+            f"refusing to delete {session_dir}: the rig's copy of {listed(changed)} changed "
+            "after augment, so the archive (intact) does not hold it. To archive the change, "
+            "augment the session again and ingest it (a new recording); if the rig's copy is "
+            "damaged, the archive's is the good one"
         )
     total = sum(f.size for f in manifest.files)
     if not dry_run:

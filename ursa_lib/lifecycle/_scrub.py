@@ -279,7 +279,9 @@ def _uncatalogued(
             "uncatalogued_session",
             uri,
             f"no recording row; {missing} of its manifest's files are not stored: an ingest "
-            "that did not finish; run it again from the rig (ursa ingest DIR)",
+            "that did not finish; run it again from the rig (ursa ingest DIR). If the "
+            "session changed since, its new ingest takes another prefix: delete this one's "
+            "objects from the raw bucket",
         )
         return
     if repair and augmented:

@@ -208,6 +208,7 @@ class _Job:
         damage = self._damage(published) if published is not None else []
         remake = published is not None and (bool(damage) or again)
         if published is not None and not remake:
+            self._release_dead_lease(current, stale_after_s)
             return ModalityOutcome(
                 modality=name,
                 outcome="unchanged",
@@ -270,11 +271,24 @@ class _Job:
             raise
         outcome = self._publish(described, converter, digest, asset, output, objects, started)
         if remake:
+            # What the old publication listed, and what a remake killed before its
+            # flip left in the folder (Lance names its files afresh), is not this one.
             written = {str(o["key"]) for o in objects}
-            self._discard([key for key in sorted(keep) if key not in written])
+            left = {info.key for info in self.assets.list(asset.parent)}
+            self._discard([key for key in sorted(keep | left) if key not in written])
             reason = f"its asset was damaged ({'; '.join(damage)})" if damage else "made again"
             outcome = replace(outcome, reason=reason)
         return outcome
+
+    def _release_dead_lease(self, current: Modality, stale_after_s: float) -> None:
+        """Drop the lease a dead process left on a processed row (killed while it made
+        the asset again, after the asset was whole): another host would else wait
+        ``stale_after_s`` on it."""
+        held = current.metadata.get(LEASE_KEY)
+        if isinstance(held, dict) and lease_is_dead(held, stale_after_s):
+            released = {k: v for k, v in current.metadata.items() if k != LEASE_KEY}
+            with contextlib.suppress(InvalidTransitionError):
+                self.catalog.take_over(current, metadata=released)
 
     def _published(
         self, current: Modality, converter: Converter, digest: str
