@@ -463,21 +463,23 @@ def test_an_interrupted_zarr_clip_leaves_no_hidden_folder_behind(
 ) -> None:
     # zarr writes chunks on its own event loop, which Ctrl-C in the waiting thread
     # does not stop: slowed down here, a write is in flight when the interrupt comes.
+    # The interrupt comes with the clip's first chunk write (a timer raced a fast
+    # machine: the clip could be written before it fired).
     written = zarr.storage.LocalStore.set
+    interrupted = threading.Event()
 
     async def slow(self: Any, key: str, value: Any) -> None:
+        if "/c/" in key and not interrupted.is_set():
+            interrupted.set()
+            os.kill(os.getpid(), signal.SIGINT)
         await asyncio.sleep(0.05)
         await written(self, key, value)
 
     monkeypatch.setattr(zarr.storage.LocalStore, "set", slow)
     dest = tmp_path / "window"
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            long_eeg.ui.download(long_eeg.result, dest, time_range=LONG_WINDOW)
-    finally:
-        timer.cancel()
+    with pytest.raises(KeyboardInterrupt):
+        long_eeg.ui.download(long_eeg.result, dest, time_range=LONG_WINDOW)
+    assert interrupted.is_set()
     time.sleep(0.5)  # what zarr had in flight would have landed by now
     assert not dest.exists() or _tree(dest) == {}
 
