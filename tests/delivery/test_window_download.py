@@ -477,8 +477,13 @@ def test_an_interrupted_zarr_clip_leaves_no_hidden_folder_behind(
 
     monkeypatch.setattr(zarr.storage.LocalStore, "set", slow)
     dest = tmp_path / "window"
-    with pytest.raises(KeyboardInterrupt):
-        long_eeg.ui.download(long_eeg.result, dest, time_range=LONG_WINDOW)
+    # Ctrl-C as a terminal sends it, whatever handler an earlier test left installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            long_eeg.ui.download(long_eeg.result, dest, time_range=LONG_WINDOW)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert interrupted.is_set()
     time.sleep(0.5)  # what zarr had in flight would have landed by now
     assert not dest.exists() or _tree(dest) == {}
