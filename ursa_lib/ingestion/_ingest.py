@@ -294,9 +294,9 @@ def ingest(
     return result(home.key, tally, modalities, recording)
 
 
-def _missing(raw: Store, manifest: Manifest, home: SessionPrefix) -> list[str]:
-    """The manifest's files that ``home`` does not hold at their size."""
-    stored = _stored_sizes(raw, manifest, home)
+def _missing(manifest: Manifest, home: SessionPrefix, stored: dict[str, int]) -> list[str]:
+    """The manifest's files that ``home`` does not hold at their size (``stored``:
+    `_stored_sizes`)."""
     return [
         entry.rel_path
         for entry in manifest.files or ()
@@ -313,7 +313,6 @@ def _check_stored(raw: Store, manifest: Manifest, home: SessionPrefix) -> None:
         claimed = load_stored_manifest(raw, home).recording_hash == manifest.recording_hash
     except (ObjectNotFoundError, ManifestError):
         claimed = False
-    missing = _missing(raw, manifest, home)
     if not claimed:
         raise ObjectNotFoundError(
             f"{home.key}/ no longer holds this session's manifest after its upload: another "
@@ -321,6 +320,7 @@ def _check_stored(raw: Store, manifest: Manifest, home: SessionPrefix) -> None:
             "augment` on the session, then ingest it again",
             uri=f"{raw.base_uri}{home.manifest_key}",
         )
+    missing = _missing(manifest, home, _stored_sizes(raw, manifest, home))
     if missing:
         raise ObjectNotFoundError(
             f"{len(missing)} files of this session (first {missing[0]}) are no longer under "
@@ -354,7 +354,8 @@ def _stale_manifest(
             "recording, augment the session again and ingest it",
             path=exc.path,
         )
-    if not _missing(raw, manifest, home):
+    stored = _stored_sizes(raw, manifest, home)  # one listing serves both questions
+    if not _missing(manifest, home, stored):
         # Another ingest of the session stored every file before it changed: the
         # archive holds the session its manifest lists, and that ingest registers it.
         return SourceChangedError(
@@ -363,9 +364,8 @@ def _stale_manifest(
             f"{manifest.rec_id}` registers it if that ingest does not",
             path=exc.path,
         )
-    present = {info.key for info in raw.list(home.key + "/")}
     keys = [home.file_key(entry.rel_path) for entry in manifest.files or ()]
-    removed = [key for key in keys if key in present]
+    removed = [key for key in keys if key in stored]
     for key in [*removed, home.manifest_key]:  # the manifest last: it names what to remove
         raw.delete(key)
     return SourceChangedError(
