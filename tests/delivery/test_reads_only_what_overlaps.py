@@ -101,7 +101,7 @@ def test_a_10s_window_reads_at_most_4_objects(
             assert keys == chunks, keys  # the array's metadata was read once, by the first
         first, last = int(t0 / chunk_s), int((t0 + 9.999) / chunk_s)
         expected = set(range(first, last + 1))
-        assert len(expected) <= 2
+        assert len(expected) <= 3  # chunks hold >= 5 s: a 10 s window touches 2 or 3
         assert {int(k.rsplit("/c/", 1)[1].split("/")[0]) for k in chunks} == expected
         assert len(chunks) == len(expected), keys
     # The reference: the same samples as the source segments.

@@ -32,6 +32,7 @@ import zarr
 
 from ursa_lib import DestinationExistsError, InvalidValueError
 from ursa_lib.delivery import Window, WindowOutsideDomainError, _clip
+from ursa_lib.processing import chunk_length
 from ursa_lib.store import zarr_store
 
 from .conftest import T0, Processed
@@ -358,6 +359,8 @@ def long_edf_with_gaps(session: Path) -> None:
 
 LONG_WINDOW = (5.0, 185.0)
 """Across both gaps of `long_edf_with_gaps`: 170 s of samples, 21.8 MB."""
+CHUNK = chunk_length(1000.0, 64, 2)
+"""Samples per chunk of its 64-channel 1 kHz EEG."""
 
 
 @pytest.fixture
@@ -369,10 +372,10 @@ def long_eeg(processed: Callable[..., Processed], monkeypatch: pytest.MonkeyPatc
     source = recording.ui.asset_source()
     key = source.key_of(recording.result.modalities["eeg"].storage_uri or "")
     eeg = zarr.open_array(store=zarr_store(source.store), path=f"{key}/data", mode="r")
-    assert eeg.chunks == (10_000, 64)  # 10 s: the window's clip has seventeen chunks
+    assert eeg.chunks == (CHUNK, 64)  # 5 s: the window's clip has 34 chunks
     # Blocks of 1.5 chunks' bytes, so one chunk at a time, and blocks that cross
     # the gaps of the window (its runs are 55, 60 and 55 s long).
-    monkeypatch.setattr(_clip, "CLIP_BLOCK_BYTES", 15_000 * 64 * 2)
+    monkeypatch.setattr(_clip, "CLIP_BLOCK_BYTES", CHUNK * 3 // 2 * 64 * 2)
     return recording
 
 
@@ -406,8 +409,8 @@ def test_a_long_zarr_clip_is_cut_block_by_block_in_bounded_memory(
     finally:
         tracemalloc.stop()
     # The whole window read at once held all of it (21.8 MB, and more); block by
-    # block, a few chunks (1.28 MB each) at most: those read, decoded and written.
-    assert peak < 6 * 10_000 * 64 * 2, peak
+    # block, a few chunks (0.64 MB each) at most: those read, decoded and written.
+    assert peak < 6 * CHUNK * 64 * 2, peak
     clip = zarr.open_group(str(tmp_path / "eeg" / "eeg.zarr"), mode="r")["data"]
     assert np.array_equal(clip[:], expected)
     assert [
@@ -428,9 +431,10 @@ def test_a_window_download_reports_each_clip_as_it_is_cut(
         long_eeg.result, dest, time_range=LONG_WINDOW, progress=events.append
     )
     phases = [e.phase for e in events]
-    # One event per block (seventeen), and one when the clip is whole.
+    # One event per block (one per chunk), and one when the clip is whole.
+    blocks = -(-170_000 // CHUNK)
     assert phases == [
-        "start", "plan_done", "modality_start", *["cutting"] * 18, "file_done",
+        "start", "plan_done", "modality_start", *["cutting"] * (blocks + 1), "file_done",
         "modality_done", "finish",
     ]  # fmt: skip
     sizes = [e.bytes_done for e in events]

@@ -95,7 +95,7 @@ def test_a_missing_raw_object_and_a_wrong_size_are_found(archive: Archive) -> No
 def test_objects_no_row_accounts_for_are_found(archive: Archive) -> None:
     archive.raw.put(f"{archive.prefix}/eeg_0/stray.bin", b"left behind")
     archive.raw.put("recordings/loose.bin", b"not in a session")
-    old = archive.eeg_asset().replace("edf-1/", "edf-0/")
+    old = archive.eeg_asset().replace(f"edf-{EdfConverter.version}/", "edf-0/")
     archive.assets.put(f"{old}/zarr.json", b"{}")
     report = archive.ursa.scrub()
     assert found(report) == {
@@ -128,7 +128,7 @@ def test_a_session_is_catalogued_by_its_recording_row(archive: Archive, tmp_path
 
 
 class EdfV2(EdfConverter):
-    version = "2"
+    version = str(int(EdfConverter.version) + 1)
 
 
 def test_an_older_asset_version_kept_beside_the_new_is_counted_not_found(
@@ -288,7 +288,8 @@ def test_on_s3_every_planted_fault_is_found_and_repair_heals(
     good = archive.raw.get(key)
     archive.raw.put(key, b"#" + good[1:], metadata={"sha256": hashlib.sha256(good).hexdigest()})
     archive.raw.put(f"{archive.prefix}/stray.bin", b"x")
-    archive.assets.put(f"{archive.eeg_asset().replace('edf-1/', 'edf-0/')}/zarr.json", b"{}")
+    old = archive.eeg_asset().replace(f"edf-{EdfConverter.version}/", "edf-0/")
+    archive.assets.put(f"{old}/zarr.json", b"{}")
     archive.ursa.catalog(writable=True).start_ingesting(archive.hash, "events", metadata=DEAD_LEASE)
     before = archive.everything()
     report = archive.ursa.scrub(sample=1.0)

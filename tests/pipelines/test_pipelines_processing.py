@@ -13,6 +13,7 @@ import zarr
 from ursa_lib import LocalProfile, open_store
 from ursa_lib.catalog import Catalog, IngestionStatus
 from ursa_lib.processing import default_registry
+from ursa_lib.processing._timeseries import EdfConverter
 from ursa_lib.testing import RecordingSpec, write_recording
 from ursa_pipelines.definitions import defs
 from ursa_pipelines.resources import UrsaResource
@@ -77,7 +78,7 @@ def test_a_registered_recording_is_processed_with_metadata_and_checks(
     assert eeg["count"] == 3 * 10 * 256
     assert eeg["channels"] == 8
     assert eeg["seconds_covered"] == pytest.approx(30.0)
-    assert "ursa.timeseries.edf-1" in str(eeg["converter"])
+    assert f"ursa.timeseries.edf-{EdfConverter.version}" in str(eeg["converter"])
     assert int(str(eeg["input_bytes"])) > 0
     assert float(str(eeg["compression_ratio"])) > 0
     assert json.loads(json.dumps(found["processed_table"]["modalities"])) == {}

@@ -164,7 +164,7 @@ def test_events_become_catalog_rows(ui: Any, tmp_path: Path, ns: str) -> None:
 
 
 class EdfV2(EdfConverter):
-    version = "2"
+    version = str(int(EdfConverter.version) + 1)
 
 
 def test_a_new_version_writes_beside_the_old_and_flips_last(
@@ -178,18 +178,18 @@ def test_a_new_version_writes_beside_the_old_and_flips_last(
 
     outcome = run(ui, h, catalog, registry=ConverterRegistry([EdfV2()]))["eeg"]
     assert outcome.outcome == "processed"
-    assert outcome.converter_version == "2"
+    assert outcome.converter_version == EdfV2.version
     # The flip found the row still processed and on the old asset.
     assert catalog.flips[-1] == ("eeg", old_row.storage_uri)
     new_row = modalities(catalog, h)["eeg"]
     assert new_row.storage_uri != old_row.storage_uri
-    assert "/ursa.timeseries.edf-2/" in str(new_row.storage_uri)
+    assert f"/ursa.timeseries.edf-{EdfV2.version}/" in str(new_row.storage_uri)
     assert new_row.raw_storage_uri == old_row.raw_storage_uri
     now = stored(ui.store("assets_rw"), h)
     assert {k: now[k] for k in old_objects} == old_objects  # the old asset is untouched
-    assert all("/ursa.timeseries.edf-2/" in k for k in set(now) - set(old_objects))
+    assert all(f"/ursa.timeseries.edf-{EdfV2.version}/" in k for k in set(now) - set(old_objects))
     versions = {a.pipeline_version for a in catalog.list_pipeline_assets() if a.modality == "eeg"}
-    assert versions == {"ursa.timeseries.edf-1", "ursa.timeseries.edf-2"}
+    assert versions == {f"ursa.timeseries.edf-{v}" for v in (EdfConverter.version, EdfV2.version)}
     # Readers of the new row see the same samples.
     data = ui.read(ui.query(recording_hash=h)[0], (0.0, 10.0), ["eeg"])
     assert data.eeg.signal.digital.shape == (2560, 8)

@@ -158,10 +158,11 @@ def _whole_chunks(array: Any, numbers: list[int]) -> list[npt.NDArray[Any]]:
     zarr's own read hands each chunk to a worker thread to decode and copies it
     into a fresh selection; for a 10 s window of two 1.28 MB chunks that machinery
     cost ~1 ms of ~7 (``bench/read.py``'s server). Here the chunks are fetched at
-    once through the array's store on zarr's event loop, then decoded in this
-    thread by the array's own codecs, through zarr's ``SupportsSyncCodec``
-    protocol. An array whose codecs cannot decode that way (a sharded one, say),
-    or whose chunks split the channels, is read through zarr's indexing. A chunk
+    once through the array's store on zarr's event loop, and each is decoded there
+    as soon as it arrives, while the others still download, by the array's own
+    codecs through zarr's ``SupportsSyncCodec`` protocol. An array whose codecs
+    cannot decode that way (a sharded one, say), or whose chunks split the
+    channels, is read through zarr's indexing. A chunk
     the store does not hold reads as the fill value, as in zarr; the published
     assets' store raises `ObjectNotFoundError` instead (see `zarr_store`).
     """
@@ -179,18 +180,21 @@ def _whole_chunks(array: Any, numbers: list[int]) -> list[npt.NDArray[Any]]:
     rest = (0,) * (array.ndim - 1)  # the one chunk across every channel
     keys = [f"{root}/" * bool(root) + array.metadata.encode_chunk_key((c, *rest)) for c in numbers]
 
-    async def fetch() -> list[Any]:
-        return list(await asyncio.gather(*(store.get(key, prototype) for key in keys)))
-
-    chunks = []
-    for encoded in sync(fetch()) if keys else []:
+    def decode(encoded: Any) -> npt.NDArray[Any]:
         if encoded is None:
-            chunks.append(np.full(spec.shape, array.fill_value, dtype=array.dtype))
-            continue
+            return np.full(spec.shape, array.fill_value, dtype=array.dtype)
         for codec in reversed(bytes_bytes):
             encoded = codec._decode_sync(encoded, spec)
-        chunks.append(array_bytes._decode_sync(encoded, spec).as_numpy_array())
-    return chunks
+        return np.asarray(array_bytes._decode_sync(encoded, spec).as_numpy_array())
+
+    async def fetched(key: str) -> npt.NDArray[Any]:
+        return decode(await store.get(key, prototype))
+
+    async def fetch() -> list[npt.NDArray[Any]]:
+        # Each chunk is decoded as soon as it arrives, while the others still download.
+        return list(await asyncio.gather(*(fetched(key) for key in keys)))
+
+    return sync(fetch()) if keys else []
 
 
 def _sync_codecs(array: Any) -> tuple[Any, ...] | None:
@@ -271,7 +275,8 @@ def read_sampled(
     else:
         digital = np.empty((0, array.shape[1]), dtype=array.dtype)
     # gain * (digital + offset), in place: the same two roundings, one allocation.
-    physical = np.add(digital, layout.offset, dtype=np.float64)
+    physical = digital.astype(np.float64)
+    physical += layout.offset
     physical *= layout.gain
     if len(spans) == 1 or not spans:
         first = spans[0][0] if spans else (window.start if window.start is not None else 0.0)

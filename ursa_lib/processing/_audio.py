@@ -89,7 +89,7 @@ class AudioConverter:
     """WAV and FLAC segments → Zarr, samples as stored (soundfile)."""
 
     name = "ursa.audio.soundfile"
-    version = "1"
+    version = "2"  # 2: chunks of at least 5 s and 512 KiB (were 10 s and 1 MiB)
     kind = StreamKind.AUDIO
     formats = frozenset({"wav", "flac"})
     storage_format = "zarr"

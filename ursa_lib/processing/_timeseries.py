@@ -129,7 +129,7 @@ class EdfConverter:
     """EDF, EDF+ and BDF segments → Zarr, integer samples as stored (pyedflib)."""
 
     name = "ursa.timeseries.edf"
-    version = "1"
+    version = "2"  # 2: chunks of at least 5 s and 512 KiB (were 10 s and 1 MiB)
     kind = StreamKind.TIMESERIES
     formats = frozenset({"edf", "bdf"})
     storage_format = "zarr"
@@ -196,7 +196,7 @@ class NpyConverter:
     """NumPy ``.npy`` segments (samples x channels) → Zarr; scaling from the description."""
 
     name = "ursa.timeseries.npy"
-    version = "1"
+    version = "2"  # 2: chunks of at least 5 s and 512 KiB (were 10 s and 1 MiB)
     kind = StreamKind.TIMESERIES
     formats = frozenset({"npy"})
     storage_format = "zarr"

@@ -40,29 +40,33 @@ Chosen: blosc lz4 with bit shuffle. Shuffling groups the high bytes of
 16/24-bit samples, which is what makes EEG compress; bit shuffle also
 separates their high bits, which a fine step leaves constant within a chunk
 while the low bits are noise. It decodes at ~3 GB/s (0.4 ms for a 1.28 MB
-chunk). Over S3, ``bench/read.py``'s 10 s windows move 2.0 MiB instead of 2.4
-MiB and take about as long (p50 6.4-7.5 ms in seven runs, against 6.7-7.0 ms
-with byte shuffle): the extra decoding costs about what the smaller download
-saves, so the gain is storage and transfer.
-Chunks hold at least 10 s and at least 1 MiB raw (10 s at 64 ch x 1 kHz x
-int16; ~33 s of 16 kHz mono audio): any 10 s window then touches at most 2
-chunks, so a window read costs 3 requests (array metadata + 2 chunks) and 4
-with the group's attributes, when opened with ``zarr_format=3`` (without it
-zarr also probes for v2 metadata).
-An opened array is kept, so later windows cost their chunks only.
+chunk). Over S3 it made ``bench/read.py``'s 10 s windows (then over 10 s
+chunks) move 2.0 MiB instead of 2.4 MiB in about the same time (p50 6.4-7.5
+ms in seven runs, against 6.7-7.0 ms with byte shuffle): the extra decoding
+costs about what the smaller download saves, so the gain is storage and
+transfer.
 
-The floor was 4 MiB until measured over S3, where a window's bytes, not its
-requests, set its time: ``bench/read.py`` (one hour of 64-channel 1 kHz EEG,
-``rclone serve s3`` on loopback, 60 random 10 s windows, runs interleaved in
-one evening) gave a p50 of 17.8 and 15.0 ms with 32.8 s (4 MiB) chunks, 9.9 and
-9.7 ms with 10 s (1 MiB) chunks, and 8.8 and 9.8 ms with 5 s chunks, which
-double the objects (720 per hour) and take 4 requests. One GET of 1.28 MB
-takes ~3.6 ms there, of 4 MiB ~6 ms. The cost is on the write side:
-``bench/processing.py`` converted the hour in 7.9 s (59 MB/s) with 1 MiB
-chunks and 6.8 s (68 MB/s) with 4 MiB, the same evening (more objects to
-upload and record). No sharding: a shard adds an index read
-per shard to every window, and ``rclone serve s3`` answers ranged GETs with
-status 200, which obstore refuses, so inner chunks could not be read there.
+Chunks hold at least 5 s and at least 512 KiB raw (5 s at 64 ch x 1 kHz x
+int16; ~16 s of 16 kHz mono audio): any 10 s window then touches at most 3
+chunks, so the first window an interface reads costs 4 requests (array
+metadata + 3 chunks), when opened with ``zarr_format=3`` (without it zarr
+also probes for v2 metadata). An opened array is kept, so later windows cost
+their chunks only.
+
+Over S3 a window's bytes, not its requests, set its time: ``rclone serve s3``
+on loopback serves ~400 MB/s, and a GET costs ~0.6 ms plus ~2.3 ms per MB on
+the 2-core machine. A random 10 s window reads 20 s of samples over 10 s
+chunks and 15 s over 5 s chunks. ``bench/read.py``'s hour of 64-channel
+1 kHz EEG, rewritten with each chunking on the same server and read in turns
+(40 random windows each, one process): p50 6.9 ms with 10 s chunks against
+6.3 ms with 5 s, 6.6 against 5.9 ms, and 8.3 against 7.1 ms (a busier run).
+Shorter chunks would touch 4 or 5 chunks per window, more than 4 requests.
+Earlier floors were 4 MiB (32.8 s: p50 17.8 and 15.0 ms) and 1 MiB (10 s).
+The cost is on the write side, more objects to upload and record: see the
+processing figures in ``docs/benchmarks.md``. No sharding: a shard adds an
+index read per shard to every window, and ``rclone serve s3`` answers ranged
+GETs with status 200, which obstore refuses, so inner chunks could not be
+read there.
 """
 
 from __future__ import annotations
@@ -81,12 +85,12 @@ from ._timeline import Run
 
 __all__ = ["ArrayLayout", "ChunkedWriter", "chunk_length", "open_sink"]
 
-MIN_CHUNK_SECONDS = 10.0
-MIN_CHUNK_BYTES = 1024 * 1024
+MIN_CHUNK_SECONDS = 5.0
+MIN_CHUNK_BYTES = 512 * 1024
 
 
 def chunk_length(rate: float, n_channels: int, itemsize: int) -> int:
-    """Samples per chunk: at least 10 s and at least 1 MiB of raw samples."""
+    """Samples per chunk: at least 5 s and at least 512 KiB of raw samples."""
     by_time = math.ceil(rate * MIN_CHUNK_SECONDS)
     by_bytes = math.ceil(MIN_CHUNK_BYTES / max(1, n_channels * itemsize))
     return max(1, by_time, by_bytes)
