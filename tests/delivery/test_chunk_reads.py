@@ -21,7 +21,7 @@ import zarr
 from zarr.codecs import BloscCodec, Crc32cCodec, TransposeCodec, ZstdCodec
 from zarr.storage import LocalStore
 
-from ursa_lib.delivery._sampled import _rows, _sync_codecs
+from ursa_lib.delivery._sampled import _rows, _sync_codecs, physical_values
 
 from .test_reads_only_what_overlaps import CountingStore
 
@@ -98,3 +98,17 @@ def test_a_chunk_the_store_lacks_reads_as_the_fill_value_as_in_zarr(
     np.testing.assert_array_equal(rows, array[50:250])
     np.testing.assert_array_equal(rows[50:150], 0)
     np.testing.assert_array_equal(rows[150:], values[200:250])
+
+
+@pytest.mark.parametrize("rows", [0, 1, 127, 128, 129, 1000, 10_000])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_physical_values_are_the_formula_exactly(rows: int, order: str) -> None:
+    rng = np.random.default_rng(rows)
+    digital = np.asarray(rng.integers(-32768, 32767, (rows, 5), dtype=np.int16), order=order)
+    gain, offset = rng.uniform(0.001, 2.0, 5), rng.uniform(-3.0, 3.0, 5)
+    physical = physical_values(digital, gain, offset)
+    assert physical.dtype == np.float64
+    assert physical.flags.c_contiguous
+    assert physical.flags.owndata
+    # gain * (digital + offset), with the formula's two roundings, for every sample.
+    assert np.array_equal(physical, gain * (digital.astype(np.float64) + offset))
