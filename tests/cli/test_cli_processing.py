@@ -109,6 +109,20 @@ def test_scrub_names_the_process_command_that_remakes_a_damaged_asset(root: Path
     assert code == 0, out
     assert [(o["outcome"], o["reason"]) for o in json.loads(out)] == [("processed", "made again")]
     assert ursa("scrub", "--root", str(root))[0] == 0
+    # A chunk rotted at its size opens: only a sample that re-hashes it tells, and
+    # --again makes it again.
+    chunk = next(p for p in sorted(assets.rglob("eeg.zarr/data/c/*/*")) if p.is_file())
+    rotten = chunk.read_bytes()
+    chunk.write_bytes(rotten[:-1] + bytes([rotten[-1] ^ 0xFF]))
+    assert ursa("scrub", "--root", str(root))[0] == 0
+    code, out = ursa("scrub", "--sample", "1", "--root", str(root))
+    assert code == 1
+    assert "bit_rot" in out
+    assert out.strip().splitlines()[-1] == (
+        f"next: ursa process {short} --again (makes a damaged processed asset again)"
+    )
+    assert ursa("process", short, "--again", "-m", "eeg", "--root", str(root))[0] == 0
+    assert ursa("scrub", "--sample", "1", "--root", str(root))[0] == 0
 
 
 def test_query_takes_iso_8601_times(root: Path) -> None:

@@ -78,8 +78,9 @@ def test_a_true_archive_scrubs_clean_with_every_object_rehashed(archive: Archive
     report = archive.ursa.scrub(sample=1.0)
     assert report.clean, report.findings
     assert (report.sessions, report.raw_objects) == (1, 4)
-    assert report.sampled_objects == 3  # every file but the manifest
     assert report.asset_objects == 3
+    # Every raw file but the manifest, and every object of the processed asset.
+    assert report.sampled_objects == 3 + 3
 
 
 def test_a_missing_raw_object_and_a_wrong_size_are_found(archive: Archive) -> None:
@@ -178,6 +179,24 @@ def test_bit_rot_is_found_by_a_full_sample(archive: Archive) -> None:
     archive.raw.put(key, rotten, metadata={"sha256": sha})
     assert archive.ursa.scrub(sample=0.0).clean  # sizes alone cannot tell
     assert found(archive.ursa.scrub(sample=1.0)) == {("bit_rot", "eeg_0/seg_00001.edf")}
+
+
+def test_a_processed_object_rotted_at_its_size_is_found_by_a_full_sample(
+    archive: Archive,
+) -> None:
+    asset = archive.eeg_asset()
+    key = max(o.key for o in archive.assets.list(asset + "/") if "/data/c/" in o.key)
+    good = archive.assets.get(key)
+    archive.assets.put(key, good[:-1] + bytes([good[-1] ^ 0xFF]))
+    assert archive.ursa.scrub(sample=0.0).clean  # sizes alone cannot tell, nor opening it
+    report = archive.ursa.scrub(sample=1.0)
+    assert found(report) == {("bit_rot", "/".join(key.split("/")[-2:]))}
+    assert report.findings[0].uri == archive.assets.base_uri + key
+    assert report.findings[0].recording_hash == archive.hash
+    assert "publication recorded" in report.findings[0].detail
+    # Made again, its bytes are those publication recorded.
+    archive.ursa.process(archive.hash, modalities=["eeg"], again=True)
+    assert archive.ursa.scrub(sample=1.0).clean
 
 
 def test_a_stuck_row_is_found_and_repair_hands_it_to_processing(archive: Archive) -> None:

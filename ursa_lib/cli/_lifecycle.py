@@ -24,7 +24,11 @@ __all__ = ["delete", "scrub", "verify"]
 def scrub(
     sample: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="Fraction of raw objects re-hashed (0 to 1)."),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Fraction of stored objects, raw and processed, re-hashed (0 to 1).",
+        ),
     ] = 0.0,
     repair: Annotated[
         bool,
@@ -92,13 +96,13 @@ def scrub(
             + ("clean" if report.clean else f"{len(report.findings)} findings")
         )
         # A processed asset with an object gone or resized is made again by
-        # `process`; one that does not open for another reason, with --again.
+        # `process`; one that does not open, or whose bytes rotted, with --again.
         fixes: dict[str, str] = {}
         for f in open_findings:
             if f.recording_hash and f"/{PROCESSED_ROOT}" in f.uri:
                 if f.kind in ("missing_object", "wrong_size"):
                     fixes.setdefault(f.recording_hash[:12], "")
-                elif f.kind == "unreadable_asset":
+                elif f.kind in ("unreadable_asset", "bit_rot"):
                     fixes[f.recording_hash[:12]] = " --again"
         if fixes:
             say(

@@ -15,7 +15,10 @@ openings of processed assets. Findings, each typed:
   ingest killed before registration, a session never backfilled);
 * ``unreadable_asset``: a processed asset that does not open;
 * ``stuck_ingesting``: a modality row left ``ingesting`` by a dead process;
-* ``bit_rot``: a sampled raw object whose bytes no longer hash to its sha256;
+* ``bit_rot``: a sampled object whose bytes no longer hash to its sha256: a
+  raw object of a catalogued session (against the sha256 ingest stored with
+  it), or an object of a processed asset in use (against the sha256
+  publication recorded in its ``pipeline_assets`` row);
 * ``unfinished_delete``: an audited delete that was interrupted (its audit row
   is still ``started``); running the same delete again completes it.
 
@@ -123,6 +126,9 @@ class _Walk:
     requests: int = 0
     superseded: dict[str, int] = field(default_factory=dict)
     """Key → size of each object of an older, recorded asset version."""
+    published: list[tuple[str, str, str]] = field(default_factory=list)
+    """(key, sha256, recording hash) of each object of a processed asset in use that
+    is stored at its published size: what a sample re-hashes."""
 
     def add(
         self,
@@ -155,10 +161,12 @@ def scrub(
 ) -> ScrubReport:
     """Check the archive (see the module docstring).
 
-    ``sample`` is the fraction of raw objects (0 to 1) re-read and re-hashed.
+    ``sample`` is the fraction of stored objects (0 to 1) re-read and re-hashed:
+    of the raw objects of catalogued sessions, and of the objects of the
+    processed assets in use.
     """
     if not 0.0 <= sample <= 1.0:
-        raise UrsaError(f"sample is a fraction of raw objects between 0 and 1, got {sample}")
+        raise UrsaError(f"sample is a fraction of stored objects between 0 and 1, got {sample}")
     started = time.perf_counter()
     walk = _Walk(raw, assets, catalog)
     raw_objects = walk.listing(raw, RECORDINGS_ROOT)
@@ -179,6 +187,7 @@ def scrub(
         walk.add("missing_object", raw.base_uri + session.key + "/", "no object of the session")
     sampled = _bit_rot(walk, by_session, catalogued, sample, seed)
     asset_objects = _check_assets(walk, modalities) if assets is not None else []
+    sampled += _asset_bit_rot(walk, sample, seed)
     _stuck(walk, modalities, stale_after_s, repair)
     _unfinished_deletes(walk)
     return ScrubReport(
@@ -325,6 +334,20 @@ def _bit_rot(
     return len(chosen)
 
 
+def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
+    """Re-hash a ``sample`` of the in-use assets' objects against their published sha256."""
+    if sample <= 0 or walk.assets is None:
+        return 0
+    store, pool = walk.assets.store, walk.published
+    chosen = pool if sample >= 1 else random.Random(seed).sample(pool, round(len(pool) * sample))
+    for key, sha256, rec in sorted(chosen):
+        walk.requests += 1
+        if stored_sha256(store, key) != sha256:
+            detail = "bytes no longer match the sha256 publication recorded"
+            walk.add("bit_rot", store.base_uri + key, detail, rec)
+    return len(chosen)
+
+
 def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
     assert walk.assets is not None
     store = walk.assets.store
@@ -390,8 +413,11 @@ def _asset_objects(
     walk: _Walk, store: Store, asset: PipelineAsset, sizes: dict[str, int]
 ) -> list[str]:
     keys = []
+    hashes = _published_sha256(asset)
     for key, size in _listed(asset):
         keys.append(key)
+        if sizes.get(key) == size and key in hashes:
+            walk.published.append((key, hashes[key], asset.recording_hash))
         if key not in sizes:
             walk.add(
                 "missing_object", store.base_uri + key, "asset object gone", asset.recording_hash
@@ -407,6 +433,17 @@ def _listed(asset: PipelineAsset) -> list[tuple[str, object]]:
     listed = asset.metadata.get("objects")
     entries = listed if isinstance(listed, list) else []
     return [(str(e.get("key")), e.get("size")) for e in entries if isinstance(e, dict)]
+
+
+def _published_sha256(asset: PipelineAsset) -> dict[str, str]:
+    """Key → sha256 of each object publication recorded for ``asset`` with one."""
+    listed = asset.metadata.get("objects")
+    entries = listed if isinstance(listed, list) else []
+    return {
+        str(e["key"]): str(e["sha256"])
+        for e in entries
+        if isinstance(e, dict) and "key" in e and isinstance(e.get("sha256"), str)
+    }
 
 
 def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair: bool) -> None:

@@ -28,7 +28,7 @@ MAX_LISTED = 200
 
 class ScrubConfig(dg.Config):
     sample: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Fraction of raw objects re-read and re-hashed (0 to 1)."""
+    """Fraction of stored objects, raw and processed, re-read and re-hashed (0 to 1)."""
     repair: bool = False
     """Do the safe repairs: backfill complete sessions, hand stuck rows to processing."""
 
