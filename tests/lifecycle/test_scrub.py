@@ -12,7 +12,7 @@ import pytest
 
 from ursa_lib import DataInterface, LocalProfile, S3Profile, augment
 from ursa_lib.catalog import IngestionStatus, Recording
-from ursa_lib.lifecycle import ScrubReport
+from ursa_lib.lifecycle import ScrubReport, _scrub
 from ursa_lib.processing import ConverterRegistry, process_recording
 from ursa_lib.processing._timeseries import EdfConverter
 from ursa_lib.store import Store
@@ -197,6 +197,28 @@ def test_a_processed_object_rotted_at_its_size_is_found_by_a_full_sample(
     # Made again, its bytes are those publication recorded.
     archive.ursa.process(archive.hash, modalities=["eeg"], again=True)
     assert archive.ursa.scrub(sample=1.0).clean
+
+
+def test_an_object_gone_while_a_sample_reads_it_is_missing_not_a_crash(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset_key = max(o.key for o in archive.assets.list(archive.eeg_asset() + "/"))
+    raw_key = f"{archive.prefix}/eeg_0/seg_00001.edf"
+    doomed = {asset_key: archive.assets, raw_key: archive.raw}
+    rehash = _scrub.stored_sha256
+
+    def removed_first(store: Store, at: str) -> str:
+        if at in doomed:  # deleted after the listing, before its re-hash
+            doomed.pop(at).delete(at)
+        return rehash(store, at)
+
+    monkeypatch.setattr(_scrub, "stored_sha256", removed_first)
+    report = archive.ursa.scrub(sample=1.0)
+    assert found(report) == {
+        ("missing_object", "/".join(asset_key.split("/")[-2:])),
+        ("missing_object", "eeg_0/seg_00001.edf"),
+    }
+    assert not doomed
 
 
 def test_a_stuck_row_is_found_and_repair_hands_it_to_processing(archive: Archive) -> None:

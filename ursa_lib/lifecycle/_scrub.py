@@ -328,8 +328,13 @@ def _bit_rot(
     chosen = pool if sample >= 1 else rng.sample(pool, round(len(pool) * sample))
     for info in sorted(chosen, key=lambda i: i.key):
         walk.requests += 2
-        expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
-        if expected is not None and stored_sha256(walk.raw, info.key) != expected:
+        try:
+            expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
+            rotten = expected is not None and stored_sha256(walk.raw, info.key) != expected
+        except ObjectNotFoundError:  # removed since the listing (the recording deleted)
+            walk.add("missing_object", walk.raw.base_uri + info.key, "gone since the listing")
+            continue
+        if rotten:
             walk.add("bit_rot", walk.raw.base_uri + info.key, "bytes no longer match sha256")
     return len(chosen)
 
@@ -342,7 +347,12 @@ def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
     chosen = pool if sample >= 1 else random.Random(seed).sample(pool, round(len(pool) * sample))
     for key, sha256, rec in sorted(chosen):
         walk.requests += 1
-        if stored_sha256(store, key) != sha256:
+        try:
+            rotten = stored_sha256(store, key) != sha256
+        except ObjectNotFoundError:  # removed since the listing (the recording deleted)
+            walk.add("missing_object", store.base_uri + key, "asset object gone", rec)
+            continue
+        if rotten:
             detail = "bytes no longer match the sha256 publication recorded"
             walk.add("bit_rot", store.base_uri + key, detail, rec)
     return len(chosen)
