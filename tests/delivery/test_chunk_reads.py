@@ -11,7 +11,6 @@ value, as zarr reads it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import zarr
 from zarr.codecs import BloscCodec, Crc32cCodec, TransposeCodec, ZstdCodec
 from zarr.storage import LocalStore
 
-from ursa_lib.delivery._sampled import _rows, _sync_codecs, physical_values
+from ursa_lib.delivery._sampled import DecodedChunks, _rows, _sync_codecs, physical_values
 
 from .test_reads_only_what_overlaps import CountingStore
 
@@ -78,12 +77,27 @@ def test_a_window_equals_zarrs_slice_and_fetches_only_its_chunks(
 
 def test_a_streams_decoded_chunks_are_kept_and_reused(tmp_path: Path) -> None:
     array, values, counting = written(tmp_path, "as processing writes")
-    decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
+    decoded = DecodedChunks(per_array=2)
     np.testing.assert_array_equal(_rows(array, 50, 150, decoded, "data"), values[50:150])
-    assert list(decoded) == [("data", 0), ("data", 1)]
+    assert [c for c in range(4) if decoded.get("data", c) is not None] == [0, 1]
     counting.keys.clear()
     np.testing.assert_array_equal(_rows(array, 150, 250, decoded, "data"), values[150:250])
     assert counting.keys == ["data/c/2/0"]  # chunk 1 came from what the last window decoded
+    assert [c for c in range(4) if decoded.get("data", c) is not None] == [1, 2]
+
+
+def test_decoded_chunks_keep_each_arrays_last_read_and_the_last_arrays() -> None:
+    decoded = DecodedChunks(per_array=2, arrays=2)
+    chunk = np.zeros(1)
+    decoded.keep("a", {0: chunk, 1: chunk, 2: chunk})  # a read of three: all three kept
+    decoded.keep("b", {0: chunk})
+    assert len(decoded) == 4
+    decoded.keep("a", {3: chunk})  # then the last two of "a"
+    assert [c for c in range(4) if decoded.get("a", c) is not None] == [2, 3]
+    decoded.keep("c", {0: chunk})  # a third array: "b", read least recently, goes
+    assert decoded.get("b", 0) is None
+    assert decoded.get("a", 3) is chunk
+    assert decoded.get("c", 0) is chunk
 
 
 @pytest.mark.parametrize("layout", ["as processing writes", "channels split"])
@@ -111,4 +125,14 @@ def test_physical_values_are_the_formula_exactly(rows: int, order: str) -> None:
     assert physical.flags.c_contiguous
     assert physical.flags.owndata
     # gain * (digital + offset), with the formula's two roundings, for every sample.
+    assert np.array_equal(physical, gain * (digital.astype(np.float64) + offset))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint16", "float32"])
+@pytest.mark.parametrize("shared", [True, False])
+def test_physical_values_take_any_sample_type_and_a_shared_gain(dtype: str, shared: bool) -> None:
+    rng = np.random.default_rng(3)
+    digital = (rng.uniform(0, 100, (300, 4))).astype(dtype)
+    gain, offset = (np.asarray(0.3), np.asarray([-1.5])) if shared else (rng.uniform(size=4),) * 2
+    physical = physical_values(digital, gain, offset)
     assert np.array_equal(physical, gain * (digital.astype(np.float64) + offset))

@@ -2,7 +2,7 @@
 
 * Zarr: every request the reader makes goes through a counting zarr
   ``WrapperStore``; a 10 s window of a long recording costs at most 4 objects:
-  exactly the chunks it overlaps (at most two), plus the array's metadata the
+  exactly the chunks it overlaps (at most three), plus the array's metadata the
   first time; an interface reads an array's metadata once.
 * Video: one frame of a long video costs its header and its own packets, far
   below the file's size (`RangedFile.bytes_read`).

@@ -17,11 +17,13 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from ursa_lib import InvalidValueError
+from ursa_lib.delivery import _sampled
 
 from .conftest import Processed
 
@@ -55,6 +57,29 @@ def test_stream_yields_aligned_windows_read_ahead(
     assert {s[2] for s in seen} == {512}
     assert {s[3] for s in seen} == {32_000}
     assert not stream_threads()
+
+
+def test_a_stream_of_eeg_and_audio_decodes_each_chunk_once(
+    processed: Callable[..., Processed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Overlapping windows over two sampled streams share their chunks: a 10 s
+    window touches up to three 5 s EEG chunks and one or two audio chunks."""
+    recording = processed(
+        segments=6, segment_s=10, eeg_channels=64, eeg_rate=1000, video=False, events=False
+    )
+    read: list[tuple[str, int]] = []
+    whole_chunks = _sampled._whole_chunks
+
+    def counted(array: Any, numbers: list[int]) -> list[Any]:
+        read.extend((array.store_path.path, c) for c in numbers)
+        return whole_chunks(array, numbers)
+
+    monkeypatch.setattr(_sampled, "_whole_chunks", counted)
+    windows = list(recording.ui.stream(recording.result, window=10.0, step=2.0))
+    assert len(windows) == 30
+    assert {path.split("/")[-2] for path, _ in read} == {"eeg.zarr", "audio.zarr"}
+    assert len(read) == len(set(read)), "a chunk was decoded again"
+    assert len({c for path, c in read if "/eeg.zarr/" in path}) == 12  # 60 s of 5 s chunks
 
 
 def test_a_consumer_that_breaks_early_leaves_no_thread(

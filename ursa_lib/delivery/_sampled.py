@@ -28,9 +28,8 @@ from .._errors import ObjectNotFoundError
 from ..store import zarr_store
 from ._assets import AssetSource, Opened, Window
 
-__all__ = ["SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
+__all__ = ["DecodedChunks", "SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
 
-_DECODED_CHUNKS = 4
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
 
@@ -88,9 +87,10 @@ def _first_at_or_after(t: float, start_s: float, rate: float, n: int) -> int:
 def recent_objects(store: Any, keep: int = 8) -> Any:
     """The zarr store ``store``, keeping the last ``keep`` whole objects it read.
 
-    Consecutive windows of a stream share chunks (a chunk holds >= 10 s) and the
+    Consecutive windows of a stream share chunks (a chunk holds >= 5 s) and the
     array metadata: through this store each is fetched once, not once per window,
-    and `read_sampled` keeps the last few chunks decoded beside it (``decoded``).
+    and `read_sampled` keeps the last chunks of each array decoded beside it
+    (``decoded``).
     A new converter version gets a new folder, so a kept object does not go
     stale; a damaged asset made again in its folder is a Zarr of the same bytes
     (its conversion is deterministic), but a stream that spans the remake may
@@ -102,7 +102,7 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
         def __init__(self, inner: Any) -> None:
             super().__init__(inner)
             self._kept: OrderedDict[str, Any] = OrderedDict()
-            self.decoded: OrderedDict[tuple[str, int], Any] = OrderedDict()
+            self.decoded = DecodedChunks()
             """Whole decoded chunks, for `read_sampled` (windows sharing a chunk)."""
             self.opened = Opened()
             """The arrays `read_sampled` opened through this store."""
@@ -124,9 +124,41 @@ def recent_objects(store: Any, keep: int = 8) -> Any:
     return _Recent(store)
 
 
-def _rows(
-    array: Any, a: int, b: int, decoded: OrderedDict[tuple[str, int], Any] | None, path: str
-) -> npt.NDArray[Any]:
+class DecodedChunks:
+    """Whole decoded chunks that a stream's windows share, by array.
+
+    Each array keeps the chunks its last read touched, and at least its last
+    ``per_array``: a 10 s window touches up to 3 chunks of >= 5 s, and the next
+    window starts in the last of them. The last ``arrays`` arrays read keep
+    theirs (a window of EEG and audio reads two), so memory stays at about one
+    window's chunks per modality, whatever the stream's length.
+    """
+
+    def __init__(self, *, per_array: int = 4, arrays: int = 8) -> None:
+        self._per_array, self._arrays = per_array, arrays
+        self._chunks: OrderedDict[str, OrderedDict[int, npt.NDArray[Any]]] = OrderedDict()
+
+    def get(self, path: str, number: int) -> npt.NDArray[Any] | None:
+        kept = self._chunks.get(path)
+        return None if kept is None else kept.get(number)
+
+    def keep(self, path: str, chunks: dict[int, npt.NDArray[Any]]) -> None:
+        """Keep ``chunks`` (number → decoded chunk), just read, of the array at ``path``."""
+        kept = self._chunks.setdefault(path, OrderedDict())
+        self._chunks.move_to_end(path)
+        for number, chunk in sorted(chunks.items()):
+            kept[number] = chunk
+            kept.move_to_end(number)
+        while len(kept) > max(self._per_array, len(chunks)):
+            kept.popitem(last=False)
+        while len(self._chunks) > self._arrays:
+            self._chunks.popitem(last=False)
+
+    def __len__(self) -> int:
+        return sum(len(kept) for kept in self._chunks.values())
+
+
+def _rows(array: Any, a: int, b: int, decoded: DecodedChunks | None, path: str) -> npt.NDArray[Any]:
     """Samples ``[a, b)`` of ``array``, from the whole chunks they touch.
 
     With ``decoded`` (a stream's store keeps one), decoded chunks are kept there
@@ -136,15 +168,12 @@ def _rows(
     numbers = range(a // step, (b - 1) // step + 1)
     kept: dict[int, npt.NDArray[Any]] = {}
     if decoded is not None:
-        kept = {c: decoded[(path, c)] for c in numbers if (path, c) in decoded}
+        found = {c: decoded.get(path, c) for c in numbers}
+        kept = {c: chunk for c, chunk in found.items() if chunk is not None}
     missing = [c for c in numbers if c not in kept]
     slabs = {**kept, **dict(zip(missing, _whole_chunks(array, missing), strict=True))}
     if decoded is not None:
-        for c in numbers:
-            decoded[(path, c)] = slabs[c]
-            decoded.move_to_end((path, c))
-        while len(decoded) > _DECODED_CHUNKS:
-            decoded.popitem(last=False)
+        decoded.keep(path, slabs)
     out = np.empty((b - a, *array.shape[1:]), dtype=array.dtype)
     for c in numbers:
         lo, hi = max(a, c * step), min(b, (c + 1) * step)
@@ -157,7 +186,7 @@ def _whole_chunks(array: Any, numbers: list[int]) -> list[npt.NDArray[Any]]:
 
     zarr's own read hands each chunk to a worker thread to decode and copies it
     into a fresh selection; for a 10 s window of two 1.28 MB chunks that machinery
-    cost ~1 ms of ~7 (``bench/read.py``'s server). Here the chunks are fetched at
+    cost ~1 ms of ~7 (``bench/read.py``'s server, then). Here the chunks are fetched at
     once through the array's store on zarr's event loop, and each is decoded there
     as soon as it arrives, while the others still download, by the array's own
     codecs through zarr's ``SupportsSyncCodec`` protocol. An array whose codecs
@@ -243,6 +272,8 @@ def physical_values(
         physical += offset
         physical *= gain
         return physical
+    # One value per channel, also where one gain or offset serves them all.
+    gain, offset = (np.broadcast_to(v, physical.shape[1:]) for v in (gain, offset))
     whole = len(physical) // _SCALED_ROWS * _SCALED_ROWS
     if whole:
         rows = physical[:whole].reshape(-1, _SCALED_ROWS * physical.shape[1])
