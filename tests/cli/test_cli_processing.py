@@ -103,7 +103,7 @@ def test_scrub_names_the_process_command_that_remakes_a_damaged_asset(root: Path
     code, out = ursa("scrub", "--root", str(root))
     assert code == 1
     assert out.strip().splitlines()[-1] == (
-        f"next: ursa process {short} --again (makes a damaged processed asset again)"
+        f"next: ursa process {short} --again -m eeg (makes a damaged processed asset again)"
     )
     code, out = ursa("process", short, "--again", "-m", "eeg", "--root", str(root), "--json")
     assert code == 0, out
@@ -119,7 +119,7 @@ def test_scrub_names_the_process_command_that_remakes_a_damaged_asset(root: Path
     assert code == 1
     assert "bit_rot" in out
     assert out.strip().splitlines()[-1] == (
-        f"next: ursa process {short} --again (makes a damaged processed asset again)"
+        f"next: ursa process {short} --again -m eeg (makes a damaged processed asset again)"
     )
     assert ursa("process", short, "--again", "-m", "eeg", "--root", str(root))[0] == 0
     assert ursa("scrub", "--sample", "1", "--root", str(root))[0] == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ursa_lib import DataInterface, LocalProfile, S3Profile, augment
+from ursa_lib import DataInterface, LocalProfile, ObjectChangedError, S3Profile, augment
 from ursa_lib.catalog import IngestionStatus, Recording
 from ursa_lib.lifecycle import ScrubReport, _scrub
 from ursa_lib.processing import ConverterRegistry, process_recording
@@ -219,6 +219,34 @@ def test_an_object_gone_while_a_sample_reads_it_is_missing_not_a_crash(
         ("missing_object", "eeg_0/seg_00001.edf"),
     }
     assert not doomed
+
+
+def test_a_seeded_sample_is_the_same_whatever_order_the_objects_were_listed_in() -> None:
+    pool = [f"recordings/rec_{i:02d}/eeg_0/seg.edf" for i in range(40)]
+    first = _scrub._sampled(pool, 0.25, 7, key=str)
+    assert len(first) == 10
+    assert first == sorted(first)
+    assert _scrub._sampled(pool[::-1], 0.25, 7, key=str) == first
+    assert _scrub._sampled(list(reversed(pool)), 1.0, None, key=str) == pool
+
+
+def test_a_small_fraction_of_a_small_archive_still_rehashes_one_object_of_each_bucket(
+    archive: Archive,
+) -> None:
+    # 3 raw objects and 3 asset objects: 1 % of them rounds up to one of each.
+    assert archive.ursa.scrub(sample=0.01, seed=1).sampled_objects == 2
+
+
+def test_an_object_replaced_while_a_sample_reads_it_is_left_for_the_next_scrub(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def replaced(store: Store, key: str) -> str:
+        raise ObjectChangedError(f"{key} changed while it was read")
+
+    monkeypatch.setattr(_scrub, "stored_sha256", replaced)
+    report = archive.ursa.scrub(sample=1.0)
+    assert report.clean, report.findings
+    assert report.sampled_objects == 6
 
 
 def test_a_stuck_row_is_found_and_repair_hands_it_to_processing(archive: Archive) -> None:

@@ -17,6 +17,7 @@ from ._profiles import open_profile
 
 if TYPE_CHECKING:
     from .._config import Role
+    from ..lifecycle import Finding
 
 __all__ = ["delete", "scrub", "verify"]
 
@@ -95,23 +96,39 @@ def scrub(
             f"re-hashed, {report.requests:,} requests in {human_duration(report.seconds)}: "
             + ("clean" if report.clean else f"{len(report.findings)} findings")
         )
-        # A processed asset with an object gone or resized is made again by
-        # `process`; one that does not open, or whose bytes rotted, with --again.
-        fixes: dict[str, str] = {}
-        for f in open_findings:
-            if f.recording_hash and f"/{PROCESSED_ROOT}" in f.uri:
-                if f.kind in ("missing_object", "wrong_size"):
-                    fixes.setdefault(f.recording_hash[:12], "")
-                elif f.kind in ("unreadable_asset", "bit_rot"):
-                    fixes[f.recording_hash[:12]] = " --again"
+        fixes = _process_commands(open_findings)
         if fixes:
-            say(
-                "next: "
-                + " · ".join(f"ursa process {h}{flag}" for h, flag in sorted(fixes.items()))
-                + " (makes a damaged processed asset again)"
-            )
+            say("next: " + " · ".join(fixes) + " (makes a damaged processed asset again)")
     if open_findings:
         raise typer.Exit(ExitCode.FAILURE)
+
+
+def _process_commands(findings: list[Finding]) -> list[str]:
+    """The `ursa process` line that repairs each recording with a damaged processed asset.
+
+    An object gone or resized is found by `process` itself; an asset that does
+    not open, or whose bytes rotted at their size, needs ``--again``, and only
+    for its own modalities (``-m``): the recording's other assets are sound.
+    """
+    found: dict[str, set[str]] = {}
+    again: dict[str, set[str]] = {}
+    for f in findings:
+        if not f.recording_hash or f"/{PROCESSED_ROOT}" not in f.uri:
+            continue
+        modality = f.uri.split(f"/{PROCESSED_ROOT}", 1)[1].split("/")[1]
+        if f.kind in ("missing_object", "wrong_size"):
+            found.setdefault(f.recording_hash[:12], set()).add(modality)
+        elif f.kind in ("unreadable_asset", "bit_rot"):
+            again.setdefault(f.recording_hash[:12], set()).add(modality)
+    commands = []
+    for h in sorted(found.keys() | again.keys()):
+        if h not in again:
+            commands.append(f"ursa process {h}")
+            continue
+        # --again remakes the modalities it names; those merely damaged come too.
+        names = sorted(again[h] | found.get(h, set()))
+        commands.append(f"ursa process {h} --again " + " ".join(f"-m {m}" for m in names))
+    return commands
 
 
 def delete(

@@ -36,15 +36,22 @@ uncatalogued session whose stored manifest is complete, and marks stuck
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-from .._errors import InvalidKeyError, ManifestError, ObjectNotFoundError, UrsaError
+from .._errors import (
+    InvalidKeyError,
+    ManifestError,
+    ObjectChangedError,
+    ObjectNotFoundError,
+    UrsaError,
+)
 from .._layout import PROCESSED_ROOT, RECORDINGS_ROOT, AssetKey, SessionPrefix
 from ..catalog import IngestionStatus
 from ..ingestion import load_stored_manifest
@@ -57,6 +64,8 @@ if TYPE_CHECKING:
     from ..store import Store
 
 __all__ = ["Finding", "ScrubReport", "scrub"]
+
+_T = TypeVar("_T")
 
 FindingKind = Literal[
     "missing_object",
@@ -324,19 +333,37 @@ def _bit_rot(
         for info in by_session.get(session, ())
         if info.key != session.manifest_key
     ]
-    rng = random.Random(seed)
-    chosen = pool if sample >= 1 else rng.sample(pool, round(len(pool) * sample))
-    for info in sorted(chosen, key=lambda i: i.key):
+    for info in _sampled(pool, sample, seed, key=lambda i: i.key):
         walk.requests += 2
         try:
             expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
             rotten = expected is not None and stored_sha256(walk.raw, info.key) != expected
-        except ObjectNotFoundError:  # removed since the listing (the recording deleted)
-            walk.add("missing_object", walk.raw.base_uri + info.key, "gone since the listing")
+        except ObjectNotFoundError:  # removed since the listing (a delete at the same time)
+            walk.add("missing_object", walk.raw.base_uri + info.key, _GONE)
+            continue
+        except ObjectChangedError:  # replaced while read: the next scrub reads it whole
             continue
         if rotten:
             walk.add("bit_rot", walk.raw.base_uri + info.key, "bytes no longer match sha256")
-    return len(chosen)
+    return _size(len(pool), sample)
+
+
+_GONE = "gone since scrub listed it (a delete running at the same time does this too)"
+
+
+def _size(pool: int, sample: float) -> int:
+    """How many objects of ``pool`` a ``sample`` re-hashes: rounded up, so a small
+    fraction of a small archive still re-hashes one object a run."""
+    return pool if sample >= 1 else math.ceil(pool * sample)
+
+
+def _sampled(pool: list[_T], sample: float, seed: int | None, key: Callable[[_T], str]) -> list[_T]:
+    """A ``sample`` of ``pool``, in the order of ``key``: the same objects for the
+    same ``seed`` and pool, whatever order the pool was listed in."""
+    ordered = sorted(pool, key=key)
+    if sample >= 1:
+        return ordered
+    return sorted(random.Random(seed).sample(ordered, _size(len(pool), sample)), key=key)
 
 
 def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
@@ -344,18 +371,19 @@ def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
     if sample <= 0 or walk.assets is None:
         return 0
     store, pool = walk.assets.store, walk.published
-    chosen = pool if sample >= 1 else random.Random(seed).sample(pool, round(len(pool) * sample))
-    for key, sha256, rec in sorted(chosen):
+    for key, sha256, rec in _sampled(pool, sample, seed, key=lambda p: p[0]):
         walk.requests += 1
         try:
             rotten = stored_sha256(store, key) != sha256
-        except ObjectNotFoundError:  # removed since the listing (the recording deleted)
-            walk.add("missing_object", store.base_uri + key, "asset object gone", rec)
+        except ObjectNotFoundError:  # removed since the listing (a delete at the same time)
+            walk.add("missing_object", store.base_uri + key, _GONE, rec)
+            continue
+        except ObjectChangedError:  # replaced while read: the next scrub reads it whole
             continue
         if rotten:
             detail = "bytes no longer match the sha256 publication recorded"
             walk.add("bit_rot", store.base_uri + key, detail, rec)
-    return len(chosen)
+    return _size(len(pool), sample)
 
 
 def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
