@@ -250,6 +250,7 @@ class DataVerbs:
 
     def _one(self, target: QueryResult | str) -> QueryResult:
         from .catalog import Recording
+        from .catalog._sql import sql_hash_prefix, sql_in
         from .delivery import QueryResult, query
 
         if isinstance(target, QueryResult):
@@ -270,6 +271,17 @@ class DataVerbs:
             if hashes or looks_like_hash
             else []
         )
+        if hashes or looks_like_hash:
+            # A recording whose files lie in no stream folder has no modality row,
+            # so queries do not find it: it is still a recording to show.
+            exact = hashes or ([text.lower()] if len(text) == 64 else [])
+            where = sql_in("recording_hash", exact) if exact else sql_hash_prefix(text.lower())
+            seen = {r.recording_hash for r in found}
+            found += [
+                QueryResult.model_construct(recording=row, modalities={})
+                for row in catalog.rows(Recording, where)
+                if row.recording_hash not in seen
+            ]
         if not found:
             raise NothingMatchedError(
                 f"no recording matches {text!r}: give a rec_id, a recording hash or its first "

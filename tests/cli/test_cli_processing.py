@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ursa_lib import DataInterface, LocalProfile
+from ursa_lib import DataInterface, LocalProfile, augment
 from ursa_lib.cli import app
 from ursa_lib.testing import RecordingSpec, write_recording
 
@@ -63,6 +63,26 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
     assert code == 3  # nothing matched
     assert "no recording matches 'rec_nope'" in out
     assert len(out.strip().splitlines()) == 1
+
+
+def test_show_names_why_a_recording_has_no_modality(root: Path, tmp_path: Path) -> None:
+    flat = tmp_path / "rig" / "rec_flat"
+    flat.mkdir(parents=True)
+    (flat / "notes.bin").write_bytes(b"data")
+    manifest = {"rec_id": "rec_flat", "start_time": T0, "duration": 3, "participant_id": "p9"}
+    (flat / "manifest.json").write_text(json.dumps(manifest))
+    augment(flat)
+    DataInterface(LocalProfile(root=root)).enable_writes().ingest(flat)
+    code, out = ursa("show", "rec_flat", "--root", str(root))
+    assert code == 0, out
+    assert out.strip().splitlines()[-1].startswith("no modality: its files lie in no stream")
+    png = tmp_path / "flat.png"
+    code, out = ursa("plot", "rec_flat", "--from", "0", "--to", "1", "-o", str(png), "--root",
+                     str(root))  # fmt: skip
+    assert code == 1
+    assert "has no modality to draw" in out
+    assert len(out.strip().splitlines()) == 1
+    assert not png.exists()
 
 
 def test_process_takes_the_hash_prefix_that_query_shows(root: Path) -> None:

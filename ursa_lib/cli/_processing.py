@@ -150,6 +150,11 @@ def show(
         )
         return
     say(summary.title)
+    if not summary.modalities:
+        from ..delivery._look import NO_STREAM_FOLDER
+
+        say(f"no modality: {NO_STREAM_FOLDER}")
+        return
     print_table(summary.rows(), summary.COLUMNS)
 
 

@@ -25,6 +25,12 @@ from ._query import QueryResult, covered_spans
 
 __all__ = ["ModalitySummary", "RecordingSummary", "plot_window", "summarize"]
 
+NO_STREAM_FOLDER = (
+    "its files lie in no stream folder (<stream>_<n>/): they are archived as they are, "
+    "and nothing of them is processed or read by time"
+)
+"""Why a recording has no modality, for `show` and `plot`."""
+
 ENVELOPE_BINS = 2000
 """Runs of samples the audio envelope is drawn from: finer than any figure's pixels."""
 
@@ -79,6 +85,8 @@ class RecordingSummary:
         ]
 
     def __str__(self) -> str:
+        if not self.modalities:
+            return f"{self.title}\nno modality: {NO_STREAM_FOLDER}"
         rows = [dict(zip(self.COLUMNS, self.COLUMNS, strict=True)), *self.rows()]
         widths = {c: max(len(r[c]) for r in rows) for c in self.COLUMNS}
         lines = ["  ".join(r[c].ljust(widths[c]) for c in self.COLUMNS).rstrip() for r in rows]
@@ -139,6 +147,11 @@ def plot_window(
     processed = [
         n for n, m in result.modalities.items() if m.ingestion_status is IngestionStatus.PROCESSED
     ]
+    if not result.modalities:
+        raise NotProcessedError(
+            f"recording {result.recording_hash[:12]} ({result.rec_id}) has no modality to "
+            f"draw: {NO_STREAM_FOLDER}"
+        )
     if not processed:
         raise NotProcessedError(
             f"recording {result.recording_hash[:12]} ({result.rec_id}) has no processed "
