@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from ursa_lib import DataInterface, LocalProfile, augment
 from ursa_lib.cli import app
+from ursa_lib.cli._lifecycle import _process_commands
+from ursa_lib.lifecycle import Finding
 from ursa_lib.testing import RecordingSpec, write_recording
 
 T0 = 1_795_000_000_000_000_000
@@ -65,6 +67,34 @@ def test_process_show_plot_and_a_window_download(root: Path, tmp_path: Path) -> 
     assert len(out.strip().splitlines()) == 1
 
 
+def test_the_process_line_scrub_prints_names_the_damaged_modalities() -> None:
+    assets = "file:///lab/processed/ursa/assets/"  # "processed" in the bucket's own path
+    h = "ab" * 32
+
+    def finding(kind: str, key: str, rec: str | None = h) -> Finding:
+        return Finding(kind=kind, uri=assets + key, detail="", recording_hash=rec)  # type: ignore[arg-type]
+
+    damaged = [
+        finding("bit_rot", f"processed/{h}/eeg/ursa.timeseries.edf-2/eeg.zarr/data/c/0/0"),
+        finding("missing_object", f"processed/{h}/camera/ursa.video.pyav-1/camera.mp4"),
+        finding("unreadable_asset", f"processed/{h}/audio/ursa.audio.soundfile-2/audio.zarr"),
+        # Raw objects are no processed asset's, whatever their folders are called.
+        finding("missing_object", "file:///lab/raw/recordings/rec/processed/notes.txt"),
+        finding("wrong_size", f"processed/{h}/eeg/ursa.timeseries.edf-2/x", rec=None),
+    ]
+    assert _process_commands(damaged, assets) == [
+        f"ursa process {h[:12]} --again -m audio -m camera -m eeg"
+    ]
+    assert _process_commands(damaged[1:2], assets) == [f"ursa process {h[:12]}"]
+
+
+def test_a_modality_the_recording_lacks_is_refused(root: Path) -> None:
+    code, out = ursa("process", "rec_c", "-m", "eeg", "-m", "eeeg", "--root", str(root))
+    assert code == 1
+    assert "no modality 'eeeg' in 'rec_c': its modalities are audio, camera, eeg, events" in out
+    assert len(out.strip().splitlines()) == 1
+
+
 def test_show_names_why_a_recording_has_no_modality(root: Path, tmp_path: Path) -> None:
     flat = tmp_path / "rig" / "rec_flat"
     flat.mkdir(parents=True)
@@ -76,6 +106,9 @@ def test_show_names_why_a_recording_has_no_modality(root: Path, tmp_path: Path) 
     code, out = ursa("show", "rec_flat", "--root", str(root))
     assert code == 0, out
     assert out.strip().splitlines()[-1].startswith("no modality: its files lie in no stream")
+    code, out = ursa("process", "rec_flat", "--root", str(root))
+    assert code == 0, out
+    assert "nothing to process: 'rec_flat' has no modality: its files lie in no stream" in out
     png = tmp_path / "flat.png"
     code, out = ursa("plot", "rec_flat", "--from", "0", "--to", "1", "-o", str(png), "--root",
                      str(root))  # fmt: skip

@@ -230,6 +230,11 @@ def test_a_seeded_sample_is_the_same_whatever_order_the_objects_were_listed_in()
     assert _scrub._sampled(list(reversed(pool)), 1.0, None, key=str) == pool
 
 
+def test_a_fraction_is_rounded_up_but_float_error_is_not() -> None:
+    assert [_scrub._size(100, f) for f in (0.07, 0.14, 0.55, 0.071)] == [7, 14, 55, 8]
+    assert (_scrub._size(3, 0.01), _scrub._size(0, 0.5), _scrub._size(5, 1.0)) == (1, 0, 5)
+
+
 def test_a_small_fraction_of_a_small_archive_still_rehashes_one_object_of_each_bucket(
     archive: Archive,
 ) -> None:

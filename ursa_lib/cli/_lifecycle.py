@@ -96,14 +96,14 @@ def scrub(
             f"re-hashed, {report.requests:,} requests in {human_duration(report.seconds)}: "
             + ("clean" if report.clean else f"{len(report.findings)} findings")
         )
-        fixes = _process_commands(open_findings)
+        fixes = _process_commands(open_findings, ursa.store("assets_ro").base_uri)
         if fixes:
             say("next: " + " · ".join(fixes) + " (makes a damaged processed asset again)")
     if open_findings:
         raise typer.Exit(ExitCode.FAILURE)
 
 
-def _process_commands(findings: list[Finding]) -> list[str]:
+def _process_commands(findings: list[Finding], assets: str) -> list[str]:
     """The `ursa process` line that repairs each recording with a damaged processed asset.
 
     An object gone or resized is found by `process` itself; an asset that does
@@ -113,9 +113,13 @@ def _process_commands(findings: list[Finding]) -> list[str]:
     found: dict[str, set[str]] = {}
     again: dict[str, set[str]] = {}
     for f in findings:
-        if not f.recording_hash or f"/{PROCESSED_ROOT}" not in f.uri:
+        # An object of a processed asset: in the assets bucket (``assets``), under
+        # processed/<hash>/<modality>/.
+        parts = f.uri.removeprefix(assets).removeprefix(PROCESSED_ROOT).split("/")
+        in_asset = f.uri.startswith(assets + PROCESSED_ROOT) and len(parts) > 2
+        if not f.recording_hash or not in_asset:
             continue
-        modality = f.uri.split(f"/{PROCESSED_ROOT}", 1)[1].split("/")[1]
+        modality = parts[1]
         if f.kind in ("missing_object", "wrong_size"):
             found.setdefault(f.recording_hash[:12], set()).add(modality)
         elif f.kind in ("unreadable_asset", "bit_rot"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,10 @@ from ._errors import CliError
 from ._options import JsonOption, ProfileOption, RootOption, session_window
 from ._output import emit_json, human_bytes, human_duration, print_table, say
 from ._profiles import open_profile
+
+if TYPE_CHECKING:
+    from .._interface import DataInterface
+    from ..processing import ProcessingResult
 
 __all__ = ["plot", "process", "show"]
 
@@ -67,6 +71,13 @@ def process(
             f"no recording {target!r} in the catalog (ursa query --status all lists them)"
         )
     outcomes = [(r.recording_hash, o) for r in results for o in r.outcomes]
+    unknown = sorted(set(modality or ()) - {o.modality for _, o in outcomes})
+    if unknown:  # a typo would otherwise do nothing, silently
+        raise CliError(
+            f"no modality {', '.join(map(repr, unknown))} in {target!r}: its modalities are "
+            + (", ".join(_modalities(ursa, results)) or "none")
+            + " (ursa show lists them)"
+        )
     if as_json:
         emit_json(
             [
@@ -106,12 +117,28 @@ def process(
             ],
             ["recording", "modality", "outcome", "count", "in → out", "time", "reason"],
         )
+        if not outcomes:
+            from ..delivery._look import NO_STREAM_FOLDER
+
+            say(f"nothing to process: {target!r} has no modality: {NO_STREAM_FOLDER}")
     failed = [o for _, o in outcomes if o.outcome == "failed"]
     if failed:
         raise CliError(
             f"{len(failed)} stream(s) failed: "
             + "; ".join(f"{o.modality}: {o.reason}" for o in failed)
         )
+
+
+def _modalities(ursa: DataInterface, results: list[ProcessingResult]) -> list[str]:
+    """Every modality the processed recordings hold, by name."""
+    catalog = ursa.catalog()
+    return sorted(
+        {
+            m.modality
+            for r in results
+            for m in catalog.list_modalities({"recording_hash": r.recording_hash})
+        }
+    )
 
 
 def show(

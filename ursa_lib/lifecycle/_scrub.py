@@ -354,7 +354,8 @@ _GONE = "gone since scrub listed it (a delete running at the same time does this
 def _size(pool: int, sample: float) -> int:
     """How many objects of ``pool`` a ``sample`` re-hashes: rounded up, so a small
     fraction of a small archive still re-hashes one object a run."""
-    return pool if sample >= 1 else math.ceil(pool * sample)
+    # Rounded first: 100 * 0.07 is 7.000000000000001 in floats, which is 7, not 8.
+    return pool if sample >= 1 else math.ceil(round(pool * sample, 9))
 
 
 def _sampled(pool: list[_T], sample: float, seed: int | None, key: Callable[[_T], str]) -> list[_T]:
