@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ursa_lib import DataInterface, LocalProfile, augment
+from ursa_lib import DataInterface, LocalProfile
 from ursa_lib.cli import app
 from ursa_lib.cli._lifecycle import _process_commands
 from ursa_lib.lifecycle import Finding
-from ursa_lib.testing import RecordingSpec, write_recording
+from ursa_lib.testing import RecordingSpec, write_recording, write_session
 
 T0 = 1_795_000_000_000_000_000
 
@@ -96,12 +96,7 @@ def test_a_modality_the_recording_lacks_is_refused(root: Path) -> None:
 
 
 def test_show_names_why_a_recording_has_no_modality(root: Path, tmp_path: Path) -> None:
-    flat = tmp_path / "rig" / "rec_flat"
-    flat.mkdir(parents=True)
-    (flat / "notes.bin").write_bytes(b"data")
-    manifest = {"rec_id": "rec_flat", "start_time": T0, "duration": 3, "participant_id": "p9"}
-    (flat / "manifest.json").write_text(json.dumps(manifest))
-    augment(flat)
+    flat = write_session(tmp_path / "rig", "rec_flat", {"": [4]})
     DataInterface(LocalProfile(root=root)).enable_writes().ingest(flat)
     code, out = ursa("show", "rec_flat", "--root", str(root))
     assert code == 0, out

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ursa_lib import InvalidValueError, NothingMatchedError, UrsaError, augment
+from ursa_lib import InvalidValueError, NothingMatchedError, UrsaError
 from ursa_lib.delivery import NotProcessedError
 from ursa_lib.delivery._look import ENVELOPE_BINS
+from ursa_lib.testing import write_session
 
-from .conftest import T0, Processed
+from .conftest import Processed
 from .test_windows import gapped_eeg
 
 
@@ -142,19 +142,13 @@ def test_show_shows_a_recording_whose_files_lie_in_no_stream_folder(
     processed: Callable[..., Processed], tmp_path: Path
 ) -> None:
     ui = processed(segments=1, segment_s=2, audio=False, video=False, events=False).ui
-    flat = tmp_path / "flat" / "rec_flat"
-    flat.mkdir(parents=True)
-    (flat / "notes.bin").write_bytes(b"data")
-    manifest = {"rec_id": "rec_flat", "start_time": T0, "duration": 3, "participant_id": "p9"}
-    (flat / "manifest.json").write_text(json.dumps(manifest))
-    augment(flat)
-    h = ui.ingest(flat).recording_hash
+    h = ui.ingest(write_session(tmp_path / "flat", "rec_flat", {"": [4]})).recording_hash
     assert len(ui.query(recording_hash=h, status="all")) == 0  # queries go by modality
     for target in ("rec_flat", h, h[:12]):
         summary = ui.show(target)
         assert (summary.recording_hash, summary.modalities) == (h, ())
     title, reason = str(ui.show(h)).splitlines()
-    assert title.startswith(f"rec_flat ({h}), participants p9")
+    assert title.startswith(f"rec_flat ({h}), participants p1")
     assert reason.startswith("no modality: its files lie in no stream folder (<stream>_<n>/)")
     with pytest.raises(NotProcessedError, match="no modality to draw: its files lie in no"):
         ui.plot("rec_flat", (0.0, 1.0))

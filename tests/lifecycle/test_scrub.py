@@ -4,19 +4,18 @@ what it claims — on a local profile and on a real S3 server."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ursa_lib import DataInterface, LocalProfile, ObjectChangedError, S3Profile, augment
+from ursa_lib import DataInterface, LocalProfile, ObjectChangedError, S3Profile
 from ursa_lib.catalog import IngestionStatus, Recording
 from ursa_lib.lifecycle import ScrubReport, _scrub
 from ursa_lib.processing import ConverterRegistry, process_recording
 from ursa_lib.processing._timeseries import EdfConverter
 from ursa_lib.store import Store
-from ursa_lib.testing import MotoS3, RecordingSpec, run_cli, write_recording
+from ursa_lib.testing import MotoS3, RecordingSpec, run_cli, write_recording, write_session
 
 T0 = 1_790_000_000_000_000_000
 DEAD_LEASE = {"processing_lease": {"owner": "elsewhere:1", "since_ns": 1}}
@@ -110,13 +109,7 @@ def test_objects_no_row_accounts_for_are_found(archive: Archive) -> None:
 
 def test_a_session_is_catalogued_by_its_recording_row(archive: Archive, tmp_path: Path) -> None:
     # Files outside any stream folder make no modality row: still catalogued.
-    flat = tmp_path / "rig" / "rec_flat"
-    flat.mkdir(parents=True)
-    (flat / "a.bin").write_bytes(b"data1")
-    manifest = {"rec_id": "rec_flat", "start_time": T0, "duration": 1, "participant_id": "p9"}
-    (flat / "manifest.json").write_text(json.dumps(manifest))
-    augment(flat)
-    archive.ursa.ingest(flat)
+    archive.ursa.ingest(write_session(tmp_path / "rig", "rec_flat", {"": [5]}))
     assert archive.ursa.scrub().clean
     # A registration killed before the recording row: modality rows, no recording.
     archive.ursa.catalog(writable=True).delete_where(Recording, {"recording_hash": archive.hash})

@@ -21,11 +21,13 @@ RIG_PART = {
 
 def write_session(root: Path, rec_id: str, layout: dict[str, list[int]]) -> Path:
     """An augmented session ``root/rec_id``: ``layout`` maps each worker directory
-    to its segment sizes in bytes. Contents are derived from the names, so the
-    same call always writes the same bytes (and the same recording hash)."""
+    to its segment sizes in bytes (``""``: the session folder itself, in no stream
+    folder, so the recording gets no modality row). Contents are derived from the
+    names, so the same call always writes the same bytes (and the same recording
+    hash)."""
     session = root / rec_id
     for worker, sizes in layout.items():
-        (session / worker).mkdir(parents=True)
+        (session / worker).mkdir(parents=True, exist_ok=not worker)
         for i, size in enumerate(sizes):
             seed = hashlib.sha256(f"{rec_id}/{worker}/{i}".encode()).digest()
             body = (seed * (size // len(seed) + 1))[:size]
