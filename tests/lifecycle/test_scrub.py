@@ -212,6 +212,7 @@ def test_an_object_gone_while_a_sample_reads_it_is_missing_not_a_crash(
         ("missing_object", "eeg_0/seg_00001.edf"),
     }
     assert not doomed
+    assert report.sampled_objects == 6 - 2  # the two gone were not re-hashed
 
 
 def test_a_seeded_sample_is_the_same_whatever_order_the_objects_were_listed_in() -> None:
@@ -244,7 +245,7 @@ def test_an_object_replaced_while_a_sample_reads_it_is_left_for_the_next_scrub(
     monkeypatch.setattr(_scrub, "stored_sha256", replaced)
     report = archive.ursa.scrub(sample=1.0)
     assert report.clean, report.findings
-    assert report.sampled_objects == 6
+    assert report.sampled_objects == 0  # none was re-hashed whole
 
 
 def test_a_stuck_row_is_found_and_repair_hands_it_to_processing(archive: Archive) -> None:

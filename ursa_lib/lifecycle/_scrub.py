@@ -97,6 +97,8 @@ class ScrubReport:
     asset_objects: int
     rows_checked: int
     sampled_objects: int
+    """Objects the sample re-hashed whole: not those gone or replaced while read,
+    nor a raw object stored without its sha256."""
     superseded_objects: int = 0
     """Objects of older asset versions that publication recorded and no row uses
     any more: kept by design, never a finding."""
@@ -333,19 +335,23 @@ def _bit_rot(
         for info in by_session.get(session, ())
         if info.key != session.manifest_key
     ]
+    hashed = 0
     for info in _sampled(pool, sample, seed, key=lambda i: i.key):
         walk.requests += 2
         try:
             expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
-            rotten = expected is not None and stored_sha256(walk.raw, info.key) != expected
+            if expected is None:  # stored without one: nothing to compare with
+                continue
+            rotten = stored_sha256(walk.raw, info.key) != expected
         except ObjectNotFoundError:  # removed since the listing (a delete at the same time)
             walk.add("missing_object", walk.raw.base_uri + info.key, _GONE)
             continue
         except ObjectChangedError:  # replaced while read: the next scrub reads it whole
             continue
+        hashed += 1
         if rotten:
             walk.add("bit_rot", walk.raw.base_uri + info.key, "bytes no longer match sha256")
-    return _size(len(pool), sample)
+    return hashed
 
 
 _GONE = "gone since scrub listed it (a delete running at the same time does this too)"
@@ -371,7 +377,7 @@ def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
     """Re-hash a ``sample`` of the in-use assets' objects against their published sha256."""
     if sample <= 0 or walk.assets is None:
         return 0
-    store, pool = walk.assets.store, walk.published
+    store, pool, hashed = walk.assets.store, walk.published, 0
     for key, sha256, rec in _sampled(pool, sample, seed, key=lambda p: p[0]):
         walk.requests += 1
         try:
@@ -381,10 +387,11 @@ def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
             continue
         except ObjectChangedError:  # replaced while read: the next scrub reads it whole
             continue
+        hashed += 1
         if rotten:
             detail = "bytes no longer match the sha256 publication recorded"
             walk.add("bit_rot", store.base_uri + key, detail, rec)
-    return _size(len(pool), sample)
+    return hashed
 
 
 def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
