@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -208,21 +209,27 @@ def test_a_session_stored_whole_before_its_file_changed_is_kept(
     assert {i.key: raw.get(i.key) for i in raw.list(stored.prefix + "/")} == objects
 
 
+def after_the_upload(monkeypatch: pytest.MonkeyPatch, then: Callable[[Store, str], None]) -> None:
+    """Ingest's upload, then ``then(store, key of its first upload)``: what another
+    process does to the prefix between the upload and the registration."""
+    import ursa_lib.ingestion._ingest as ingest_module
+
+    transfer = ingest_module.transfer_files
+
+    def uploaded(store: Store, uploads: list[Any], **kwargs: Any) -> Any:
+        tally = transfer(store, uploads, **kwargs)
+        then(store, uploads[0].key)
+        return tally
+
+    monkeypatch.setattr(ingest_module, "transfer_files", uploaded)
+
+
 def test_objects_gone_between_upload_and_registration_register_nothing(
     local: tuple[Store, Catalog, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ursa_lib.ingestion._ingest as ingest_module
-
     raw, catalog, session = local
-    transfer = ingest_module.transfer_files
-
-    def then_removed(store: Store, uploads: list[Any], **kwargs: Any) -> Any:
-        tally = transfer(store, uploads, **kwargs)
-        # Another ingest of the session met a changed file and removed what it claimed.
-        store.delete(uploads[0].key)
-        return tally
-
-    monkeypatch.setattr(ingest_module, "transfer_files", then_removed)
+    # Another ingest of the session met a changed file and removed what it claimed.
+    after_the_upload(monkeypatch, lambda store, key: store.delete(key))
     with pytest.raises(ObjectNotFoundError, match="are no longer under") as caught:
         ingest(session / "manifest.json", raw=raw, catalog=catalog)
     assert "Nothing was registered" in str(caught.value)
@@ -232,19 +239,14 @@ def test_objects_gone_between_upload_and_registration_register_nothing(
 def test_a_manifest_replaced_during_the_upload_registers_nothing(
     local: tuple[Store, Catalog, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ursa_lib.ingestion._ingest as ingest_module
-
     raw, catalog, session = local
-    transfer = ingest_module.transfer_files
 
-    def then_replaced(store: Store, uploads: list[Any], **kwargs: Any) -> Any:
-        tally = transfer(store, uploads, **kwargs)
-        key = uploads[0].key.rsplit("/", 2)[0] + "/manifest.json"
+    def replaced(store: Store, uploaded: str) -> None:
+        key = uploaded.rsplit("/", 2)[0] + "/manifest.json"
         other = json.loads(store.get(key))
         store.put(key, json.dumps({**other, "recording_hash": "0" * 64}).encode())
-        return tally
 
-    monkeypatch.setattr(ingest_module, "transfer_files", then_replaced)
+    after_the_upload(monkeypatch, replaced)
     with pytest.raises(ObjectNotFoundError, match="no longer holds this session's manifest"):
         ingest(session / "manifest.json", raw=raw, catalog=catalog)
     assert catalog.count(Recording) == 0

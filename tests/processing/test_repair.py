@@ -45,6 +45,22 @@ def findings_of(ui: DataInterface, h: str) -> list[Any]:
     return [f for f in ui.scrub().findings if f.recording_hash == h or h in f.uri]
 
 
+def leased_elsewhere(ui: DataInterface, h: str, modality: str, *, age_s: float = 0.0) -> None:
+    """The row's processing lease, as another machine's process took it ``age_s`` ago
+    (older than the staleness bound, 6 h: that machine died)."""
+    catalog = ui.catalog(writable=True)
+    row = catalog.get_modality(h, modality)
+    assert row is not None
+    lease = {"owner": "another-host:4242", "since_ns": time.time_ns() - int(age_s * 10**9)}
+    catalog.take_over(row, metadata={**row.metadata, publish.LEASE_KEY: lease})
+
+
+def leased(ui: DataInterface, h: str, modality: str) -> bool:
+    row = ui.catalog().get_modality(h, modality)
+    assert row is not None
+    return publish.LEASE_KEY in row.metadata
+
+
 def one_key(keys: list[str], part: str) -> str:
     return next(k for k in keys if part in k)
 
@@ -136,7 +152,7 @@ def test_a_remake_that_fails_removes_nothing_the_catalog_lists(
     row = ui.catalog().get_modality(h, "eeg")
     assert row is not None
     assert row.ingestion_status.value == "processed"
-    assert publish.LEASE_KEY not in row.metadata  # released for the next run
+    assert not leased(ui, h, "eeg")  # released for the next run
     monkeypatch.undo()
     [outcome] = ui.process(h)[0].outcomes
     assert outcome.outcome == "processed"
@@ -151,12 +167,7 @@ def test_an_asset_being_made_again_elsewhere_is_busy_not_made_twice(
     ui.process(h)
     keys = listed(ui, h)["eeg"]
     ui.store("assets_rw").delete(one_key(keys, "/data/c/0/"))
-    catalog = ui.catalog(writable=True)
-    row = catalog.get_modality(h, "eeg")
-    assert row is not None
-    # Another machine's process is making it again, as of now.
-    lease = {"owner": "another-host:4242", "since_ns": time.time_ns()}
-    catalog.take_over(row, metadata={**row.metadata, publish.LEASE_KEY: lease})
+    leased_elsewhere(ui, h, "eeg")  # another machine's process is making it again, now
     [outcome] = ui.process(h)[0].outcomes
     assert (outcome.outcome, outcome.reason) == (
         "busy",
@@ -164,15 +175,10 @@ def test_an_asset_being_made_again_elsewhere_is_busy_not_made_twice(
     )
     assert {i.key for i in ui.store("assets_rw").list(f"processed/{h}/")} < set(keys)
     # Its lease gone stale (that machine died), the next run makes it.
-    held = catalog.get_modality(h, "eeg")
-    assert held is not None
-    stale = {"owner": "another-host:4242", "since_ns": time.time_ns() - 7 * 3600 * 10**9}
-    catalog.take_over(held, metadata={**held.metadata, publish.LEASE_KEY: stale})
+    leased_elsewhere(ui, h, "eeg", age_s=7 * 3600)
     [outcome] = ui.process(h)[0].outcomes
     assert outcome.outcome == "processed"
-    done = catalog.get_modality(h, "eeg")
-    assert done is not None
-    assert publish.LEASE_KEY not in done.metadata
+    assert not leased(ui, h, "eeg")
     assert {i.key for i in ui.store("assets_rw").list(f"processed/{h}/")} == set(keys)
 
 
@@ -231,16 +237,10 @@ def test_a_killed_remake_leaves_nothing_the_next_remake_keeps(
     # A remake killed before its flip: a data file no publication lists, and its
     # dead lease on the row (another host's, older than the staleness bound).
     assets.put(folder + "events.lance/data/killed.lance", b"x" * 100)
-    catalog = ui.catalog(writable=True)
-    row = catalog.get_modality(h, "events")
-    assert row is not None
-    dead = {"owner": "another-host:4242", "since_ns": time.time_ns() - 7 * 3600 * 10**9}
-    catalog.take_over(row, metadata={**row.metadata, publish.LEASE_KEY: dead})
+    leased_elsewhere(ui, h, "events", age_s=7 * 3600)
     [outcome] = ui.process(h)[0].outcomes
     assert outcome.outcome == "unchanged"
-    released = catalog.get_modality(h, "events")
-    assert released is not None
-    assert publish.LEASE_KEY not in released.metadata  # no host waits on a dead lease
+    assert not leased(ui, h, "events")  # no host waits on a dead lease
     assert [f.kind for f in findings_of(ui, h)] == ["unaccounted_object"]
     [outcome] = ui.process(h, again=True)[0].outcomes
     assert outcome.outcome == "processed"
