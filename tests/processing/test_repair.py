@@ -61,6 +61,22 @@ def leased(ui: DataInterface, h: str, modality: str) -> bool:
     return publish.LEASE_KEY in row.metadata
 
 
+@pytest.fixture
+def processed_only(
+    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+) -> Callable[[str], tuple[DataInterface, str]]:
+    """``processed_only(stream)``: a local recording of that one stream, processed."""
+
+    def make(stream: str) -> tuple[DataInterface, str]:
+        ui = make_interface("local")
+        streams = {name: name == stream for name in ("eeg", "audio", "video", "events")}
+        h = ingested(ui, tmp_path, ns, **streams)
+        ui.process(h)
+        return ui, h
+
+    return make
+
+
 def one_key(keys: list[str], part: str) -> str:
     return next(k for k in keys if part in k)
 
@@ -124,14 +140,10 @@ def test_a_damaged_asset_is_made_again_and_scrub_is_clean(
 
 
 def test_a_remake_that_fails_removes_nothing_the_catalog_lists(
-    make_interface: Callable[[str], DataInterface],
-    tmp_path: Path,
-    ns: str,
+    processed_only: Callable[[str], tuple[DataInterface, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ui = make_interface("local")
-    h = ingested(ui, tmp_path, ns, audio=False, video=False, events=False)
-    ui.process(h)
+    ui, h = processed_only("eeg")
     keys = listed(ui, h)["eeg"]
     assets = ui.store("assets_rw")
     gone = one_key(keys, "/data/c/0/")
@@ -160,11 +172,9 @@ def test_a_remake_that_fails_removes_nothing_the_catalog_lists(
 
 
 def test_an_asset_being_made_again_elsewhere_is_busy_not_made_twice(
-    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+    processed_only: Callable[[str], tuple[DataInterface, str]],
 ) -> None:
-    ui = make_interface("local")
-    h = ingested(ui, tmp_path, ns, audio=False, video=False, events=False)
-    ui.process(h)
+    ui, h = processed_only("eeg")
     keys = listed(ui, h)["eeg"]
     ui.store("assets_rw").delete(one_key(keys, "/data/c/0/"))
     leased_elsewhere(ui, h, "eeg")  # another machine's process is making it again, now
@@ -183,11 +193,9 @@ def test_an_asset_being_made_again_elsewhere_is_busy_not_made_twice(
 
 
 def test_again_makes_an_asset_rotted_at_its_size_again(
-    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+    processed_only: Callable[[str], tuple[DataInterface, str]],
 ) -> None:
-    ui = make_interface("local")
-    h = ingested(ui, tmp_path, ns, audio=False, video=False, events=False)
-    ui.process(h)
+    ui, h = processed_only("eeg")
     result = ui.query(recording_hash=h)[0]
     before = ui.read(result, (0.0, 10.0)).eeg.signal.digital
     assets = ui.store("assets_rw")
@@ -204,11 +212,9 @@ def test_again_makes_an_asset_rotted_at_its_size_again(
 
 
 def test_a_download_again_into_the_same_folder_verifies_after_a_remake(
-    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+    processed_only: Callable[[str], tuple[DataInterface, str]], tmp_path: Path
 ) -> None:
-    ui = make_interface("local")
-    h = ingested(ui, tmp_path, ns, eeg=False, audio=False, video=False)
-    ui.process(h)
+    ui, h = processed_only("events")
     result = ui.query(recording_hash=h)[0]
     dest = tmp_path / "download"
     ui.download(result, dest)
@@ -226,11 +232,9 @@ def test_a_download_again_into_the_same_folder_verifies_after_a_remake(
 
 
 def test_a_killed_remake_leaves_nothing_the_next_remake_keeps(
-    make_interface: Callable[[str], DataInterface], tmp_path: Path, ns: str
+    processed_only: Callable[[str], tuple[DataInterface, str]],
 ) -> None:
-    ui = make_interface("local")
-    h = ingested(ui, tmp_path, ns, eeg=False, audio=False, video=False)
-    ui.process(h)
+    ui, h = processed_only("events")
     keys = listed(ui, h)["events"]
     folder = one_key(keys, "events.lance/data/").split("events.lance/")[0]
     assets = ui.store("assets_rw")
