@@ -70,7 +70,15 @@ from ._manifest import (
     Manifest,
     load_manifest,
 )
-from ._plan import IngestPlan, check_inputs, plan_ingest, recording_row, refuse_conflicts
+from ._plan import (
+    IngestPlan,
+    check_inputs,
+    plan_ingest,
+    recording_row,
+    refuse_conflicts,
+    stored_sizes,
+    worker_dirs,
+)
 from ._stored import load_stored_manifest
 from ._transfer import FileUpload, TransferTally, transfer_files
 
@@ -126,11 +134,6 @@ def modality_names(worker_dirs: list[str]) -> dict[str, tuple[str, str]]:
         sorted(worker_dirs),
     )
     return {d: (d, collapsed[d][1] if len(collapsed[d]) > 1 else "") for d in worker_dirs}
-
-
-def _worker_dirs(manifest: Manifest) -> list[str]:
-    """The session's top-level directories, one per worker stream."""
-    return sorted({f.rel_path.split("/", 1)[0] for f in manifest.files or () if "/" in f.rel_path})
 
 
 def _claim_prefix(raw: Store, manifest: Manifest, manifest_bytes: bytes) -> SessionPrefix:
@@ -264,7 +267,7 @@ def ingest(
     if is_active is not None and is_active():
         return result("", TransferTally(paused=True))
     home = _claim_prefix(raw, manifest, manifest_path.read_bytes())
-    stored = {} if overwrite else _stored_sizes(raw, manifest, home)
+    stored = {} if overwrite else stored_sizes(raw, manifest, home)
     uploads = [
         FileUpload(
             path=session / entry.rel_path,
@@ -296,7 +299,7 @@ def ingest(
 
 def _missing(manifest: Manifest, home: SessionPrefix, stored: dict[str, int]) -> list[str]:
     """The manifest's files that ``home`` does not hold at their size (``stored``:
-    `_stored_sizes`)."""
+    `stored_sizes`)."""
     return [
         entry.rel_path
         for entry in manifest.files or ()
@@ -320,7 +323,7 @@ def _check_stored(raw: Store, manifest: Manifest, home: SessionPrefix) -> None:
             "augment` on the session, then ingest it again",
             uri=f"{raw.base_uri}{home.manifest_key}",
         )
-    missing = _missing(manifest, home, _stored_sizes(raw, manifest, home))
+    missing = _missing(manifest, home, stored_sizes(raw, manifest, home))
     if missing:
         raise ObjectNotFoundError(
             f"{len(missing)} files of this session (first {missing[0]}) are no longer under "
@@ -354,7 +357,7 @@ def _stale_manifest(
             "recording, augment the session again and ingest it",
             path=exc.path,
         )
-    stored = _stored_sizes(raw, manifest, home)  # one listing serves both questions
+    stored = stored_sizes(raw, manifest, home)  # one listing serves both questions
     if not _missing(manifest, home, stored):
         # Another ingest of the session stored every file before it changed: the
         # archive holds the session its manifest lists, and that ingest registers it.
@@ -373,22 +376,6 @@ def _stale_manifest(
         f"{home.key}/ were removed; {again}",
         path=exc.path,
     )
-
-
-def _stored_sizes(raw: Store, manifest: Manifest, home: SessionPrefix) -> dict[str, int]:
-    """Sizes of the session's objects already stored: one listing per worker
-    directory; files at the session's top level (rare) are checked one by one
-    rather than listing everything again."""
-    stored: dict[str, int] = {}
-    for worker in _worker_dirs(manifest):
-        for info in raw.list(home.file_key(worker)):
-            stored[info.key] = info.size
-    for entry in manifest.files or ():
-        if "/" not in entry.rel_path:
-            key = home.file_key(entry.rel_path)
-            with contextlib.suppress(ObjectNotFoundError):
-                stored[key] = raw.head(key).size
-    return stored
 
 
 def _reporter(
@@ -428,7 +415,7 @@ def register_session(
                 Participant(participant_id=participant, enrolled_at=time.time_ns())
             )
     rows = []
-    for worker, (name, worker_id) in sorted(modality_names(_worker_dirs(manifest)).items()):
+    for worker, (name, worker_id) in sorted(modality_names(worker_dirs(manifest)).items()):
         row = Modality(
             recording_hash=manifest.recording_hash,
             modality=name,

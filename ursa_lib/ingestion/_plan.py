@@ -40,6 +40,8 @@ __all__ = [
     "plan_ingest",
     "recording_row",
     "refuse_conflicts",
+    "stored_sizes",
+    "worker_dirs",
 ]
 
 UploadAction = Literal["upload", "skip", "replace"]
@@ -233,6 +235,27 @@ def refuse_conflicts(
     refuse_changed(catalog, manifest, participant)
 
 
+def worker_dirs(manifest: Manifest) -> list[str]:
+    """The session's top-level directories, one per worker stream."""
+    return sorted({f.rel_path.split("/", 1)[0] for f in manifest.files or () if "/" in f.rel_path})
+
+
+def stored_sizes(raw: Store, manifest: Manifest, home: SessionPrefix) -> dict[str, int]:
+    """Sizes of the session's objects already stored: one listing per worker
+    directory; files at the session's top level (rare) are checked one by one
+    rather than listing everything again."""
+    stored: dict[str, int] = {}
+    for worker in worker_dirs(manifest):
+        for info in raw.list(home.file_key(worker)):
+            stored[info.key] = info.size
+    for entry in manifest.files or ():
+        if "/" not in entry.rel_path:
+            key = home.file_key(entry.rel_path)
+            with contextlib.suppress(ObjectNotFoundError):
+                stored[key] = raw.head(key).size
+    return stored
+
+
 def plan_ingest(
     manifest_path: Path,
     source_dir: Path | None = None,
@@ -271,24 +294,15 @@ def plan_ingest(
     if home is None:
         # Both prefixes hold other sessions: the ingest itself would refuse, and says why.
         home = SessionPrefix.candidates(manifest.rec_id, manifest.recording_hash)[-1]
-    stored_sizes: dict[str, int] = {}
+    sizes: dict[str, int] = {}
     if not claims:
-        for worker in sorted(
-            {f.rel_path.split("/", 1)[0] for f in manifest.files if "/" in f.rel_path}
-        ):
-            requests += 1
-            for info in raw.list(home.file_key(worker)):
-                stored_sizes[info.key] = info.size
-        for entry in manifest.files:
-            if "/" not in entry.rel_path:
-                requests += 1
-                with contextlib.suppress(ObjectNotFoundError):
-                    key = home.file_key(entry.rel_path)
-                    stored_sizes[key] = raw.head(key).size
+        sizes = stored_sizes(raw, manifest, home)
+        top_level = sum("/" not in f.rel_path for f in manifest.files)
+        requests += len(worker_dirs(manifest)) + top_level
     files = []
     for entry in manifest.files:
         key = home.file_key(entry.rel_path)
-        size = stored_sizes.get(key)
+        size = sizes.get(key)
         action: UploadAction = "upload"
         if size is not None:
             action = "skip" if size == entry.size and not overwrite else "replace"
