@@ -11,6 +11,8 @@ value, as zarr reads it.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,16 @@ import numpy as np
 import pytest
 import zarr
 from zarr.codecs import BloscCodec, Crc32cCodec, TransposeCodec, ZstdCodec
-from zarr.storage import LocalStore
+from zarr.storage import LocalStore, WrapperStore
 
-from ursa_lib.delivery._sampled import DecodedChunks, _rows, _sync_codecs, physical_values
+from ursa_lib._errors import ObjectNotFoundError
+from ursa_lib.delivery._sampled import (
+    DecodedChunks,
+    Scaling,
+    _rows,
+    _sync_codecs,
+    physical_values,
+)
 
 from .test_reads_only_what_overlaps import CountingStore
 
@@ -65,7 +74,8 @@ def test_a_window_equals_zarrs_slice_and_fetches_only_its_chunks(
     for a, b in windows:
         by_zarr = array[a:b]
         counting.keys.clear()
-        rows = _rows(array, a, b, None, "data")
+        rows, physical = _rows(array, a, b, None, "data")
+        assert physical is None  # no scaling asked for
         assert rows.dtype == np.int16
         assert rows.flags.writeable
         np.testing.assert_array_equal(rows, values[a:b])
@@ -78,10 +88,10 @@ def test_a_window_equals_zarrs_slice_and_fetches_only_its_chunks(
 def test_a_streams_decoded_chunks_are_kept_and_reused(tmp_path: Path) -> None:
     array, values, counting = written(tmp_path, "as processing writes")
     decoded = DecodedChunks(per_array=2)
-    np.testing.assert_array_equal(_rows(array, 50, 150, decoded, "data"), values[50:150])
+    np.testing.assert_array_equal(_rows(array, 50, 150, decoded, "data")[0], values[50:150])
     assert [c for c in range(4) if decoded.get("data", c) is not None] == [0, 1]
     counting.keys.clear()
-    np.testing.assert_array_equal(_rows(array, 150, 250, decoded, "data"), values[150:250])
+    np.testing.assert_array_equal(_rows(array, 150, 250, decoded, "data")[0], values[150:250])
     assert counting.keys == ["data/c/2/0"]  # chunk 1 came from what the last window decoded
     assert [c for c in range(4) if decoded.get("data", c) is not None] == [1, 2]
 
@@ -108,7 +118,7 @@ def test_a_chunk_the_store_lacks_reads_as_the_fill_value_as_in_zarr(
     for chunk in (tmp_path / "asset.zarr" / "data" / "c" / "1").rglob("*"):
         if chunk.is_file():
             chunk.unlink()
-    rows = _rows(array, 50, 250, None, "data")
+    rows, _ = _rows(array, 50, 250, None, "data")
     np.testing.assert_array_equal(rows, array[50:250])
     np.testing.assert_array_equal(rows[50:150], 0)
     np.testing.assert_array_equal(rows[150:], values[200:250])
@@ -136,3 +146,53 @@ def test_physical_values_take_any_sample_type_and_a_shared_gain(dtype: str, shar
     gain, offset = (np.asarray(0.3), np.asarray([-1.5])) if shared else (rng.uniform(size=4),) * 2
     physical = physical_values(digital, gain, offset)
     assert np.array_equal(physical, gain * (digital.astype(np.float64) + offset))
+
+
+@pytest.mark.parametrize("layout", ["as processing writes", "sharded"])
+def test_a_window_is_scaled_chunk_by_chunk_exactly(tmp_path: Path, layout: str) -> None:
+    """Each chunk's part is scaled as it arrives (and from a stream's kept chunks):
+    the window equals the formula over the whole window, bit for bit."""
+    array, values, _ = written(tmp_path, layout)
+    rng = np.random.default_rng(5)
+    gain, offset = rng.uniform(0.001, 2.0, CHANNELS), rng.uniform(-3.0, 3.0, CHANNELS)
+    scaling = Scaling(gain, offset)
+    decoded = DecodedChunks()
+    for a, b in [(0, 1), (STEP - 1, STEP + 1), (20, 330), (150, 330), (0, SAMPLES)]:
+        for kept in (None, decoded):  # the second read takes the chunks the first kept
+            digital, physical = _rows(array, a, b, kept, "data", scaling)
+            assert physical is not None
+            assert physical.flags.c_contiguous
+            np.testing.assert_array_equal(digital, values[a:b])
+            assert np.array_equal(physical, physical_values(values[a:b], gain, offset))
+
+
+class FailingStore(WrapperStore[Any]):
+    """Chunk 0 is gone at once; the others take an hour, unless cancelled."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.cancelled: list[str] = []
+        self.all_cancelled = threading.Event()
+
+    async def get(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        if key.endswith("/c/0/0"):
+            raise ObjectNotFoundError(f"{key} is missing")
+        if "/c/" in key:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                self.cancelled.append(key)
+                if len(self.cancelled) == 2:
+                    self.all_cancelled.set()
+                raise
+        return await super().get(key, *args, **kwargs)
+
+
+def test_a_chunk_that_fails_cancels_the_fetches_still_under_way(tmp_path: Path) -> None:
+    written(tmp_path, "as processing writes")
+    store = FailingStore(LocalStore(tmp_path / "asset.zarr", read_only=True))
+    array = zarr.open_array(store, path="data", mode="r", zarr_format=3)
+    with pytest.raises(ObjectNotFoundError, match="c/0/0 is missing"):
+        _rows(array, 50, 250, None, "data", Scaling(np.ones(1), np.zeros(1)))
+    assert store.all_cancelled.wait(30), store.cancelled  # not left to run for an hour
+    assert sorted(store.cancelled) == ["data/c/1/0", "data/c/2/0"]

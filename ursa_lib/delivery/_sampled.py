@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,9 +160,22 @@ class DecodedChunks:
         return sum(len(kept) for kept in self._chunks.values())
 
 
-def _rows(array: Any, a: int, b: int, decoded: DecodedChunks | None, path: str) -> npt.NDArray[Any]:
-    """Samples ``[a, b)`` of ``array``, from the whole chunks they touch.
+def _rows(
+    array: Any,
+    a: int,
+    b: int,
+    decoded: DecodedChunks | None,
+    path: str,
+    scaling: Scaling | None = None,
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64] | None]:
+    """Samples ``[a, b)`` of ``array`` as stored, and with ``scaling`` in physical
+    units (else None), from the whole chunks they touch.
 
+    Each chunk's part is copied and scaled as soon as the chunk is decoded, in
+    the caller's thread, while the others still download: only the last chunk's
+    part is left for after the fetch. Against scaling the whole window at the
+    end, that made ``bench/read.py``'s random 10 s windows 0.3-0.4 ms faster
+    (of 5-6 ms; interleaved on one server, three runs of 300).
     With ``decoded`` (a stream's store keeps one), decoded chunks are kept there
     for the next windows, which share them, and taken from there when they are.
     """
@@ -170,44 +185,57 @@ def _rows(array: Any, a: int, b: int, decoded: DecodedChunks | None, path: str) 
     if decoded is not None:
         found = {c: decoded.get(path, c) for c in numbers}
         kept = {c: chunk for c, chunk in found.items() if chunk is not None}
-    missing = [c for c in numbers if c not in kept]
-    slabs = {**kept, **dict(zip(missing, _whole_chunks(array, missing), strict=True))}
+    digital = np.empty((b - a, *array.shape[1:]), dtype=array.dtype)
+    physical = None if scaling is None else np.empty(digital.shape, dtype=np.float64)
+
+    def place(c: int, chunk: npt.NDArray[Any]) -> None:
+        lo, hi = max(a, c * step), min(b, (c + 1) * step)
+        part = chunk[lo - c * step : hi - c * step]
+        digital[lo - a : hi - a] = part
+        if scaling is not None and physical is not None:
+            scaling.into(physical[lo - a : hi - a], part)
+
+    arriving = _whole_chunks(array, [c for c in numbers if c not in kept])
+    slabs = dict(kept)
+    for c, chunk in kept.items():
+        place(c, chunk)
+    for c, chunk in arriving:
+        place(c, chunk)
+        slabs[c] = chunk
     if decoded is not None:
         decoded.keep(path, slabs)
-    out = np.empty((b - a, *array.shape[1:]), dtype=array.dtype)
-    for c in numbers:
-        lo, hi = max(a, c * step), min(b, (c + 1) * step)
-        out[lo - a : hi - a] = slabs[c][lo - c * step : hi - c * step]
-    return out
+    return digital, physical
 
 
-def _whole_chunks(array: Any, numbers: list[int]) -> list[npt.NDArray[Any]]:
-    """Chunks ``numbers`` (along time) of a zarr v3 array whose chunks span every channel.
+def _whole_chunks(array: Any, numbers: list[int]) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+    """Chunks ``numbers`` (along time) of a zarr v3 array whose chunks span every
+    channel, as ``(number, chunk)`` in the order they are decoded.
 
     zarr's own read hands each chunk to a worker thread to decode and copies it
     into a fresh selection; for a 10 s window of two 1.28 MB chunks that machinery
-    cost ~1 ms of ~7 (``bench/read.py``'s server, then). Here the chunks are fetched at
-    once through the array's store on zarr's event loop, and each is decoded there
-    as soon as it arrives, while the others still download, by the array's own
-    codecs through zarr's ``SupportsSyncCodec`` protocol. An array whose codecs
-    cannot decode that way (a sharded one, say), or whose chunks split the
-    channels, is read through zarr's indexing. A chunk
-    the store does not hold reads as the fill value, as in zarr; the published
-    assets' store raises `ObjectNotFoundError` instead (see `zarr_store`).
+    cost ~1 ms of ~7 (``bench/read.py``'s server, then). Here every chunk's fetch
+    starts at once, through the array's store on zarr's event loop, and each is
+    decoded there as soon as it arrives, by the array's own codecs through
+    zarr's ``SupportsSyncCodec`` protocol. An error (a chunk that is gone, say)
+    or a caller that stops early cancels the fetches still under way. An array
+    whose codecs cannot decode that way (a sharded one, say), or whose chunks
+    split the channels, is read through zarr's indexing, a chunk at a time. A
+    chunk the store does not hold reads as the fill value, as in zarr; the
+    published assets' store raises `ObjectNotFoundError` instead (see
+    `zarr_store`).
     """
     from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import sync
+    from zarr.core.sync import _get_loop  # the loop zarr's own `sync` runs on
 
     step = int(array.chunks[0])
     codecs = _sync_codecs(array)
     if codecs is None:
-        return [np.asarray(array[c * step : (c + 1) * step]) for c in numbers]
+        return ((c, np.asarray(array[c * step : (c + 1) * step])) for c in numbers)
     array_bytes, *bytes_bytes = codecs
     prototype = default_buffer_prototype()
     spec = array.metadata.get_chunk_spec((0,) * array.ndim, array.config, prototype)
     store, root = array.store_path.store, array.store_path.path
     rest = (0,) * (array.ndim - 1)  # the one chunk across every channel
-    keys = [f"{root}/" * bool(root) + array.metadata.encode_chunk_key((c, *rest)) for c in numbers]
 
     def decode(encoded: Any) -> npt.NDArray[Any]:
         if encoded is None:
@@ -219,11 +247,25 @@ def _whole_chunks(array: Any, numbers: list[int]) -> list[npt.NDArray[Any]]:
     async def fetched(key: str) -> npt.NDArray[Any]:
         return decode(await store.get(key, prototype))
 
-    async def fetch() -> list[npt.NDArray[Any]]:
-        # Each chunk is decoded as soon as it arrives, while the others still download.
-        return list(await asyncio.gather(*(fetched(key) for key in keys)))
+    loop = _get_loop()
+    futures = {
+        asyncio.run_coroutine_threadsafe(
+            fetched(f"{root}/" * bool(root) + array.metadata.encode_chunk_key((c, *rest))), loop
+        ): c
+        for c in numbers
+    }
+    return _as_completed(futures)
 
-    return sync(fetch()) if keys else []
+
+def _as_completed(
+    futures: dict[Future[npt.NDArray[Any]], int],
+) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        for future in futures:
+            future.cancel()  # those still under way: an error, or a caller that stopped
 
 
 def _sync_codecs(array: Any) -> tuple[Any, ...] | None:
@@ -254,35 +296,75 @@ def _sync_codecs(array: Any) -> tuple[Any, ...] | None:
 
 
 _SCALED_ROWS = 128
-"""Rows scaled per inner loop of `physical_values` (see there)."""
+"""Rows scaled per inner loop of `Scaling` (see there)."""
+
+
+class Scaling:
+    """``physical = gain * (digital + offset)`` per channel (the last axis), in
+    float64, with the formula's two roundings.
+
+    The per-channel ``offset`` and ``gain`` are tiled over ``_SCALED_ROWS`` rows,
+    so numpy's inner loop runs over 128 rows at a time, not one row of channels:
+    a 10 s window of 64-channel 1 kHz EEG scales in 0.34 ms instead of 0.54 ms.
+    One gain or offset may serve every channel.
+    """
+
+    def __init__(self, gain: npt.NDArray[np.float64], offset: npt.NDArray[np.float64]) -> None:
+        self.gain, self.offset = gain, offset
+        self._tiled: dict[int, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
+
+    def into(self, physical: npt.NDArray[np.float64], digital: npt.NDArray[Any]) -> None:
+        """Write the physical values of ``digital`` into ``physical`` (float64,
+        C-contiguous, of the same shape)."""
+        physical[...] = digital
+        if physical.ndim != 2 or not physical.size:
+            physical += self.offset
+            physical *= self.gain
+            return
+        tiled_offset, tiled_gain = self._tiles(physical.shape[1])
+        whole = len(physical) // _SCALED_ROWS * _SCALED_ROWS
+        if whole:
+            rows = physical[:whole].reshape(-1, _SCALED_ROWS * physical.shape[1])  # a view
+            rows += tiled_offset
+            rows *= tiled_gain
+        rest = physical[whole:]
+        rest += self.offset
+        rest *= self.gain
+
+    def _tiles(self, channels: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        tiles = self._tiled.get(channels)
+        if tiles is None:
+            # One value per channel, also where one gain or offset serves them all.
+            offset, gain = (np.broadcast_to(v, (channels,)) for v in (self.offset, self.gain))
+            tiles = self._tiled[channels] = (
+                np.tile(offset, _SCALED_ROWS),
+                np.tile(gain, _SCALED_ROWS),
+            )
+        return tiles
 
 
 def physical_values(
     digital: npt.NDArray[Any], gain: npt.NDArray[np.float64], offset: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """``gain * (digital + offset)`` per channel (the last axis), in float64.
-
-    The same two roundings as the formula, in place in one allocation. The
-    per-channel ``offset`` and ``gain`` are tiled over ``_SCALED_ROWS`` rows, so
-    numpy's inner loop runs over 128 rows at a time, not one row of channels:
-    a 10 s window of 64-channel 1 kHz EEG scales in 0.34 ms instead of 0.54 ms.
-    """
-    physical = digital.astype(np.float64, order="C")  # reshaped below: a view, not a copy
-    if physical.ndim != 2 or not physical.size:
-        physical += offset
-        physical *= gain
-        return physical
-    # One value per channel, also where one gain or offset serves them all.
-    gain, offset = (np.broadcast_to(v, physical.shape[1:]) for v in (gain, offset))
-    whole = len(physical) // _SCALED_ROWS * _SCALED_ROWS
-    if whole:
-        rows = physical[:whole].reshape(-1, _SCALED_ROWS * physical.shape[1])
-        rows += np.tile(offset, _SCALED_ROWS)
-        rows *= np.tile(gain, _SCALED_ROWS)
-    rest = physical[whole:]
-    rest += offset
-    rest *= gain
+    """``gain * (digital + offset)`` per channel (the last axis), a fresh
+    C-contiguous float64 array (see `Scaling`)."""
+    physical = np.empty(digital.shape, dtype=np.float64)
+    Scaling(gain, offset).into(physical, digital)
     return physical
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenedArray:
+    """A sampled asset's opened ``data`` array, with what its attributes say."""
+
+    array: Any
+    layout: SampledLayout
+    scaling: Scaling
+
+    @classmethod
+    def of(cls, array: Any) -> _OpenedArray:
+        layout = SampledLayout.from_attrs(dict(array.attrs))
+        return cls(array, layout, Scaling(layout.gain, layout.offset))
 
 
 def read_sampled(
@@ -316,26 +398,27 @@ def read_sampled(
 
     # The stream's store keeps the arrays opened through it; otherwise the source does.
     opened: Opened = getattr(source.zarr, "opened", source.opened)
-    array = opened.get(path, open_array)
-    layout = SampledLayout.from_attrs(dict(array.attrs))
+    asset: _OpenedArray = opened.get(path, lambda: _OpenedArray.of(open_array()))
+    array, layout = asset.array, asset.layout
     if strict:
         window.check_overlaps(layout.domain, what)
     spans = sample_spans(layout, window)
     channels = ArrayDict(
         names=np.asarray(layout.channel_names, dtype=str),
         units=np.asarray(layout.units, dtype=str),
-        gain=layout.gain,
-        offset=layout.offset,
+        gain=layout.gain.copy(),  # the window's own: the opened asset keeps its layout
+        offset=layout.offset.copy(),
     )
     decoded = getattr(source.zarr, "decoded", None)
-    parts = [_rows(array, a, b, decoded, path) for _, a, b in spans]
+    parts = [_rows(array, a, b, decoded, path, asset.scaling) for _, a, b in spans]
     if len(parts) == 1:
-        digital = parts[0]  # already a fresh array of its own
+        digital, physical = parts[0]  # fresh arrays of their own
     elif parts:
-        digital = np.concatenate(parts)
+        digital = np.concatenate([d for d, _ in parts])
+        physical = np.concatenate([p for _, p in parts])
     else:
         digital = np.empty((0, array.shape[1]), dtype=array.dtype)
-    physical = physical_values(digital, layout.gain, layout.offset)
+        physical = np.empty(digital.shape, dtype=np.float64)
     if len(spans) == 1 or not spans:
         first = spans[0][0] if spans else (window.start if window.start is not None else 0.0)
         signal: Any = RegularTimeSeries(
