@@ -1,6 +1,6 @@
 """A sampled window decodes its chunks with the array's own codecs, or through zarr.
 
-`_rows` reads the whole chunks a window touches. An array written as processing
+`ChunkReader` reads the whole chunks a window touches. An array written as processing
 writes it (bytes then blosc, chunks across every channel) has its chunks fetched
 at once and decoded by its codecs' synchronous decode; any other array (sharded,
 transposed, chunks that split the channels) is read through zarr's indexing.
@@ -24,9 +24,9 @@ from zarr.storage import LocalStore, WrapperStore
 
 from ursa_lib._errors import ObjectNotFoundError
 from ursa_lib.delivery._sampled import (
+    ChunkReader,
     DecodedChunks,
     Scaling,
-    _rows,
     _sync_codecs,
     physical_values,
 )
@@ -74,7 +74,7 @@ def test_a_window_equals_zarrs_slice_and_fetches_only_its_chunks(
     for a, b in windows:
         by_zarr = array[a:b]
         counting.keys.clear()
-        rows, physical = _rows(array, a, b, None, "data")
+        rows, physical = ChunkReader(array).rows(a, b, None, "data")
         assert physical is None  # no scaling asked for
         assert rows.dtype == np.int16
         assert rows.flags.writeable
@@ -88,10 +88,14 @@ def test_a_window_equals_zarrs_slice_and_fetches_only_its_chunks(
 def test_a_streams_decoded_chunks_are_kept_and_reused(tmp_path: Path) -> None:
     array, values, counting = written(tmp_path, "as processing writes")
     decoded = DecodedChunks(per_array=2)
-    np.testing.assert_array_equal(_rows(array, 50, 150, decoded, "data")[0], values[50:150])
+    np.testing.assert_array_equal(
+        ChunkReader(array).rows(50, 150, decoded, "data")[0], values[50:150]
+    )
     assert [c for c in range(4) if decoded.get("data", c) is not None] == [0, 1]
     counting.keys.clear()
-    np.testing.assert_array_equal(_rows(array, 150, 250, decoded, "data")[0], values[150:250])
+    np.testing.assert_array_equal(
+        ChunkReader(array).rows(150, 250, decoded, "data")[0], values[150:250]
+    )
     assert counting.keys == ["data/c/2/0"]  # chunk 1 came from what the last window decoded
     assert [c for c in range(4) if decoded.get("data", c) is not None] == [1, 2]
 
@@ -118,7 +122,7 @@ def test_a_chunk_the_store_lacks_reads_as_the_fill_value_as_in_zarr(
     for chunk in (tmp_path / "asset.zarr" / "data" / "c" / "1").rglob("*"):
         if chunk.is_file():
             chunk.unlink()
-    rows, _ = _rows(array, 50, 250, None, "data")
+    rows, _ = ChunkReader(array).rows(50, 250, None, "data")
     np.testing.assert_array_equal(rows, array[50:250])
     np.testing.assert_array_equal(rows[50:150], 0)
     np.testing.assert_array_equal(rows[150:], values[200:250])
@@ -159,7 +163,7 @@ def test_a_window_is_scaled_chunk_by_chunk_exactly(tmp_path: Path, layout: str) 
     decoded = DecodedChunks()
     for a, b in [(0, 1), (STEP - 1, STEP + 1), (20, 330), (150, 330), (0, SAMPLES)]:
         for kept in (None, decoded):  # the second read takes the chunks the first kept
-            digital, physical = _rows(array, a, b, kept, "data", scaling)
+            digital, physical = ChunkReader(array).rows(a, b, kept, "data", scaling)
             assert physical is not None
             assert physical.flags.c_contiguous
             np.testing.assert_array_equal(digital, values[a:b])
@@ -193,6 +197,6 @@ def test_a_chunk_that_fails_cancels_the_fetches_still_under_way(tmp_path: Path) 
     store = FailingStore(LocalStore(tmp_path / "asset.zarr", read_only=True))
     array = zarr.open_array(store, path="data", mode="r", zarr_format=3)
     with pytest.raises(ObjectNotFoundError, match="c/0/0 is missing"):
-        _rows(array, 50, 250, None, "data", Scaling(np.ones(1), np.zeros(1)))
+        ChunkReader(array).rows(50, 250, None, "data", Scaling(np.ones(1), np.zeros(1)))
     assert store.all_cancelled.wait(30), store.cancelled  # not left to run for an hour
     assert sorted(store.cancelled) == ["data/c/1/0", "data/c/2/0"]

@@ -68,13 +68,13 @@ def test_a_stream_of_eeg_and_audio_decodes_each_chunk_once(
         segments=6, segment_s=10, eeg_channels=64, eeg_rate=1000, video=False, events=False
     )
     read: list[tuple[str, int]] = []
-    whole_chunks = _sampled._whole_chunks
+    chunks = _sampled.ChunkReader.chunks
 
-    def counted(array: Any, numbers: list[int]) -> list[Any]:
-        read.extend((array.store_path.path, c) for c in numbers)
-        return whole_chunks(array, numbers)
+    def counted(reader: _sampled.ChunkReader, numbers: list[int]) -> Any:
+        read.extend((reader.array.store_path.path, c) for c in numbers)
+        return chunks(reader, numbers)
 
-    monkeypatch.setattr(_sampled, "_whole_chunks", counted)
+    monkeypatch.setattr(_sampled.ChunkReader, "chunks", counted)
     windows = list(recording.ui.stream(recording.result, window=10.0, step=2.0))
     assert len(windows) == 30
     assert {path.split("/")[-2] for path, _ in read} == {"eeg.zarr", "audio.zarr"}

@@ -30,7 +30,14 @@ from .._errors import ObjectNotFoundError
 from ..store import zarr_store
 from ._assets import AssetSource, Opened, Window
 
-__all__ = ["DecodedChunks", "SampledLayout", "read_sampled", "recent_objects", "sample_spans"]
+__all__ = [
+    "ChunkReader",
+    "DecodedChunks",
+    "SampledLayout",
+    "read_sampled",
+    "recent_objects",
+    "sample_spans",
+]
 
 _EPS = 1e-6  # of a sample: float noise in t * rate never moves a sample across the edge
 
@@ -160,116 +167,138 @@ class DecodedChunks:
         return sum(len(kept) for kept in self._chunks.values())
 
 
-def _rows(
-    array: Any,
-    a: int,
-    b: int,
-    decoded: DecodedChunks | None,
-    path: str,
-    scaling: Scaling | None = None,
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64] | None]:
-    """Samples ``[a, b)`` of ``array`` as stored, and with ``scaling`` in physical
-    units (else None), from the whole chunks they touch.
-
-    Each chunk's part is copied and scaled as soon as the chunk is decoded, in
-    the caller's thread, while the others still download: only the last chunk's
-    part is left for after the fetch. Against scaling the whole window at the
-    end, that made ``bench/read.py``'s random 10 s windows 0.3-0.4 ms faster
-    (of 5-6 ms; interleaved on one server, three runs of 300).
-    With ``decoded`` (a stream's store keeps one), decoded chunks are kept there
-    for the next windows, which share them, and taken from there when they are.
-    """
-    step = int(array.chunks[0])
-    numbers = range(a // step, (b - 1) // step + 1)
-    kept: dict[int, npt.NDArray[Any]] = {}
-    if decoded is not None:
-        found = {c: decoded.get(path, c) for c in numbers}
-        kept = {c: chunk for c, chunk in found.items() if chunk is not None}
-    digital = np.empty((b - a, *array.shape[1:]), dtype=array.dtype)
-    physical = None if scaling is None else np.empty(digital.shape, dtype=np.float64)
-
-    def place(c: int, chunk: npt.NDArray[Any]) -> None:
-        lo, hi = max(a, c * step), min(b, (c + 1) * step)
-        part = chunk[lo - c * step : hi - c * step]
-        digital[lo - a : hi - a] = part
-        if scaling is not None and physical is not None:
-            scaling.into(physical[lo - a : hi - a], part)
-
-    arriving = _whole_chunks(array, [c for c in numbers if c not in kept])
-    slabs = dict(kept)
-    for c, chunk in kept.items():
-        place(c, chunk)
-    for c, chunk in arriving:
-        place(c, chunk)
-        slabs[c] = chunk
-    if decoded is not None:
-        decoded.keep(path, slabs)
-    return digital, physical
-
-
-def _whole_chunks(array: Any, numbers: list[int]) -> Iterator[tuple[int, npt.NDArray[Any]]]:
-    """Chunks ``numbers`` (along time) of a zarr v3 array whose chunks span every
-    channel, as ``(number, chunk)`` in the order they are decoded.
+class ChunkReader:
+    """Windows of a zarr v3 array of samples (time x channel), from the whole
+    chunks along time they touch.
 
     zarr's own read hands each chunk to a worker thread to decode and copies it
     into a fresh selection; for a 10 s window of two 1.28 MB chunks that machinery
-    cost ~1 ms of ~7 (``bench/read.py``'s server, then). Here every chunk's fetch
-    starts at once, through the array's store on zarr's event loop, and each is
-    decoded there as soon as it arrives, by the array's own codecs through
-    zarr's ``SupportsSyncCodec`` protocol. An error (a chunk that is gone, say)
-    or a caller that stops early cancels the fetches still under way. An array
-    whose codecs cannot decode that way (a sharded one, say), or whose chunks
-    split the channels, is read through zarr's indexing, a chunk at a time. A
-    chunk the store does not hold reads as the fill value, as in zarr; the
-    published assets' store raises `ObjectNotFoundError` instead (see
-    `zarr_store`).
+    cost ~1 ms of ~7 (``bench/read.py``'s server, then). Here, when the array's
+    chunks span every channel and its codecs decode synchronously (zarr's
+    ``SupportsSyncCodec``), one call to zarr's event loop starts every chunk's
+    fetch through the array's store, and each chunk is decoded there as soon as
+    it arrives. What a window's chunks need (codecs, chunk spec, keys) is worked
+    out once per opened array, so its first request goes out at once. Any other
+    array (a sharded one, say, or one whose chunks split the channels) is read
+    through zarr's indexing, a chunk at a time. A chunk the store does not hold
+    reads as the fill value, as in zarr; the published assets' store raises
+    `ObjectNotFoundError` instead (see `zarr_store`).
     """
-    from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import _get_loop  # the loop zarr's own `sync` runs on
 
-    step = int(array.chunks[0])
-    codecs = _sync_codecs(array)
-    if codecs is None:
-        return ((c, np.asarray(array[c * step : (c + 1) * step])) for c in numbers)
-    array_bytes, *bytes_bytes = codecs
-    prototype = default_buffer_prototype()
-    spec = array.metadata.get_chunk_spec((0,) * array.ndim, array.config, prototype)
-    store, root = array.store_path.store, array.store_path.path
-    rest = (0,) * (array.ndim - 1)  # the one chunk across every channel
+    def __init__(self, array: Any) -> None:
+        from zarr.core.buffer import default_buffer_prototype
 
-    def decode(encoded: Any) -> npt.NDArray[Any]:
+        self.array = array
+        self.step = int(array.chunks[0])
+        self._codecs = _sync_codecs(array)
+        self._prototype = default_buffer_prototype()
+        self._spec = array.metadata.get_chunk_spec((0,) * array.ndim, array.config, self._prototype)
+        root = array.store_path.path
+        self._prefix = f"{root}/" * bool(root)
+        self._rest = (0,) * (array.ndim - 1)  # the one chunk across every channel
+
+    def rows(
+        self,
+        a: int,
+        b: int,
+        decoded: DecodedChunks | None,
+        path: str,
+        scaling: Scaling | None = None,
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64] | None]:
+        """Samples ``[a, b)`` as stored, and with ``scaling`` in physical units
+        (else None).
+
+        Each chunk's part is copied and scaled as soon as the chunk is decoded,
+        in the caller's thread, while the others still download: only the last
+        chunk's part is left for after the fetch. Against scaling the whole
+        window at the end, that made ``bench/read.py``'s random 10 s windows
+        0.3-0.4 ms faster (of 5-6 ms; interleaved on one server, three runs of
+        300). With ``decoded`` (a stream's store keeps one), decoded chunks are
+        kept there for the next windows, which share them, and taken from there
+        when they are.
+        """
+        array, step = self.array, self.step
+        numbers = range(a // step, (b - 1) // step + 1)
+        kept: dict[int, npt.NDArray[Any]] = {}
+        if decoded is not None:
+            found = {c: decoded.get(path, c) for c in numbers}
+            kept = {c: chunk for c, chunk in found.items() if chunk is not None}
+        arriving = self.chunks([c for c in numbers if c not in kept])
+        digital = np.empty((b - a, *array.shape[1:]), dtype=array.dtype)
+        physical = None if scaling is None else np.empty(digital.shape, dtype=np.float64)
+
+        def place(c: int, chunk: npt.NDArray[Any]) -> None:
+            lo, hi = max(a, c * step), min(b, (c + 1) * step)
+            part = chunk[lo - c * step : hi - c * step]
+            digital[lo - a : hi - a] = part
+            if scaling is not None and physical is not None:
+                scaling.into(physical[lo - a : hi - a], part)
+
+        slabs = dict(kept)
+        for c, chunk in kept.items():
+            place(c, chunk)
+        for c, chunk in arriving:
+            place(c, chunk)
+            slabs[c] = chunk
+        if decoded is not None:
+            decoded.keep(path, slabs)
+        return digital, physical
+
+    def chunks(self, numbers: list[int]) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+        """Chunks ``numbers`` (along time), as ``(number, chunk)`` in the order
+        they are decoded; their fetches start now. An error (a chunk that is gone,
+        say) or a caller that stops early cancels the fetches still under way."""
+        from zarr.core.sync import _get_loop  # the loop zarr's own `sync` runs on
+
+        array, step = self.array, self.step
+        if self._codecs is None:
+            return ((c, np.asarray(array[c * step : (c + 1) * step])) for c in numbers)
+        if not numbers:
+            return iter(())
+        store, encode_key = array.store_path.store, array.metadata.encode_chunk_key
+        futures: dict[Future[npt.NDArray[Any]], int] = {Future(): c for c in numbers}
+
+        async def fetch(c: int, future: Future[npt.NDArray[Any]]) -> None:
+            try:
+                encoded = await store.get(
+                    self._prefix + encode_key((c, *self._rest)), self._prototype
+                )
+                chunk = self._decode(encoded)
+            except Exception as exc:  # noqa: BLE001 - raised in the caller's thread
+                future.set_exception(exc)
+            else:
+                future.set_result(chunk)
+
+        async def fetch_all() -> None:
+            await asyncio.gather(*(fetch(c, future) for future, c in futures.items()))
+
+        # One hop to the loop for them all: each hop makes this thread wait for the GIL.
+        everything = asyncio.run_coroutine_threadsafe(fetch_all(), _get_loop())
+        return _as_completed(futures, everything)
+
+    def _decode(self, encoded: Any) -> npt.NDArray[Any]:
+        array, spec = self.array, self._spec
         if encoded is None:
             return np.full(spec.shape, array.fill_value, dtype=array.dtype)
+        assert self._codecs is not None
+        array_bytes, *bytes_bytes = self._codecs
         for codec in reversed(bytes_bytes):
             encoded = codec._decode_sync(encoded, spec)
         return np.asarray(array_bytes._decode_sync(encoded, spec).as_numpy_array())
 
-    async def fetched(key: str) -> npt.NDArray[Any]:
-        return decode(await store.get(key, prototype))
-
-    loop = _get_loop()
-    futures = {
-        asyncio.run_coroutine_threadsafe(
-            fetched(f"{root}/" * bool(root) + array.metadata.encode_chunk_key((c, *rest))), loop
-        ): c
-        for c in numbers
-    }
-    return _as_completed(futures)
-
 
 def _as_completed(
-    futures: dict[Future[npt.NDArray[Any]], int],
+    futures: dict[Future[npt.NDArray[Any]], int], everything: Future[None]
 ) -> Iterator[tuple[int, npt.NDArray[Any]]]:
     try:
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
-        for future in futures:
-            future.cancel()  # those still under way: an error, or a caller that stopped
+        everything.cancel()  # the fetches still under way: an error, or a caller that stopped
 
 
 def _sync_codecs(array: Any) -> tuple[Any, ...] | None:
-    """The array's codecs, when `_whole_chunks` can decode its chunks with them:
+    """The array's codecs, when `ChunkReader` can decode its chunks with them:
     one array-to-bytes codec then bytes-to-bytes ones, each with a synchronous
     decode, on a regular grid whose chunks span every dimension but time. None
     otherwise, and with a zarr that has no such protocol (it came in zarr 3.1.6)."""
@@ -357,14 +386,14 @@ def physical_values(
 class _OpenedArray:
     """A sampled asset's opened ``data`` array, with what its attributes say."""
 
-    array: Any
+    reader: ChunkReader
     layout: SampledLayout
     scaling: Scaling
 
     @classmethod
     def of(cls, array: Any) -> _OpenedArray:
         layout = SampledLayout.from_attrs(dict(array.attrs))
-        return cls(array, layout, Scaling(layout.gain, layout.offset))
+        return cls(ChunkReader(array), layout, Scaling(layout.gain, layout.offset))
 
 
 def read_sampled(
@@ -399,7 +428,7 @@ def read_sampled(
     # The stream's store keeps the arrays opened through it; otherwise the source does.
     opened: Opened = getattr(source.zarr, "opened", source.opened)
     asset: _OpenedArray = opened.get(path, lambda: _OpenedArray.of(open_array()))
-    array, layout = asset.array, asset.layout
+    array, layout = asset.reader.array, asset.layout
     if strict:
         window.check_overlaps(layout.domain, what)
     spans = sample_spans(layout, window)
@@ -410,7 +439,7 @@ def read_sampled(
         offset=layout.offset.copy(),
     )
     decoded = getattr(source.zarr, "decoded", None)
-    parts = [_rows(array, a, b, decoded, path, asset.scaling) for _, a, b in spans]
+    parts = [asset.reader.rows(a, b, decoded, path, asset.scaling) for _, a, b in spans]
     if len(parts) == 1:
         digital, physical = parts[0]  # fresh arrays of their own
     elif parts:
