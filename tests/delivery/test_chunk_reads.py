@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import zarr
 from zarr.codecs import BloscCodec, Crc32cCodec, TransposeCodec, ZstdCodec
+from zarr.core.sync import SyncError, sync
 from zarr.storage import LocalStore, WrapperStore
 
 from ursa_lib._errors import ObjectNotFoundError
@@ -170,33 +171,89 @@ def test_a_window_is_scaled_chunk_by_chunk_exactly(tmp_path: Path, layout: str) 
             assert np.array_equal(physical, physical_values(values[a:b], gain, offset))
 
 
-class FailingStore(WrapperStore[Any]):
-    """Chunk 0 is gone at once; the others take an hour, unless cancelled."""
+class StalledStore(WrapperStore[Any]):
+    """Chunk 0 fails at once with ``error``; the other chunks take an hour,
+    unless cancelled."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, error: BaseException) -> None:
         super().__init__(inner)
+        self.error = error
+        self.stalled: set[str] = set()
         self.cancelled: list[str] = []
-        self.all_cancelled = threading.Event()
 
     async def get(self, key: str, *args: Any, **kwargs: Any) -> Any:
         if key.endswith("/c/0/0"):
-            raise ObjectNotFoundError(f"{key} is missing")
+            raise self.error
         if "/c/" in key:
+            self.stalled.add(key)
             try:
                 await asyncio.sleep(3600)
             except asyncio.CancelledError:
                 self.cancelled.append(key)
-                if len(self.cancelled) == 2:
-                    self.all_cancelled.set()
                 raise
+            finally:
+                self.stalled.discard(key)
         return await super().get(key, *args, **kwargs)
 
 
-def test_a_chunk_that_fails_cancels_the_fetches_still_under_way(tmp_path: Path) -> None:
+def stalled(tmp_path: Path, error: BaseException) -> tuple[ChunkReader, StalledStore]:
     written(tmp_path, "as processing writes")
-    store = FailingStore(LocalStore(tmp_path / "asset.zarr", read_only=True))
-    array = zarr.open_array(store, path="data", mode="r", zarr_format=3)
+    store = StalledStore(LocalStore(tmp_path / "asset.zarr", read_only=True), error)
+    return ChunkReader(zarr.open_array(store, path="data", mode="r", zarr_format=3)), store
+
+
+def nothing_left_running(store: StalledStore) -> bool:
+    for _ in range(2):  # what was scheduled on zarr's loop before this has run
+        sync(asyncio.sleep(0))
+    return not store.stalled
+
+
+def test_a_chunk_that_fails_cancels_the_fetches_still_under_way(tmp_path: Path) -> None:
+    reader, store = stalled(tmp_path, ObjectNotFoundError("data/c/0/0 is missing"))
     with pytest.raises(ObjectNotFoundError, match="c/0/0 is missing"):
-        ChunkReader(array).rows(50, 250, None, "data", Scaling(np.ones(1), np.zeros(1)))
-    assert store.all_cancelled.wait(30), store.cancelled  # not left to run for an hour
+        reader.rows(50, 250, None, "data", Scaling(np.ones(1), np.zeros(1)))
+    assert nothing_left_running(store)  # not left to run for an hour
     assert sorted(store.cancelled) == ["data/c/1/0", "data/c/2/0"]
+
+
+def test_an_error_before_any_chunk_arrives_cancels_the_fetches(tmp_path: Path) -> None:
+    """A stream's kept chunk that will not scale: the fetches it started go too."""
+    reader, store = stalled(tmp_path, ObjectNotFoundError("never asked for"))
+    decoded = DecodedChunks()
+    decoded.keep("data", {0: np.zeros((STEP, CHANNELS), dtype=np.int16)})
+    wrong = Scaling(np.ones(3), np.zeros(3))  # three gains for eight channels
+    with pytest.raises(ValueError, match="broadcast"):
+        reader.rows(50, 250, decoded, "data", wrong)
+    assert nothing_left_running(store)
+
+
+def test_a_cancelled_chunk_fetch_reaches_the_caller(tmp_path: Path) -> None:
+    """Not only errors: a fetch that ends in a cancellation is raised too, never
+    waited for."""
+    reader, store = stalled(tmp_path, asyncio.CancelledError())
+    raised: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            reader.rows(50, 250, None, "data")
+        except BaseException as exc:  # noqa: BLE001 - what the read raised is the result
+            raised.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the read waits for a chunk that will never come"
+    assert [type(exc) for exc in raised] == [asyncio.CancelledError]
+    assert nothing_left_running(store)
+
+
+def test_a_window_read_on_zarrs_own_loop_is_refused(tmp_path: Path) -> None:
+    array, values, _ = written(tmp_path, "as processing writes")
+    reader = ChunkReader(array)
+
+    async def on_the_loop() -> Any:
+        return reader.rows(50, 250, None, "data")
+
+    with pytest.raises(SyncError, match="would wait on itself"):
+        sync(on_the_loop())
+    np.testing.assert_array_equal(reader.rows(50, 250, None, "data")[0], values[50:250])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from typing import Any
@@ -223,7 +223,6 @@ class ChunkReader:
         if decoded is not None:
             found = {c: decoded.get(path, c) for c in numbers}
             kept = {c: chunk for c, chunk in found.items() if chunk is not None}
-        arriving = self.chunks([c for c in numbers if c not in kept])
         digital = np.empty((b - a, *array.shape[1:]), dtype=array.dtype)
         physical = None if scaling is None else np.empty(digital.shape, dtype=np.float64)
 
@@ -235,26 +234,31 @@ class ChunkReader:
                 scaling.into(physical[lo - a : hi - a], part)
 
         slabs = dict(kept)
-        for c, chunk in kept.items():
-            place(c, chunk)
-        for c, chunk in arriving:
-            place(c, chunk)
-            slabs[c] = chunk
+        with self.chunks([c for c in numbers if c not in kept]) as arriving:
+            for c, chunk in kept.items():
+                place(c, chunk)
+            for c, chunk in arriving:
+                place(c, chunk)
+                slabs[c] = chunk
         if decoded is not None:
             decoded.keep(path, slabs)
         return digital, physical
 
-    def chunks(self, numbers: list[int]) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+    def chunks(self, numbers: list[int]) -> Arriving:
         """Chunks ``numbers`` (along time), as ``(number, chunk)`` in the order
-        they are decoded; their fetches start now. An error (a chunk that is gone,
-        say) or a caller that stops early cancels the fetches still under way."""
-        from zarr.core.sync import _get_loop  # the loop zarr's own `sync` runs on
+        they are decoded; their fetches start now. Leaving the ``with`` block
+        (after an error, say: a chunk that is gone, or one that will not scale)
+        cancels the fetches still under way."""
+        from zarr.core.sync import SyncError, _get_loop  # the loop zarr's `sync` runs on
 
         array, step = self.array, self.step
         if self._codecs is None:
-            return ((c, np.asarray(array[c * step : (c + 1) * step])) for c in numbers)
+            return Arriving((c, np.asarray(array[c * step : (c + 1) * step])) for c in numbers)
         if not numbers:
-            return iter(())
+            return Arriving(())
+        loop = _get_loop()
+        if _running_loop() is loop:  # what zarr's own `sync` refuses too
+            raise SyncError("a window cannot be read on zarr's event loop: it would wait on itself")
         store, encode_key = array.store_path.store, array.metadata.encode_chunk_key
         futures: dict[Future[npt.NDArray[Any]], int] = {Future(): c for c in numbers}
 
@@ -266,15 +270,27 @@ class ChunkReader:
                 chunk = self._decode(encoded)
             except Exception as exc:  # noqa: BLE001 - raised in the caller's thread
                 future.set_exception(exc)
+            except BaseException as exc:  # a cancellation, say: the caller hears of it too
+                future.set_exception(exc)
+                raise
             else:
                 future.set_result(chunk)
 
         async def fetch_all() -> None:
-            await asyncio.gather(*(fetch(c, future) for future, c in futures.items()))
+            # One fetch's end, even a cancelled one, leaves the others running: only
+            # the caller cancels them (`Arriving.close`), all at once.
+            fetches = (fetch(c, future) for future, c in futures.items())
+            await asyncio.gather(*fetches, return_exceptions=True)
 
         # One hop to the loop for them all: each hop makes this thread wait for the GIL.
-        everything = asyncio.run_coroutine_threadsafe(fetch_all(), _get_loop())
-        return _as_completed(futures, everything)
+        everything = asyncio.run_coroutine_threadsafe(fetch_all(), loop)
+        chunks = ((futures[future], future.result()) for future in as_completed(futures))
+
+        def cancel() -> None:
+            if not loop.is_closed():  # at the interpreter's exit, zarr has closed it
+                everything.cancel()
+
+        return Arriving(chunks, cancel)
 
     def _decode(self, encoded: Any) -> npt.NDArray[Any]:
         array, spec = self.array, self._spec
@@ -287,14 +303,39 @@ class ChunkReader:
         return np.asarray(array_bytes._decode_sync(encoded, spec).as_numpy_array())
 
 
-def _as_completed(
-    futures: dict[Future[npt.NDArray[Any]], int], everything: Future[None]
-) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+class Arriving:
+    """Decoded chunks as ``(number, chunk)``, as they arrive; leaving its
+    ``with`` block (or `close`) cancels the fetches still under way."""
+
+    def __init__(
+        self,
+        chunks: Iterable[tuple[int, npt.NDArray[Any]]],
+        cancel: Callable[[], object] | None = None,
+    ) -> None:
+        self._chunks, self._cancel = chunks, cancel
+
+    def __iter__(self) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+        return iter(self._chunks)
+
+    def close(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
+
+    def __enter__(self) -> Arriving:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # dropped unread: nothing is left running either
+        self.close()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        everything.cancel()  # the fetches still under way: an error, or a caller that stopped
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _sync_codecs(array: Any) -> tuple[Any, ...] | None:
