@@ -337,21 +337,37 @@ def _bit_rot(
     ]
     hashed = 0
     for info in _sampled(pool, sample, seed, key=lambda i: i.key):
-        walk.requests += 2
-        try:
-            expected = (walk.raw.head(info.key).metadata or {}).get("sha256")
-            if expected is None:  # stored without one: nothing to compare with
-                continue
-            rotten = stored_sha256(walk.raw, info.key) != expected
-        except ObjectNotFoundError:  # removed since the listing (a delete at the same time)
-            walk.add("missing_object", walk.raw.base_uri + info.key, _GONE)
-            continue
-        except ObjectChangedError:  # replaced while read: the next scrub reads it whole
-            continue
-        hashed += 1
-        if rotten:
-            walk.add("bit_rot", walk.raw.base_uri + info.key, "bytes no longer match sha256")
+        walk.requests += 2  # the sha256 stored with it, then its bytes
+        hashed += _rehashed(walk, walk.raw, info.key, None, "bytes no longer match sha256")
     return hashed
+
+
+def _rehashed(
+    walk: _Walk,
+    store: Store,
+    key: str,
+    published: str | None,
+    detail: str,
+    rec: str | None = None,
+) -> bool:
+    """Re-hash the object at ``key`` against ``published``, or, if None, the
+    sha256 stored with the object (one HEAD more), and report it ``bit_rot`` if
+    they differ. False when it was not hashed whole: there is no sha256 to
+    compare with, or the object went (``missing_object``) or was replaced (the
+    next scrub reads it) since the listing."""
+    try:
+        sha256 = published or (store.head(key).metadata or {}).get("sha256")
+        if sha256 is None:  # stored without one
+            return False
+        rotten = stored_sha256(store, key) != sha256
+    except ObjectNotFoundError:  # removed since the listing (a delete at the same time)
+        walk.add("missing_object", store.base_uri + key, _GONE, rec)
+        return False
+    except ObjectChangedError:  # replaced while read: the next scrub reads it whole
+        return False
+    if rotten:
+        walk.add("bit_rot", store.base_uri + key, detail, rec)
+    return True
 
 
 _GONE = "gone since scrub listed it (a delete running at the same time does this too)"
@@ -378,19 +394,10 @@ def _asset_bit_rot(walk: _Walk, sample: float, seed: int | None) -> int:
     if sample <= 0 or walk.assets is None:
         return 0
     store, pool, hashed = walk.assets.store, walk.published, 0
+    detail = "bytes no longer match the sha256 publication recorded"
     for key, sha256, rec in _sampled(pool, sample, seed, key=lambda p: p[0]):
         walk.requests += 1
-        try:
-            rotten = stored_sha256(store, key) != sha256
-        except ObjectNotFoundError:  # removed since the listing (a delete at the same time)
-            walk.add("missing_object", store.base_uri + key, _GONE, rec)
-            continue
-        except ObjectChangedError:  # replaced while read: the next scrub reads it whole
-            continue
-        hashed += 1
-        if rotten:
-            detail = "bytes no longer match the sha256 publication recorded"
-            walk.add("bit_rot", store.base_uri + key, detail, rec)
+        hashed += _rehashed(walk, store, key, sha256, detail, rec)
     return hashed
 
 
@@ -417,7 +424,7 @@ def _check_assets(walk: _Walk, modalities: list[Modality]) -> list[ObjectInfo]:
     for uri, asset in pipeline.items():
         if uri in used or not uri.startswith(store.base_uri):
             continue
-        for key, _ in _listed(asset):
+        for key, _, _ in _listed(asset):
             if key in sizes and key not in accounted:
                 walk.superseded[key] = sizes[key]
     for key in sorted(set(sizes) - accounted - set(walk.superseded)):
@@ -459,11 +466,10 @@ def _asset_objects(
     walk: _Walk, store: Store, asset: PipelineAsset, sizes: dict[str, int]
 ) -> list[str]:
     keys = []
-    hashes = _published_sha256(asset)
-    for key, size in _listed(asset):
+    for key, size, sha256 in _listed(asset):
         keys.append(key)
-        if sizes.get(key) == size and key in hashes:
-            walk.published.append((key, hashes[key], asset.recording_hash))
+        if sizes.get(key) == size and sha256 is not None:
+            walk.published.append((key, sha256, asset.recording_hash))
         if key not in sizes:
             walk.add(
                 "missing_object", store.base_uri + key, "asset object gone", asset.recording_hash
@@ -474,22 +480,15 @@ def _asset_objects(
     return keys
 
 
-def _listed(asset: PipelineAsset) -> list[tuple[str, object]]:
-    """(key, size) of each object publication recorded for ``asset``."""
+def _listed(asset: PipelineAsset) -> list[tuple[str, object, str | None]]:
+    """(key, size, sha256 or None) of each object publication recorded for ``asset``."""
     listed = asset.metadata.get("objects")
     entries = listed if isinstance(listed, list) else []
-    return [(str(e.get("key")), e.get("size")) for e in entries if isinstance(e, dict)]
-
-
-def _published_sha256(asset: PipelineAsset) -> dict[str, str]:
-    """Key → sha256 of each object publication recorded for ``asset`` with one."""
-    listed = asset.metadata.get("objects")
-    entries = listed if isinstance(listed, list) else []
-    return {
-        str(e["key"]): str(e["sha256"])
+    return [
+        (str(e.get("key")), e.get("size"), sha if isinstance(sha := e.get("sha256"), str) else None)
         for e in entries
-        if isinstance(e, dict) and "key" in e and isinstance(e.get("sha256"), str)
-    }
+        if isinstance(e, dict)
+    ]
 
 
 def _stuck(walk: _Walk, modalities: list[Modality], stale_after_s: float, repair: bool) -> None:
