@@ -21,6 +21,7 @@ from bench._read_data import CountingProxy, Endpoints, bucket_store
 from ursa_lib import IngestResult, QueryResult
 from ursa_lib.delivery import AssetSource, Window, read_recording, stream_windows
 from ursa_lib.delivery._assets import Opened
+from ursa_lib.delivery._sampled import physical_values
 from ursa_lib.delivery._video import read_video
 from ursa_lib.store import zarr_store
 from ursa_lib.testing import RAW_BUCKET, RcloneS3
@@ -338,10 +339,8 @@ def stream_vs_sequential(source: AssetSource, result: QueryResult, eeg_key: str)
         offset = np.asarray(array.attrs["offset"], dtype=np.float64)
         step, n = array.chunks[0], 0
         for a in range(0, array.shape[0], step):
-            digital = np.asarray(array[a : a + step])
-            physical = digital.astype(np.float64)
-            physical += offset
-            physical *= gain
+            # The reader's own scaling, so that the two passes differ only in how they read.
+            physical = physical_values(np.asarray(array[a : a + step]), gain, offset)
             n += physical.shape[0]
         return n
 
